@@ -1,0 +1,168 @@
+// load: match what a model needs (a manifest) against what a checkpoint has,
+// and fill every destination buffer while reading each shard once, in file
+// order. Nothing here knows about files, HTTP or JS: a source asks the
+// executor where the next bytes of a shard go, writes them there, and commits.
+//
+//   identity window  : source bytes land in the destination buffer in place
+//   converting window: source bytes land in the one staging buffer, then are
+//                      converted (F32/F16/BF16, round-to-nearest-even) into place
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "format/format.h"
+
+namespace ws {
+
+// ---- conversion ---------------------------------------------------------------
+// True when `from` -> `to` is supported (identity for every dtype; any pair of
+// F32, F16, BF16).
+bool can_convert(DType from, DType to);
+// Converts `count` elements. Narrowing rounds to nearest even; NaN stays NaN.
+void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count);
+
+// ---- destinations ---------------------------------------------------------------
+// Where one tensor's final bytes live. The backend decides: host memory,
+// a GPU allocation, the wasm heap.
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  // The tensor's final bytes in host memory, or nullptr when they are not
+  // host-addressable (then write_source is called instead).
+  virtual uint8_t* host_data() = 0;
+  // Non-host destinations receive source elements and convert them themselves.
+  virtual Status write_source(uint64_t first_element, DType source_dtype, const uint8_t* bytes,
+                              uint64_t count);
+};
+
+// A 64-byte aligned host buffer that owns its memory. The memory is allocated
+// but not touched, so pages are only committed as the source writes them.
+class HostBuffer final : public Destination {
+ public:
+  HostBuffer() = default;
+  static Result<HostBuffer> allocate(uint64_t bytes);
+  HostBuffer(HostBuffer&& other) noexcept;
+  HostBuffer& operator=(HostBuffer&& other) noexcept;
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  ~HostBuffer() override;
+
+  uint8_t* host_data() override { return data_; }
+  const uint8_t* data() const { return data_; }
+  uint8_t* data() { return data_; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  uint64_t bytes_ = 0;
+};
+
+// ---- the manifest: what the model needs -----------------------------------------
+struct ManifestEntry {
+  std::string name;              // checkpoint tensor name
+  DType dtype;                   // dtype the destination holds
+  std::vector<uint64_t> shape;   // expected shape
+  Destination* destination = nullptr;  // not owned; may be set after planning
+};
+
+// ---- the plan ---------------------------------------------------------------------
+struct Window {
+  size_t entry;              // index into the manifest; kSkip for bytes nobody needs
+  uint64_t file_begin;       // absolute offsets in the shard file
+  uint64_t file_end;
+  uint64_t first_element;    // first element of the tensor this window covers
+  bool identity;             // source dtype == destination dtype
+};
+constexpr size_t kSkip = static_cast<size_t>(-1);
+
+struct ShardPlan {
+  std::vector<Window> windows;  // strictly increasing, non-overlapping file ranges
+  uint64_t begin = 0;           // first byte the plan needs (data section start)
+  uint64_t end = 0;             // one past the last byte
+};
+
+struct LoadPlan {
+  std::vector<ShardPlan> shards;    // same order as Checkpoint::shards
+  std::vector<DType> source_dtypes; // per manifest entry
+  uint64_t bytes_to_read = 0;       // sum over shards of (end - begin)
+  uint64_t bytes_to_bind = 0;       // sum of destination sizes
+  uint64_t staging_bytes = 0;       // the staging buffer this plan needs (0 if none)
+};
+
+struct PlanOptions {
+  uint64_t staging_bytes = 16ull << 20;  // converting windows are cut to fit this
+  // When false, tensors the manifest does not name are an UnexpectedTensor error.
+  bool allow_unused_tensors = true;
+};
+
+// Matches a manifest against a checkpoint. Reports every missing tensor,
+// mis-shaped tensor and unsupported conversion in one error (MissingTensor,
+// ShapeMismatch, UnexpectedTensor, Unsupported), before any byte moves.
+Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<ManifestEntry>& manifest,
+                           const PlanOptions& options = {});
+
+// ---- the executor ----------------------------------------------------------------
+struct LoadProgress {
+  uint64_t bytes_done;
+  uint64_t bytes_total;
+};
+using ProgressCallback = std::function<void(const LoadProgress&)>;
+
+// Where the next bytes of a shard go. `dst` is nullptr for a skipped range
+// (the source may seek past it, or read it into `scratch`).
+struct FillTarget {
+  uint64_t file_offset;
+  uint8_t* dst;
+  uint64_t len;  // 0 when the shard is complete
+};
+
+class LoadExecutor {
+ public:
+  // The manifest's destinations must all be set and outlive the executor.
+  static Result<std::unique_ptr<LoadExecutor>> create(const LoadPlan& plan,
+                                                      const std::vector<ManifestEntry>& manifest);
+
+  // The shard's next region to fill, in file order.
+  FillTarget next(size_t shard) const;
+  // `n` bytes (1 <= n <= next(shard).len) were written at next(shard).dst (or
+  // skipped). Converts a staging window when it is full.
+  Status commit(size_t shard, uint64_t n);
+  // For sources that cannot seek: somewhere to read skipped bytes into.
+  uint8_t* scratch(uint64_t len);
+
+  bool shard_done(size_t shard) const;
+  uint64_t bytes_done() const { return bytes_done_; }
+  uint64_t bytes_total() const { return plan_.bytes_to_read; }
+  // Bytes this executor allocated for itself (the staging buffer).
+  uint64_t staging_allocated() const { return staging_.size(); }
+  void set_progress(ProgressCallback callback) { progress_ = std::move(callback); }
+
+ private:
+  LoadExecutor(const LoadPlan& plan, const std::vector<ManifestEntry>& manifest);
+  struct Cursor {
+    size_t window = 0;       // current window index
+    uint64_t offset = 0;     // absolute file offset of the next byte
+  };
+  Status finish_window(size_t shard, const Window& window);
+
+  const LoadPlan& plan_;
+  const std::vector<ManifestEntry>& manifest_;
+  std::vector<Cursor> cursors_;
+  std::vector<uint8_t> staging_;
+  uint64_t bytes_done_ = 0;
+  ProgressCallback progress_;
+};
+
+// Random-access sources (files, mmap, in-memory) drive a whole load with this:
+// reads each shard's windows in order, `read_at` writes exactly `len` bytes of
+// shard `shard` at `offset` into `dst` or fails.
+using ReadAt = std::function<Status(size_t shard, uint64_t offset, uint8_t* dst, uint64_t len)>;
+Status run_load(LoadExecutor& executor, size_t shard_count, const ReadAt& read_at,
+                uint64_t max_read_bytes = 16ull << 20);
+
+}  // namespace ws
