@@ -1,0 +1,51 @@
+// A model location (directory, single .safetensors file, or http(s) URL of a
+// directory) opened as: side files (config.json, tokenizer.json, ...), the
+// parsed and cross-checked checkpoint, and a way to stream its shards into a
+// LoadExecutor. Only headers and small side files are read by open().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "load/load.h"
+
+namespace ws {
+
+// How bytes of the model's files are fetched: local files or HTTP ranges.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Full size of `file` (relative to the model root). Io/Http error if absent.
+  virtual Result<uint64_t> file_size(const std::string& file) = 0;
+  // Exactly `len` bytes at `offset` into `dst`, or an error (Truncated at EOF).
+  virtual Status read(const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) = 0;
+  // Streams shard `shard` (file `file`) through the executor in file order.
+  virtual Status stream(const std::string& file, size_t shard, LoadExecutor& executor) = 0;
+  // Human-readable location of `file`, for error messages.
+  virtual std::string describe(const std::string& file) const = 0;
+};
+
+class ModelSource {
+ public:
+  // `location`: a directory holding model.safetensors or
+  // model.safetensors.index.json + shards (config.json optional), a single
+  // .safetensors file, or an http(s):// URL of such a directory.
+  static Result<std::unique_ptr<ModelSource>> open(const std::string& location);
+
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+  const std::string& location() const { return location_; }
+  // A small side file next to the weights (config.json, tokenizer.json,
+  // generation_config.json, ...). Io/Http error if it does not exist.
+  Result<std::string> read_text(const std::string& file_name, uint64_t max_bytes = 64ull << 20);
+  bool has_file(const std::string& file_name);
+
+  // Streams every shard through the executor (file order, each byte read once).
+  Status load(LoadExecutor& executor);
+
+ private:
+  std::string location_;
+  std::unique_ptr<Transport> transport_;
+  Checkpoint checkpoint_;
+};
+
+}  // namespace ws
