@@ -1,0 +1,105 @@
+// backend: weight tensors and the ~12 ops every model is written against.
+//
+// The portable backend runs on host memory: a scalar reference kernel for
+// every op and an AVX2+FMA variant chosen once at start-up (a WASM SIMD128
+// variant slots in the same way). Matrix products are split over output
+// rows/columns on a small persistent thread pool.
+//
+// Activations are plain f32 arrays owned by the caller; weights are
+// WeightTensors whose HostBuffer the loader fills in place (f32, f16 or bf16:
+// narrow weights are widened inside the kernels, never copied).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "format/format.h"
+#include "load/load.h"
+
+namespace ws {
+
+// ---- weights -------------------------------------------------------------------
+// Owns its bytes. `buffer` is a loader Destination (ManifestEntry::destination).
+struct WeightTensor {
+  HostBuffer buffer;
+  DType dtype = DType::F32;
+  std::vector<uint64_t> shape;
+
+  uint64_t numel() const;
+  // Allocates (without touching) numel * dtype_size bytes. Errors:
+  // Unsupported for dtypes other than F32/F16/BF16, OutOfBudget on overflow
+  // or when the allocation fails.
+  static Result<WeightTensor> allocate(DType dtype, std::vector<uint64_t> shape);
+  // The data as f32; only valid when dtype == F32.
+  const float* f32() const { return reinterpret_cast<const float*>(buffer.data()); }
+};
+
+// How a 2-D weight maps inputs to outputs: torch nn.Linear stores [out, in];
+// Hugging Face's Conv1D (GPT-2) stores [in, out]. Both are used as stored.
+enum class WeightLayout { OutIn, InOut };
+
+struct MatrixView {
+  const void* data = nullptr;
+  DType dtype = DType::F32;  // F32, F16 or BF16
+  WeightLayout layout = WeightLayout::OutIn;
+  size_t in = 0;
+  size_t out = 0;
+};
+// View of a 2-D tensor (shape [out, in] for OutIn, [in, out] for InOut).
+MatrixView matrix_view(const WeightTensor& weight, WeightLayout layout);
+
+// ---- the op interface ------------------------------------------------------------
+struct AttentionShape {
+  size_t heads = 0;     // query heads
+  size_t kv_heads = 0;  // key/value heads; heads % kv_heads == 0 (grouped-query)
+  size_t head_dim = 0;
+};
+
+// Ops take raw pointers; shapes are the caller's promise (model code checks
+// them once when it is built). None of them allocates per call except the
+// attention scratch, which grows once per thread.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string describe() const = 0;  // e.g. "portable avx2+fma, 2 threads"
+  virtual int threads() const = 0;
+
+  // out[t, :] = table[ids[t], :] widened to f32. table is [vocab, dim]; every
+  // id must be < vocab.
+  virtual void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) = 0;
+  // y[t, :] = x[t, :] · W (+ bias) for t < n. x is [n, w.in], y is [n, w.out],
+  // bias (f32, w.out) may be null. y must not alias x.
+  virtual void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) = 0;
+  // Row-wise over [n, dim]; y may alias x.
+  virtual void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta,
+                          float eps, float* y) = 0;
+  virtual void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float eps, float* y) = 0;
+  // In place on x [n, heads, head_dim], Hugging Face "rotate_half" layout:
+  // element i pairs with i + head_dim/2, angle positions[t] * inv_freq[i].
+  virtual void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
+                      const float* inv_freq) = 0;
+  // Causal attention of n queries q [n, heads, head_dim] over a cache whose
+  // slot p holds the key/value of position p: k_cache, v_cache are
+  // [capacity, kv_heads, head_dim]; query t sees slots 0..positions[t].
+  // out is [n, heads, head_dim].
+  virtual void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache,
+                         const float* v_cache, const AttentionShape& shape, float scale, float* out) = 0;
+  virtual void gelu_new(float* x, size_t n) = 0;  // tanh approximation, in place
+  virtual void silu_mul(const float* gate, const float* up, size_t n, float* out) = 0;  // silu(g) * u
+  virtual void softmax(float* x, size_t n) = 0;   // in place, one row
+  virtual void add(const float* a, const float* b, size_t n, float* out) = 0;  // out may alias a or b
+};
+
+struct BackendOptions {
+  int threads = 0;            // 0: one per hardware thread
+  bool force_scalar = false;  // use the scalar reference kernels (tests, debugging)
+};
+
+// The portable CPU backend. Errors: InvalidArgument for a negative thread count.
+Result<std::unique_ptr<Backend>> make_portable_backend(const BackendOptions& options = {});
+
+}  // namespace ws

@@ -1,0 +1,10 @@
+// AVX2+FMA+F16C matrix products (compiled with -mavx2 -mfma -mf16c).
+#include "backend/kernels/kernels.h"
+#include "backend/kernels/simd_avx2.h"
+
+namespace ws::kernels::avx2 {
+#include "backend/kernels/gemm_simd.inl"
+
+GemmOiFn gemm_oi_table[kWeightTypes] = {gemm_oi<LoadF32>, gemm_oi<LoadF16>, gemm_oi<LoadBF16>};
+GemmIoFn gemm_io_table[kWeightTypes] = {gemm_io<LoadF32>, gemm_io<LoadF16>, gemm_io<LoadBF16>};
+}  // namespace ws::kernels::avx2

@@ -1,0 +1,116 @@
+// Matrix-product kernel bodies written once against the simd:: vector names
+// (see simd_avx2.h). Included by gemm_<isa>.cpp after its simd_<isa>.h, inside
+// namespace ws::kernels::<isa>. Tails fall back to scalar element loads.
+//
+// Tiling, and why:
+//  - oi (weights [out, k]): 4 weight rows at a time, each x row dotted with
+//    all 4 so x is loaded once per 4 outputs; for decode (m = 1) this streams
+//    the weights exactly once with 4 independent FMA chains.
+//  - io (weights [k, out]): 64 output columns (8 vector accumulators) per
+//    pass; each k step reads 256 contiguous weight bytes. For prefill the
+//    64-column block (k x 256 B) stays in L2 while every x row passes over it.
+
+struct LoadF32 {
+  static simd::V load(const void* w, size_t i) { return simd::load(static_cast<const float*>(w) + i); }
+  static float load1(const void* w, size_t i) { return static_cast<const float*>(w)[i]; }
+};
+struct LoadF16 {
+  static simd::V load(const void* w, size_t i) { return simd::load_f16(static_cast<const uint16_t*>(w) + i); }
+  static float load1(const void* w, size_t i) { return f16_to_f32(static_cast<const uint16_t*>(w)[i]); }
+};
+struct LoadBF16 {
+  static simd::V load(const void* w, size_t i) { return simd::load_bf16(static_cast<const uint16_t*>(w) + i); }
+  static float load1(const void* w, size_t i) { return bf16_to_f32(static_cast<const uint16_t*>(w)[i]); }
+};
+
+template <class L>
+void gemm_oi(size_t m, size_t n, size_t k, const float* x, size_t xs, const void* w, size_t ws, float* y,
+             size_t ys) {
+  constexpr size_t L8 = simd::kLanes;
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const size_t r0 = j * ws, r1 = r0 + ws, r2 = r1 + ws, r3 = r2 + ws;
+    for (size_t i = 0; i < m; ++i) {
+      const float* xr = x + i * xs;
+      simd::V a0 = simd::zero(), a1 = simd::zero(), a2 = simd::zero(), a3 = simd::zero();
+      size_t c = 0;
+      for (; c + L8 <= k; c += L8) {
+        const simd::V xv = simd::load(xr + c);
+        a0 = simd::fma(L::load(w, r0 + c), xv, a0);
+        a1 = simd::fma(L::load(w, r1 + c), xv, a1);
+        a2 = simd::fma(L::load(w, r2 + c), xv, a2);
+        a3 = simd::fma(L::load(w, r3 + c), xv, a3);
+      }
+      float s0 = simd::hsum(a0), s1 = simd::hsum(a1), s2 = simd::hsum(a2), s3 = simd::hsum(a3);
+      for (; c < k; ++c) {
+        s0 += xr[c] * L::load1(w, r0 + c);
+        s1 += xr[c] * L::load1(w, r1 + c);
+        s2 += xr[c] * L::load1(w, r2 + c);
+        s3 += xr[c] * L::load1(w, r3 + c);
+      }
+      float* yr = y + i * ys + j;
+      yr[0] = s0;
+      yr[1] = s1;
+      yr[2] = s2;
+      yr[3] = s3;
+    }
+  }
+  for (; j < n; ++j) {
+    const size_t r0 = j * ws;
+    for (size_t i = 0; i < m; ++i) {
+      const float* xr = x + i * xs;
+      simd::V a0 = simd::zero(), a1 = simd::zero();
+      size_t c = 0;
+      for (; c + 2 * L8 <= k; c += 2 * L8) {
+        a0 = simd::fma(L::load(w, r0 + c), simd::load(xr + c), a0);
+        a1 = simd::fma(L::load(w, r0 + c + L8), simd::load(xr + c + L8), a1);
+      }
+      for (; c + L8 <= k; c += L8) a0 = simd::fma(L::load(w, r0 + c), simd::load(xr + c), a0);
+      float s = simd::hsum(simd::add(a0, a1));
+      for (; c < k; ++c) s += xr[c] * L::load1(w, r0 + c);
+      y[i * ys + j] = s;
+    }
+  }
+}
+
+template <class L>
+void gemm_io(size_t m, size_t n, size_t k, const float* x, size_t xs, const void* w, size_t ws, float* y,
+             size_t ys) {
+  constexpr size_t L8 = simd::kLanes;
+  constexpr size_t kBlock = 8 * L8;
+  size_t j = 0;
+  for (; j + kBlock <= n; j += kBlock) {
+    for (size_t i = 0; i < m; ++i) {
+      const float* xr = x + i * xs;
+      simd::V a[8];
+      for (int v = 0; v < 8; ++v) a[v] = simd::zero();
+      for (size_t c = 0; c < k; ++c) {
+        const simd::V xb = simd::set1(xr[c]);
+        const size_t base = c * ws + j;
+        for (int v = 0; v < 8; ++v) a[v] = simd::fma(L::load(w, base + v * L8), xb, a[v]);
+      }
+      for (int v = 0; v < 8; ++v) simd::store(y + i * ys + j + v * L8, a[v]);
+    }
+  }
+  for (; j + L8 <= n; j += L8) {
+    for (size_t i = 0; i < m; ++i) {
+      const float* xr = x + i * xs;
+      simd::V a0 = simd::zero(), a1 = simd::zero();
+      size_t c = 0;
+      for (; c + 2 <= k; c += 2) {
+        a0 = simd::fma(L::load(w, c * ws + j), simd::set1(xr[c]), a0);
+        a1 = simd::fma(L::load(w, (c + 1) * ws + j), simd::set1(xr[c + 1]), a1);
+      }
+      if (c < k) a0 = simd::fma(L::load(w, c * ws + j), simd::set1(xr[c]), a0);
+      simd::store(y + i * ys + j, simd::add(a0, a1));
+    }
+  }
+  for (; j < n; ++j) {
+    for (size_t i = 0; i < m; ++i) {
+      const float* xr = x + i * xs;
+      float s = 0.0f;
+      for (size_t c = 0; c < k; ++c) s += xr[c] * L::load1(w, c * ws + j);
+      y[i * ys + j] = s;
+    }
+  }
+}

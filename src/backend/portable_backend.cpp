@@ -1,0 +1,167 @@
+// The portable CPU backend: ops on host memory built from the selected
+// microkernel table, matrix products split over output rows on a thread pool.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/kernels/kernels.h"
+#include "backend/thread_pool.h"
+
+namespace ws {
+namespace {
+
+kernels::WeightType weight_type(DType dtype) {
+  switch (dtype) {
+    case DType::F16: return kernels::kF16;
+    case DType::BF16: return kernels::kBF16;
+    default: return kernels::kF32;
+  }
+}
+
+const uint8_t* offset_elements(const void* base, DType dtype, size_t elements) {
+  return static_cast<const uint8_t*>(base) + elements * dtype_size(dtype);
+}
+
+// Below this many multiply-adds an op runs on the calling thread: waking the
+// pool costs more than it saves.
+constexpr size_t kMinParallelWork = 1 << 15;
+
+class PortableBackend final : public Backend {
+ public:
+  PortableBackend(const kernels::KernelTable& table, int threads) : table_(table), pool_(threads) {}
+
+  std::string describe() const override {
+    return std::string("portable ") + table_.isa + ", " + std::to_string(pool_.threads()) + " threads";
+  }
+  int threads() const override { return pool_.threads(); }
+
+  void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
+    const size_t dim = table.shape.size() == 2 ? table.shape[1] : 0;
+    for (size_t t = 0; t < n; ++t) {
+      const size_t row = static_cast<size_t>(ids[t]) * dim;
+      float* dst = out + t * dim;
+      switch (table.dtype) {
+        case DType::F16: {
+          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.buffer.data()) + row;
+          for (size_t i = 0; i < dim; ++i) dst[i] = kernels::f16_to_f32(src[i]);
+          break;
+        }
+        case DType::BF16: {
+          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.buffer.data()) + row;
+          for (size_t i = 0; i < dim; ++i) dst[i] = kernels::bf16_to_f32(src[i]);
+          break;
+        }
+        default: std::memcpy(dst, table.f32() + row, dim * sizeof(float));
+      }
+    }
+  }
+
+  void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) override {
+    const bool out_in = w.layout == WeightLayout::OutIn;
+    const kernels::GemmOiFn kernel =
+        out_in ? table_.gemm_oi[weight_type(w.dtype)] : table_.gemm_io[weight_type(w.dtype)];
+    // Output tiles match the kernels' register blocking (4 rows / 64 columns).
+    const size_t tile = out_in ? 4 : 64;
+    const size_t tiles = (w.out + tile - 1) / tile;
+    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * 4);
+    if (n * w.in * w.out < kMinParallelWork) tasks = 1;
+    const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
+    pool_.parallel_for(tasks, [&](size_t task) {
+      const size_t begin = std::min(w.out, task * tiles_per_task * tile);
+      const size_t end = std::min(w.out, begin + tiles_per_task * tile);
+      if (begin >= end) return;
+      if (out_in) {
+        kernel(n, end - begin, w.in, x, w.in, offset_elements(w.data, w.dtype, begin * w.in), w.in, y + begin, w.out);
+      } else {
+        kernel(n, end - begin, w.in, x, w.in, offset_elements(w.data, w.dtype, begin), w.out, y + begin, w.out);
+      }
+      if (bias) {
+        for (size_t t = 0; t < n; ++t) table_.add(y + t * w.out + begin, bias + begin, end - begin, y + t * w.out + begin);
+      }
+    });
+  }
+
+  void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta, float eps,
+                  float* y) override {
+    for (size_t t = 0; t < n; ++t) table_.layer_norm(x + t * dim, dim, gamma, beta, eps, y + t * dim);
+  }
+
+  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float eps, float* y) override {
+    for (size_t t = 0; t < n; ++t) table_.rms_norm(x + t * dim, dim, gamma, eps, y + t * dim);
+  }
+
+  // Angles are formed in float like Hugging Face (position * inv_freq in f32),
+  // so long contexts round the same way the reference does.
+  void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
+              const float* inv_freq) override {
+    const size_t half = head_dim / 2;
+    std::vector<float> cos_sin(2 * half);
+    for (size_t t = 0; t < n; ++t) {
+      for (size_t i = 0; i < half; ++i) {
+        const float angle = static_cast<float>(positions[t]) * inv_freq[i];
+        cos_sin[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+        cos_sin[half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+      }
+      for (size_t h = 0; h < heads; ++h) {
+        float* v = x + (t * heads + h) * head_dim;
+        for (size_t i = 0; i < half; ++i) {
+          const float a = v[i], b = v[i + half], c = cos_sin[i], s = cos_sin[half + i];
+          v[i] = a * c - b * s;
+          v[i + half] = b * c + a * s;
+        }
+      }
+    }
+  }
+
+  // One task per (query token, kv head): the `group` query heads sharing a
+  // kv head are scored together, so each cached key is read once per group.
+  void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache, const float* v_cache,
+                 const AttentionShape& shape, float scale, float* out) override {
+    const size_t group = shape.heads / shape.kv_heads;
+    const size_t hd = shape.head_dim;
+    const size_t row = shape.kv_heads * hd;
+    const kernels::KernelTable& table = table_;
+    pool_.parallel_for(n * shape.kv_heads, [&](size_t task) {
+      const size_t t = task / shape.kv_heads, g = task % shape.kv_heads;
+      const size_t context = static_cast<size_t>(positions[t]) + 1;
+      thread_local std::vector<float> scores;
+      if (scores.size() < group * context) scores.resize(group * context);
+      const float* qg = q + (t * shape.heads + g * group) * hd;
+      table.gemm_oi[kernels::kF32](group, context, hd, qg, hd, k_cache + g * hd, row, scores.data(), context);
+      for (size_t h = 0; h < group; ++h) {
+        float* s = scores.data() + h * context;
+        for (size_t j = 0; j < context; ++j) s[j] *= scale;
+        table.softmax(s, context);
+      }
+      table.gemm_io[kernels::kF32](group, hd, context, scores.data(), context, v_cache + g * hd, row,
+                                   out + (t * shape.heads + g * group) * hd, hd);
+    });
+  }
+
+  void gelu_new(float* x, size_t n) override { table_.gelu_new(x, n); }
+  void silu_mul(const float* gate, const float* up, size_t n, float* out) override { table_.silu_mul(gate, up, n, out); }
+  void softmax(float* x, size_t n) override { table_.softmax(x, n); }
+  void add(const float* a, const float* b, size_t n, float* out) override { table_.add(a, b, n, out); }
+
+ private:
+  const kernels::KernelTable& table_;
+  detail::ThreadPool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_portable_backend(const BackendOptions& options) {
+  if (options.threads < 0) {
+    return make_error(ErrorKind::InvalidArgument, "thread count must be >= 0, got " + std::to_string(options.threads));
+  }
+  int threads = options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const kernels::KernelTable& table = options.force_scalar ? kernels::scalar_table() : kernels::best_table();
+  return std::unique_ptr<Backend>(new PortableBackend(table, threads));
+}
+
+}  // namespace ws

@@ -1,0 +1,177 @@
+// Backend ops against naive formulas written out here (not against the kernels).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend/backend.h"
+#include "test_util.h"
+
+namespace ws {
+namespace {
+
+std::unique_ptr<Backend> make(int threads, bool scalar = false) {
+  BackendOptions options;
+  options.threads = threads;
+  options.force_scalar = scalar;
+  auto backend = make_portable_backend(options);
+  EXPECT_TRUE(backend.is_ok());
+  return std::move(backend).value();
+}
+
+WeightTensor tensor_from(const std::vector<float>& values, std::vector<uint64_t> shape, DType dtype) {
+  auto t = WeightTensor::allocate(dtype, shape);
+  EXPECT_TRUE(t.is_ok());
+  WeightTensor w = std::move(t).value();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dtype == DType::F32) {
+      std::memcpy(w.buffer.data() + 4 * i, &values[i], 4);
+    } else {
+      const uint16_t h = dtype == DType::F16 ? test::f32_to_f16_trunc(values[i]) : test::f32_to_bf16_trunc(values[i]);
+      std::memcpy(w.buffer.data() + 2 * i, &h, 2);
+    }
+  }
+  return w;
+}
+
+TEST(Ops, RejectsNegativeThreads) {
+  BackendOptions options;
+  options.threads = -1;
+  auto backend = make_portable_backend(options);
+  ASSERT_FALSE(backend.is_ok());
+  EXPECT_EQ(backend.error().kind, ErrorKind::InvalidArgument);
+}
+
+TEST(Ops, LinearBothLayoutsWithBiasAcrossThreads) {
+  const size_t in = 70, out = 300;
+  const std::vector<float> w = test::random_floats(in * out, 1);
+  const std::vector<float> bias = test::random_floats(out, 2);
+  for (size_t n : {1, 6}) {
+    const std::vector<float> x = test::random_floats(n * in, 3 + n);
+    for (int layout = 0; layout < 2; ++layout) {
+      std::vector<uint64_t> shape = layout == 0 ? std::vector<uint64_t>{out, in} : std::vector<uint64_t>{in, out};
+      WeightTensor t = tensor_from(w, shape, DType::F32);
+      const MatrixView view = matrix_view(t, layout == 0 ? WeightLayout::OutIn : WeightLayout::InOut);
+      ASSERT_EQ(view.in, in);
+      ASSERT_EQ(view.out, out);
+      for (int threads : {1, 2, 3}) {
+        std::vector<float> y(n * out);
+        make(threads)->linear(x.data(), n, view, bias.data(), y.data());
+        for (size_t r = 0; r < n; ++r) {
+          for (size_t o = 0; o < out; ++o) {
+            double expect = bias[o];
+            for (size_t i = 0; i < in; ++i) expect += double(x[r * in + i]) * (layout == 0 ? w[o * in + i] : w[i * out + o]);
+            ASSERT_NEAR(y[r * out + o], expect, 1e-4) << "layout " << layout << " threads " << threads;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Ops, EmbeddingWidensEveryDtype) {
+  const std::vector<float> table = {0.5f, -1.0f, 2.0f, 0.25f, -0.125f, 3.0f};
+  const int32_t ids[] = {2, 0};
+  for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+    WeightTensor t = tensor_from(table, {3, 2}, dtype);
+    std::vector<float> out(4);
+    make(1)->embedding(t, ids, 2, out.data());
+    EXPECT_EQ(out, (std::vector<float>{-0.125f, 3.0f, 0.5f, -1.0f})) << dtype_name(dtype);
+  }
+}
+
+TEST(Ops, RotaryIsRotateHalf) {
+  const size_t heads = 2, hd = 8, n = 3;
+  const std::vector<float> x0 = test::random_floats(n * heads * hd, 5);
+  std::vector<float> x = x0;
+  std::vector<float> inv_freq(hd / 2);
+  for (size_t i = 0; i < hd / 2; ++i) inv_freq[i] = 1.0f / std::pow(10000.0f, 2.0f * i / hd);
+  const int32_t positions[] = {0, 5, 17};
+  make(1)->rotary(x.data(), n, heads, hd, positions, inv_freq.data());
+  for (size_t t = 0; t < n; ++t)
+    for (size_t h = 0; h < heads; ++h)
+      for (size_t i = 0; i < hd; ++i) {
+        const float* v = x0.data() + (t * heads + h) * hd;
+        const size_t j = i % (hd / 2);
+        const double angle = double(positions[t]) * inv_freq[j];
+        const double rotated = i < hd / 2 ? -v[i + hd / 2] : v[i - hd / 2];
+        const double expect = v[i] * std::cos(angle) + rotated * std::sin(angle);
+        ASSERT_NEAR(x[(t * heads + h) * hd + i], expect, 1e-5);
+      }
+}
+
+// Naive grouped-query causal attention.
+std::vector<float> naive_attention(const std::vector<float>& q, size_t n, const int32_t* positions,
+                                   const std::vector<float>& k, const std::vector<float>& v, const AttentionShape& s,
+                                   float scale) {
+  std::vector<float> out(n * s.heads * s.head_dim);
+  for (size_t t = 0; t < n; ++t) {
+    for (size_t h = 0; h < s.heads; ++h) {
+      const size_t g = h / (s.heads / s.kv_heads);
+      const size_t ctx = positions[t] + 1;
+      std::vector<double> p(ctx);
+      double max = -1e30, sum = 0;
+      for (size_t j = 0; j < ctx; ++j) {
+        double d = 0;
+        for (size_t i = 0; i < s.head_dim; ++i)
+          d += double(q[(t * s.heads + h) * s.head_dim + i]) * k[(j * s.kv_heads + g) * s.head_dim + i];
+        p[j] = d * scale;
+        max = std::max(max, p[j]);
+      }
+      for (auto& e : p) sum += (e = std::exp(e - max));
+      for (size_t i = 0; i < s.head_dim; ++i) {
+        double acc = 0;
+        for (size_t j = 0; j < ctx; ++j) acc += p[j] / sum * v[(j * s.kv_heads + g) * s.head_dim + i];
+        out[(t * s.heads + h) * s.head_dim + i] = static_cast<float>(acc);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Ops, GroupedQueryCausalAttention) {
+  for (const AttentionShape shape : {AttentionShape{4, 4, 16}, AttentionShape{6, 2, 8}, AttentionShape{8, 1, 64}}) {
+    const size_t capacity = 40, n = 5;
+    const int32_t positions[] = {20, 21, 22, 23, 24};  // a prefill continuing a cache
+    const std::vector<float> q = test::random_floats(n * shape.heads * shape.head_dim, 11);
+    const std::vector<float> k = test::random_floats(capacity * shape.kv_heads * shape.head_dim, 12);
+    const std::vector<float> v = test::random_floats(capacity * shape.kv_heads * shape.head_dim, 13);
+    const float scale = 1.0f / std::sqrt(float(shape.head_dim));
+    const std::vector<float> expect = naive_attention(q, n, positions, k, v, shape, scale);
+    for (int threads : {1, 2}) {
+      for (bool scalar : {true, false}) {
+        std::vector<float> out(expect.size());
+        make(threads, scalar)->attention(q.data(), n, positions, k.data(), v.data(), shape, scale, out.data());
+        for (size_t i = 0; i < out.size(); ++i)
+          ASSERT_NEAR(out[i], expect[i], 1e-5) << "heads " << shape.heads << " kv " << shape.kv_heads << " i " << i;
+      }
+    }
+  }
+}
+
+TEST(Ops, NormsMatchFormulas) {
+  const size_t dim = 37;
+  const std::vector<float> x = test::random_floats(2 * dim, 21, 3.0f);
+  const std::vector<float> g = test::random_floats(dim, 22);
+  const std::vector<float> b = test::random_floats(dim, 23);
+  std::vector<float> y(2 * dim);
+  auto backend = make(1);
+  backend->layer_norm(x.data(), 2, dim, g.data(), b.data(), 1e-5f, y.data());
+  for (size_t r = 0; r < 2; ++r) {
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < dim; ++i) mean += x[r * dim + i] / double(dim);
+    for (size_t i = 0; i < dim; ++i) var += (x[r * dim + i] - mean) * (x[r * dim + i] - mean) / double(dim);
+    for (size_t i = 0; i < dim; ++i)
+      ASSERT_NEAR(y[r * dim + i], (x[r * dim + i] - mean) / std::sqrt(var + 1e-5) * g[i] + b[i], 1e-5);
+  }
+  backend->rms_norm(x.data(), 2, dim, g.data(), 1e-6f, y.data());
+  for (size_t r = 0; r < 2; ++r) {
+    double ms = 0;
+    for (size_t i = 0; i < dim; ++i) ms += double(x[r * dim + i]) * x[r * dim + i] / double(dim);
+    for (size_t i = 0; i < dim; ++i) ASSERT_NEAR(y[r * dim + i], x[r * dim + i] / std::sqrt(ms + 1e-6) * g[i], 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace ws
