@@ -37,7 +37,9 @@ class ModelSource {
   // A small side file next to the weights (config.json, tokenizer.json,
   // generation_config.json, ...). Io/Http error if it does not exist.
   Result<std::string> read_text(const std::string& file_name, uint64_t max_bytes = 64ull << 20);
-  bool has_file(const std::string& file_name);
+  // True if the file exists, false if it does not (NotFound), else the error
+  // (a refused connection, a 500, a permission problem).
+  Result<bool> has_file(const std::string& file_name);
 
   // Streams every shard through the executor (file order, each byte read once).
   Status load(LoadExecutor& executor);

@@ -17,6 +17,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::Unsupported: return "Unsupported";
     case ErrorKind::OutOfBudget: return "OutOfBudget";
     case ErrorKind::Cancelled: return "Cancelled";
+    case ErrorKind::NotFound: return "NotFound";
   }
   return "Unknown";
 }

@@ -26,6 +26,7 @@ enum class ErrorKind {
   Unsupported,      // valid input we do not handle (dtype conversion, model type)
   OutOfBudget,      // a size limit was hit (header cap, memory budget)
   Cancelled,        // the caller asked to stop
+  NotFound,         // a file or URL that does not exist (ENOENT, HTTP 404)
 };
 
 const char* error_kind_name(ErrorKind kind);

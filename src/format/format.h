@@ -16,8 +16,10 @@
 namespace ws {
 
 // ---- dtypes ---------------------------------------------------------------
-// The safetensors dtype table (spec order). Element sizes in bytes.
-enum class DType : uint8_t { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2 };
+// Every dtype of the safetensors spec. Element sizes in bytes.
+enum class DType : uint8_t {
+  F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2, U16, U32, U64
+};
 
 size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);                     // "F32", ...

@@ -136,6 +136,7 @@ class LoadExecutor {
   uint8_t* scratch(uint64_t len);
 
   bool shard_done(size_t shard) const;
+  uint64_t shard_end(size_t shard) const { return plan_.shards[shard].end; }
   uint64_t bytes_done() const { return bytes_done_; }
   uint64_t bytes_total() const { return plan_.bytes_to_read; }
   // Bytes this executor allocated for itself (the staging buffer).

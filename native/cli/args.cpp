@@ -1,0 +1,62 @@
+#include "cli/args.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace ws::cli {
+
+std::optional<std::string> Args::get(const std::string& name) const {
+  auto it = options.find(name);
+  if (it == options.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<double> Args::get_number(const std::string& name, double fallback) const {
+  auto value = get(name);
+  if (!value) return fallback;
+  char* end = nullptr;
+  const double number = std::strtod(value->c_str(), &end);
+  if (value->empty() || *end != '\0') {
+    return make_error(ErrorKind::InvalidArgument, "--" + name + " expects a number, got \"" + *value + "\"");
+  }
+  return number;
+}
+
+Result<Args> parse_args(int argc, char** argv, int first, const std::set<std::string>& value_options,
+                        const std::set<std::string>& flag_options) {
+  Args args;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      args.positional.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    const size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (flag_options.count(name)) {
+      if (value) return make_error(ErrorKind::InvalidArgument, "--" + name + " takes no value");
+      args.flags.insert(name);
+    } else if (value_options.count(name)) {
+      if (!value) {
+        if (i + 1 >= argc) return make_error(ErrorKind::InvalidArgument, "--" + name + " needs a value");
+        value = argv[++i];
+      }
+      args.options[name] = *value;
+    } else {
+      return make_error(ErrorKind::InvalidArgument, "unknown option --" + name);
+    }
+  }
+  return args;
+}
+
+int report_error(const Error& error) {
+  std::fprintf(stderr, "weightstream: %s\n", error.to_string().c_str());
+  return error.kind == ErrorKind::InvalidArgument ? kExitUsage : kExitRuntimeError;
+}
+
+}  // namespace ws::cli

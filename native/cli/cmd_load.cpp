@@ -1,0 +1,121 @@
+// weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]
+// Binds every tensor of the checkpoint into its own host buffer.
+#include <chrono>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "source/memory_stats.h"
+#include "source/model_source.h"
+#include "util/sha256.h"
+
+namespace ws::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+// `--dtype` applies to the float tensors a model computes with; integer,
+// bool and fp8 tensors are bound as they are.
+Result<std::optional<DType>> parse_target_dtype(const std::optional<std::string>& value) {
+  if (!value || *value == "keep") return std::optional<DType>();
+  if (*value == "f32") return std::optional<DType>(DType::F32);
+  if (*value == "f16") return std::optional<DType>(DType::F16);
+  if (*value == "bf16") return std::optional<DType>(DType::BF16);
+  return make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16 or bf16, got \"" + *value + "\"");
+}
+
+DType bound_dtype(DType source, std::optional<DType> target) {
+  return target && can_convert(source, *target) ? *target : source;
+}
+
+}  // namespace
+
+int run_load(int argc, char** argv) {
+  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib"}, {"hash", "json"});
+  if (!args) return report_error(args.error());
+  if (args->positional.size() != 1) {
+    std::fputs("usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]\n",
+               stderr);
+    return kExitUsage;
+  }
+  Result<std::optional<DType>> target = parse_target_dtype(args->get("dtype"));
+  if (!target) return report_error(target.error());
+  Result<double> staging_mib = args->get_number("staging-mib", 16);
+  if (!staging_mib) return report_error(staging_mib.error());
+  if (*staging_mib < 0.001 || *staging_mib > 65536) {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
+  }
+
+  const uint64_t rss_before = current_rss_bytes();
+  reset_peak_rss();
+  const auto start = std::chrono::steady_clock::now();
+
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+  if (!source) return report_error(source.error());
+  const Checkpoint& checkpoint = (*source)->checkpoint();
+
+  // The manifest: every tensor, each into its own host buffer.
+  std::vector<ManifestEntry> manifest;
+  std::vector<HostBuffer> buffers;
+  manifest.reserve(checkpoint.tensors.size());
+  buffers.reserve(checkpoint.tensors.size());
+  for (const TensorInfo& t : checkpoint.tensors) {
+    const DType dtype = bound_dtype(t.dtype, *target);
+    Result<HostBuffer> buffer = HostBuffer::allocate(t.numel() * dtype_size(dtype));
+    if (!buffer) return report_error(buffer.error());
+    buffers.push_back(std::move(*buffer));
+    manifest.push_back({t.name, dtype, t.shape, &buffers.back()});
+  }
+  PlanOptions options;
+  options.staging_bytes = static_cast<uint64_t>(*staging_mib * (1 << 20));
+  Result<LoadPlan> plan = plan_load(checkpoint, manifest, options);
+  if (!plan) return report_error(plan.error());
+  Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, manifest);
+  if (!executor) return report_error(executor.error());
+
+  ProgressBar progress(stderr_is_terminal());
+  (*executor)->set_progress([&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
+  Status loaded = (*source)->load(**executor);
+  progress.finish();
+  if (!loaded) return report_error(loaded.error());
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t peak_rss = peak_rss_bytes();
+  const uint64_t bound_bytes = plan->bytes_to_bind;
+  const uint64_t staging = (*executor)->staging_allocated();
+
+  json tensors = json::array();
+  for (size_t i = 0; i < manifest.size(); ++i) {
+    json t = {{"name", manifest[i].name}, {"dtype", dtype_name(manifest[i].dtype)}, {"shape", manifest[i].shape},
+              {"bytes", buffers[i].bytes()}};
+    if (args->has("hash")) {
+      Sha256 hash;
+      hash.update(buffers[i].data(), buffers[i].bytes());
+      t["sha256"] = hash.finish_hex();
+    }
+    tensors.push_back(std::move(t));
+  }
+
+  if (args->has("json")) {
+    json out = {{"tensors", tensors},         {"bound_bytes", bound_bytes}, {"peak_rss_bytes", peak_rss},
+                {"rss_before_bytes", rss_before}, {"staging_bytes", staging}, {"read_bytes", plan->bytes_to_read},
+                {"seconds", seconds}};
+    std::puts(out.dump().c_str());
+    return kExitOk;
+  }
+  if (args->has("hash")) {
+    for (const json& t : tensors) {
+      std::printf("%s  %s\n", t["sha256"].get<std::string>().c_str(), t["name"].get<std::string>().c_str());
+    }
+  }
+  std::printf("bound %zu tensors, %.1f MB in %.3f s (%.0f MB/s); peak RSS %.1f MB (%.1f MB before loading), staging %.1f MB\n",
+              manifest.size(), bound_bytes / 1e6, seconds, seconds > 0 ? plan->bytes_to_read / 1e6 / seconds : 0.0,
+              peak_rss / 1e6, rss_before / 1e6, staging / 1e6);
+  return kExitOk;
+}
+
+}  // namespace ws::cli

@@ -1,0 +1,38 @@
+// weightstream: load Hugging Face checkpoints with almost no memory beyond the
+// weights, and run text generation on them.
+#include <cstdio>
+#include <cstring>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: weightstream <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  inspect <model> [--json]      shards and every tensor (name, dtype, shape, bytes, shard)\n"
+    "  load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]\n"
+    "                                bind every tensor into its own buffer; report bytes, peak RSS, speed\n"
+    "\n"
+    "<model> is a directory (model.safetensors, or model.safetensors.index.json + shards),\n"
+    "a single .safetensors file, or an http(s) URL of such a directory.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? ws::cli::kExitUsage : ws::cli::kExitOk;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::puts("weightstream 0.1.0");
+    return ws::cli::kExitOk;
+  }
+  const char* command = argv[1];
+  if (std::strcmp(command, "inspect") == 0) return ws::cli::run_inspect(argc - 1, argv + 1);
+  if (std::strcmp(command, "load") == 0) return ws::cli::run_load(argc - 1, argv + 1);
+  std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", command, kUsage);
+  return ws::cli::kExitUsage;
+}

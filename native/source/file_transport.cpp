@@ -1,0 +1,100 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "source/transports.h"
+
+namespace ws {
+
+namespace {
+
+class FileTransport final : public Transport {
+ public:
+  FileTransport(std::string directory, FileTransportOptions options)
+      : directory_(std::move(directory)), options_(options) {}
+
+  std::string describe(const std::string& file) const override { return directory_ + "/" + file; }
+
+  Result<uint64_t> file_size(const std::string& file) override {
+    struct stat st;
+    if (::stat(describe(file).c_str(), &st) != 0) {
+      if (errno == ENOENT) return make_error(ErrorKind::NotFound, describe(file) + ": no such file");
+      return io_error(file, "cannot stat");
+    }
+    if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::Io, describe(file) + ": not a regular file");
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status read(const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) override {
+    const int fd = ::open(describe(file).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return io_error(file, "cannot open");
+    Status status = pread_exact(fd, file, offset, dst, len);
+    ::close(fd);
+    return status;
+  }
+
+  Status stream(const std::string& file, size_t shard, LoadExecutor& executor) override {
+    const int fd = ::open(describe(file).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return io_error(file, "cannot open");
+    struct stat st;
+    const bool drop_cache = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= options_.drop_cache_min_bytes;
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    uint64_t dropped_until = 0;
+    Status status;
+    for (FillTarget t = executor.next(shard); t.len != 0 && status; t = executor.next(shard)) {
+      if (!t.dst) {  // a tensor nobody asked for: seek past it
+        status = executor.commit(shard, t.len);
+        continue;
+      }
+      const uint64_t n = std::min(t.len, options_.read_chunk_bytes);
+      status = pread_exact(fd, file, t.file_offset, t.dst, n);
+      if (status) status = executor.commit(shard, n);
+      if (drop_cache && t.file_offset + n - dropped_until >= (64ull << 20)) {
+        ::posix_fadvise(fd, static_cast<off_t>(dropped_until), static_cast<off_t>(t.file_offset + n - dropped_until),
+                        POSIX_FADV_DONTNEED);
+        dropped_until = t.file_offset + n;
+      }
+    }
+    if (drop_cache) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+    return status;
+  }
+
+ private:
+  Error io_error(const std::string& file, const char* what) const {
+    return make_error(ErrorKind::Io, describe(file) + ": " + what + ": " + std::strerror(errno));
+  }
+
+  Status pread_exact(int fd, const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) const {
+    while (len > 0) {
+      const ssize_t got = ::pread(fd, dst, len, static_cast<off_t>(offset));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        return make_error(ErrorKind::Io, describe(file) + ": read failed at byte " + std::to_string(offset) + ": " +
+                                             std::strerror(errno));
+      }
+      if (got == 0) {
+        return make_error(ErrorKind::Truncated, describe(file) + ": file ends at byte " + std::to_string(offset) +
+                                                    ", " + std::to_string(len) + " bytes short");
+      }
+      offset += static_cast<uint64_t>(got);
+      dst += got;
+      len -= static_cast<uint64_t>(got);
+    }
+    return Status::ok();
+  }
+
+  std::string directory_;
+  FileTransportOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_file_transport(std::string directory, FileTransportOptions options) {
+  return std::make_unique<FileTransport>(std::move(directory), options);
+}
+
+}  // namespace ws

@@ -1,0 +1,243 @@
+// HTTP(S) transport on libcurl. Every transfer is a Range request; a stream
+// that breaks is resumed from the first byte not yet committed, so a dropped
+// connection costs a reconnect, never a restart or a corrupt tensor.
+#include <curl/curl.h>
+
+#include <strings.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "source/transports.h"
+
+namespace ws {
+
+namespace {
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Receives a body into a byte sink. `sink` returns false to abort the transfer.
+struct Transfer {
+  std::function<bool(const uint8_t*, uint64_t)> sink;
+  uint64_t received = 0;
+  bool sink_failed = false;
+  std::string content_range;  // from the response headers
+  CURL* curl = nullptr;
+  bool accept_full_body = false;  // a 200 (Range ignored) is fine only when we asked from byte 0
+  bool status_checked = false;
+};
+
+// Body bytes of an error page or of a response that ignored our Range must
+// never reach a tensor: check the status before the first byte goes through.
+bool body_is_wanted(Transfer& transfer) {
+  if (transfer.status_checked) return true;
+  long status = 0;
+  curl_easy_getinfo(transfer.curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 206 && !(status == 200 && transfer.accept_full_body)) return false;
+  transfer.status_checked = true;
+  return true;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const uint64_t n = static_cast<uint64_t>(size) * count;
+  if (!body_is_wanted(*transfer)) return 0;  // curl stops with CURLE_WRITE_ERROR, sink_failed stays false
+  transfer->received += n;
+  if (!transfer->sink(reinterpret_cast<const uint8_t*>(data), n)) {
+    transfer->sink_failed = true;  // the sink wants no more (done, or refused)
+    return 0;                      // makes curl stop with CURLE_WRITE_ERROR
+  }
+  return n;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  std::string line(data, n);
+  static const char kName[] = "content-range:";
+  if (line.size() > sizeof(kName) && strncasecmp(line.c_str(), kName, sizeof(kName) - 1) == 0) {
+    transfer->content_range = line.substr(sizeof(kName) - 1);
+  }
+  return n;
+}
+
+class HttpTransport final : public Transport {
+ public:
+  HttpTransport(std::string base_url, HttpTransportOptions options)
+      : base_url_(std::move(base_url)), options_(options) {
+    init_curl_once();
+    if (base_url_.empty() || base_url_.back() != '/') base_url_ += '/';
+  }
+
+  std::string describe(const std::string& file) const override { return base_url_ + file; }
+
+  Result<uint64_t> file_size(const std::string& file) override {
+    for (int attempt = 0;; ++attempt) {
+      long status = 0;
+      Result<uint64_t> size = probe_size(file, status);
+      const bool retryable = !size && (status == 0 || status >= 500 || status == 408 || status == 429);
+      if (size || !retryable || attempt >= options_.max_retries) return size;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * (1 << std::min(attempt + 1, 6))));
+    }
+  }
+
+  Status read(const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) override {
+    if (len == 0) return Status::ok();
+    uint64_t done = 0;
+    auto sink = [&](const uint8_t* data, uint64_t n) {
+      const uint64_t take = std::min(n, len - done);
+      std::memcpy(dst + done, data, take);
+      done += take;
+      return done < len;  // stop once we have what we asked for
+    };
+    return with_retries(file, offset, len, done, sink);
+  }
+
+  Status stream(const std::string& file, size_t shard, LoadExecutor& executor) override {
+    const FillTarget first = executor.next(shard);
+    if (first.len == 0) return Status::ok();
+    const uint64_t begin = first.file_offset;
+    const uint64_t end = executor.shard_end(shard);
+    uint64_t done = 0;
+    Status commit_status;
+    auto sink = [&](const uint8_t* data, uint64_t n) {
+      while (n > 0 && !executor.shard_done(shard)) {
+        const FillTarget t = executor.next(shard);
+        const uint64_t take = std::min(t.len, n);
+        if (t.dst) std::memcpy(t.dst, data, take);
+        commit_status = executor.commit(shard, take);
+        if (!commit_status) return false;
+        data += take;
+        n -= take;
+        done += take;
+      }
+      return !executor.shard_done(shard);
+    };
+    Status status = with_retries(file, begin, end - begin, done, sink);
+    if (!commit_status) return commit_status;
+    return status;
+  }
+
+ private:
+  Result<uint64_t> probe_size(const std::string& file, long& status) {
+    // A one-byte Range GET instead of HEAD: every static server and the
+    // Hugging Face CDN answer it, and Content-Range carries the full size.
+    Transfer transfer;
+    transfer.sink = [](const uint8_t*, uint64_t) { return false; };  // headers are all we need
+    double content_length = -1;
+    Status performed = perform(file, 0, 0, transfer, &status, &content_length);
+    if (status == 206) {
+      const size_t slash = transfer.content_range.find('/');
+      if (slash != std::string::npos) {
+        const char* total = transfer.content_range.c_str() + slash + 1;
+        char* end = nullptr;
+        const unsigned long long size = std::strtoull(total, &end, 10);
+        if (end != total) return static_cast<uint64_t>(size);
+      }
+      return make_error(ErrorKind::Http, describe(file) + ": 206 response without a usable Content-Range");
+    }
+    if (status == 200 && content_length >= 0) return static_cast<uint64_t>(content_length);
+    if (status == 0) return performed.is_ok() ? make_error(ErrorKind::Http, describe(file) + ": no response") : performed.error();
+    return http_status_error(file, status);
+  }
+
+  // GET [offset, offset+len) into `sink`, reconnecting from offset + done after
+  // a failure, up to max_retries consecutive failures without progress.
+  // `sink` returns false once it wants no more bytes (or cannot take them).
+  Status with_retries(const std::string& file, uint64_t offset, uint64_t len, uint64_t& done,
+                      const std::function<bool(const uint8_t*, uint64_t)>& sink) {
+    int failures = 0;
+    while (done < len) {
+      const uint64_t before = done;
+      Transfer transfer;
+      transfer.sink = sink;
+      long status = 0;
+      Status last = perform(file, offset + done, len - done, transfer, &status, nullptr);
+      if (done >= len) return Status::ok();
+      if (transfer.sink_failed) {  // the sink refused bytes: its caller reports why
+        return make_error(ErrorKind::Http, describe(file) + ": transfer stopped at byte " + std::to_string(offset + done));
+      }
+      if (last && status == 200 && offset + before != 0) {
+        return make_error(ErrorKind::Http, describe(file) + ": server ignores Range requests (200 instead of 206)");
+      }
+      if (last && status != 206 && status != 200) {
+        last = http_status_error(file, status);
+        if (status >= 400 && status < 500 && status != 408 && status != 429) return last;  // retrying will not help
+      }
+      if (last) {
+        last = make_error(ErrorKind::Truncated, describe(file) + ": response ended at byte " +
+                                                    std::to_string(offset + done) + " of " + std::to_string(offset + len));
+      }
+      failures = done > before ? 1 : failures + 1;
+      if (failures > options_.max_retries) {
+        return make_error(last.error().kind, last.error().message + " (gave up after " +
+                                                 std::to_string(options_.max_retries) + " retries)");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * (1 << std::min(failures, 6))));
+    }
+    return Status::ok();
+  }
+
+  Status perform(const std::string& file, uint64_t offset, uint64_t len, Transfer& transfer, long* status,
+                 double* content_length) {
+    CURL* curl = curl_easy_init();
+    if (!curl) return make_error(ErrorKind::Http, "libcurl could not start a transfer");
+    const std::string url = describe(file);
+    const std::string range = std::to_string(offset) + "-" + std::to_string(len == 0 ? offset : offset + len - 1);
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+    transfer.curl = curl;
+    transfer.accept_full_body = offset == 0;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_s);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.low_speed_timeout_s);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "weightstream/0.1");
+    const CURLcode code = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    if (content_length) {
+      curl_off_t length = -1;
+      curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+      *content_length = static_cast<double>(length);
+    }
+    curl_easy_cleanup(curl);
+    if (code == CURLE_WRITE_ERROR && transfer.sink_failed) return Status::ok();  // our sink stopped it
+    if (code == CURLE_WRITE_ERROR && *status != 0) return Status::ok();  // refused body: the status tells why
+    if (code != CURLE_OK) {
+      return make_error(ErrorKind::Http, url + ": " + (error_buffer[0] ? error_buffer : curl_easy_strerror(code)));
+    }
+    return Status::ok();
+  }
+
+  Error http_status_error(const std::string& file, long status) const {
+    if (status == 404) return make_error(ErrorKind::NotFound, describe(file) + ": HTTP 404 (not found)");
+    std::string hint = status == 401 || status == 403 ? " (access denied: gated or private model?)" : "";
+    return make_error(ErrorKind::Http, describe(file) + ": HTTP " + std::to_string(status) + hint);
+  }
+
+  std::string base_url_;
+  HttpTransportOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_http_transport(std::string base_url, HttpTransportOptions options) {
+  return std::make_unique<HttpTransport>(std::move(base_url), options);
+}
+
+}  // namespace ws

@@ -1,0 +1,119 @@
+#include "source/model_source.h"
+
+#include <sys/stat.h>
+
+#include "source/transports.h"
+
+namespace ws {
+
+namespace {
+
+constexpr const char* kSingleFile = "model.safetensors";
+constexpr const char* kIndexFile = "model.safetensors.index.json";
+
+bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Reads and validates one shard's header; appends its tensors.
+Status open_shard(Transport& transport, const std::string& file, Checkpoint& checkpoint) {
+  WS_ASSIGN_OR_RETURN(uint64_t file_bytes, transport.file_size(file));
+  uint8_t prefix[8] = {0};
+  if (file_bytes >= 8) WS_TRY(transport.read(file, 0, prefix, 8));
+  const std::string where = transport.describe(file);
+  WS_ASSIGN_OR_RETURN(uint64_t header_bytes, parse_safetensors_prefix(prefix, file_bytes, where));
+  std::string header(header_bytes, '\0');
+  WS_TRY(transport.read(file, 8, reinterpret_cast<uint8_t*>(header.data()), header_bytes));
+  ShardInfo shard;
+  WS_TRY(parse_safetensors_header(header, file_bytes, where, checkpoint.shards.size(), shard, checkpoint.tensors));
+  shard.file_name = file;  // relative: the transport resolves it
+  checkpoint.shards.push_back(std::move(shard));
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location) {
+  auto source = std::unique_ptr<ModelSource>(new ModelSource());
+  source->location_ = location;
+  std::string weights_file;  // set when the location names one .safetensors file
+  if (is_url(location)) {
+    std::string url = location;
+    if (ends_with(url, ".safetensors")) {
+      const size_t slash = url.rfind('/');
+      weights_file = url.substr(slash + 1);
+      url = url.substr(0, slash + 1);
+    }
+    source->transport_ = make_http_transport(url);
+  } else {
+    struct stat st;
+    if (location.empty() || ::stat(location.c_str(), &st) != 0) {
+      return make_error(ErrorKind::NotFound, "model not found: \"" + location + "\" is neither a directory, a .safetensors file nor an http(s) URL");
+    }
+    if (S_ISDIR(st.st_mode)) {
+      source->transport_ = make_file_transport(location);
+    } else {
+      const size_t slash = location.rfind('/');
+      weights_file = slash == std::string::npos ? location : location.substr(slash + 1);
+      source->transport_ = make_file_transport(slash == std::string::npos ? "." : location.substr(0, slash));
+    }
+  }
+
+  Transport& transport = *source->transport_;
+  Checkpoint& checkpoint = source->checkpoint_;
+  if (!weights_file.empty()) {
+    WS_TRY(open_shard(transport, weights_file, checkpoint));
+    return source;
+  }
+  WS_ASSIGN_OR_RETURN(bool has_index, source->has_file(kIndexFile));
+  if (has_index) {
+    WS_ASSIGN_OR_RETURN(std::string index_text, source->read_text(kIndexFile, 256ull << 20));
+    WS_ASSIGN_OR_RETURN(ShardIndex index, parse_shard_index(index_text, transport.describe(kIndexFile)));
+    for (const std::string& shard_file : index.shard_files) {
+      Status opened = open_shard(transport, shard_file, checkpoint);
+      if (!opened) {
+        return make_error(opened.error().kind == ErrorKind::NotFound ? ErrorKind::InvalidIndex
+                              : opened.error().kind,
+                          opened.error().message + " (shard named by " + std::string(kIndexFile) + ")");
+      }
+    }
+    WS_TRY(check_shard_index(index, checkpoint, transport.describe(kIndexFile)));
+    checkpoint.index_metadata = index.metadata;
+    return source;
+  }
+  WS_ASSIGN_OR_RETURN(bool has_single, source->has_file(kSingleFile));
+  if (has_single) {
+    WS_TRY(open_shard(transport, kSingleFile, checkpoint));
+    return source;
+  }
+  return make_error(ErrorKind::NotFound, location + ": no " + kSingleFile + " or " + kIndexFile + " found");
+}
+
+Result<bool> ModelSource::has_file(const std::string& file_name) {
+  Result<uint64_t> size = transport_->file_size(file_name);
+  if (size) return true;
+  if (size.error().kind == ErrorKind::NotFound) return false;
+  return size.error();
+}
+
+Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_t max_bytes) {
+  WS_ASSIGN_OR_RETURN(uint64_t size, transport_->file_size(file_name));
+  if (size > max_bytes) {
+    return make_error(ErrorKind::OutOfBudget, transport_->describe(file_name) + ": " + std::to_string(size) +
+                                                  " bytes, more than the " + std::to_string(max_bytes) + " allowed");
+  }
+  std::string text(size, '\0');
+  WS_TRY(transport_->read(file_name, 0, reinterpret_cast<uint8_t*>(text.data()), size));
+  return text;
+}
+
+Status ModelSource::load(LoadExecutor& executor) {
+  for (size_t s = 0; s < checkpoint_.shards.size(); ++s) {
+    WS_TRY(transport_->stream(checkpoint_.shards[s].file_name, s, executor));
+  }
+  return Status::ok();
+}
+
+}  // namespace ws

@@ -1,0 +1,30 @@
+// The native transports behind ModelSource.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "source/model_source.h"
+
+namespace ws {
+
+// Files under a local directory, read with pread straight into destination
+// windows. Shards of at least `drop_cache_min_bytes` are dropped from the page
+// cache behind the reader (posix_fadvise DONTNEED), so loading a 20 GB model
+// does not evict everything else or fill a container's memory cgroup.
+struct FileTransportOptions {
+  uint64_t drop_cache_min_bytes = 1ull << 30;
+  uint64_t read_chunk_bytes = 16ull << 20;
+};
+std::unique_ptr<Transport> make_file_transport(std::string directory, FileTransportOptions options = {});
+
+// Files under an http(s) URL, read with Range requests. A dropped connection
+// is resumed with a new Range request from the first byte not yet received.
+struct HttpTransportOptions {
+  int max_retries = 5;          // consecutive failures without progress
+  long connect_timeout_s = 20;
+  long low_speed_timeout_s = 60; // abort a transfer stalled this long (< 1 KB/s)
+};
+std::unique_ptr<Transport> make_http_transport(std::string base_url, HttpTransportOptions options = {});
+
+}  // namespace ws

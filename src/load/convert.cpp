@@ -1,0 +1,115 @@
+// Float conversions between F32, F16 and BF16. Widening is exact; narrowing
+// rounds to nearest, ties to even (what torch, numpy and safetensors' own
+// converters do); NaN stays a (quiet) NaN, infinities stay infinite.
+#include <cstring>
+
+#include "load/load.h"
+
+namespace ws {
+
+namespace {
+
+inline uint32_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_float(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1f;
+  const uint32_t mantissa = h & 0x3ff;
+  if (exponent == 0x1f) return bits_float(sign | 0x7f800000 | (mantissa << 13));  // inf / NaN
+  if (exponent != 0) return bits_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
+  // Zero or subnormal: mantissa x 2^-24, exact in f32.
+  const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
+  return bits_float(sign | float_bits(magnitude));
+}
+
+inline uint16_t float_to_half(float f) {
+  uint32_t u = float_bits(f);
+  const uint32_t sign = (u >> 16) & 0x8000;
+  u &= 0x7fffffff;
+  if (u >= 0x47800000) {  // >= 65536 (rounds to inf), inf or NaN
+    return static_cast<uint16_t>(sign | (u > 0x7f800000 ? 0x7e00 : 0x7c00));
+  }
+  if (u < 0x38800000) {  // below the smallest normal half (2^-14): subnormal or zero
+    // Adding 0.5 aligns the half's subnormal LSB with the float's LSB; the FPU rounds.
+    const uint32_t rounded = float_bits(bits_float(u) + 0.5f) - 0x3f000000;
+    return static_cast<uint16_t>(sign | rounded);
+  }
+  const uint32_t mantissa_odd = (u >> 13) & 1;
+  u += 0xc8000fff + mantissa_odd;  // rebias exponent (-112 << 23) and round to nearest even
+  return static_cast<uint16_t>(sign | (u >> 13));
+}
+
+inline float bfloat_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
+
+inline uint16_t float_to_bfloat(float f) {
+  const uint32_t u = float_bits(f);
+  if ((u & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
+  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+bool is_convertible_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
+
+template <class Load, class Store>
+void convert_loop(const uint8_t* in, uint8_t* out, uint64_t count, size_t in_size, size_t out_size, Load load,
+                  Store store) {
+  for (uint64_t i = 0; i < count; ++i) store(out + i * out_size, load(in + i * in_size));
+}
+
+float load_element(DType d, const uint8_t* p) {
+  if (d == DType::F32) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return d == DType::F16 ? half_to_float(h) : bfloat_to_float(h);
+}
+
+void store_element(DType d, uint8_t* p, float f) {
+  if (d == DType::F32) {
+    std::memcpy(p, &f, 4);
+    return;
+  }
+  const uint16_t h = d == DType::F16 ? float_to_half(f) : float_to_bfloat(f);
+  std::memcpy(p, &h, 2);
+}
+
+}  // namespace
+
+bool can_convert(DType from, DType to) {
+  return from == to || (is_convertible_float(from) && is_convertible_float(to));
+}
+
+void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
+  if (from == to) {
+    std::memcpy(out, in, count * dtype_size(from));
+    return;
+  }
+  // One loop per pair keeps the inner loop free of dtype branches (and lets
+  // the compiler vectorise the BF16 shifts).
+  auto f32_load = [](const uint8_t* p) { return load_element(DType::F32, p); };
+  auto f16_load = [](const uint8_t* p) { return load_element(DType::F16, p); };
+  auto bf16_load = [](const uint8_t* p) { return load_element(DType::BF16, p); };
+  auto f32_store = [](uint8_t* p, float f) { store_element(DType::F32, p, f); };
+  auto f16_store = [](uint8_t* p, float f) { store_element(DType::F16, p, f); };
+  auto bf16_store = [](uint8_t* p, float f) { store_element(DType::BF16, p, f); };
+  const size_t is = dtype_size(from), os = dtype_size(to);
+  if (from == DType::F32 && to == DType::F16) return convert_loop(in, out, count, is, os, f32_load, f16_store);
+  if (from == DType::F32 && to == DType::BF16) return convert_loop(in, out, count, is, os, f32_load, bf16_store);
+  if (from == DType::F16 && to == DType::F32) return convert_loop(in, out, count, is, os, f16_load, f32_store);
+  if (from == DType::F16 && to == DType::BF16) return convert_loop(in, out, count, is, os, f16_load, bf16_store);
+  if (from == DType::BF16 && to == DType::F32) return convert_loop(in, out, count, is, os, bf16_load, f32_store);
+  if (from == DType::BF16 && to == DType::F16) return convert_loop(in, out, count, is, os, bf16_load, f16_store);
+}
+
+}  // namespace ws

@@ -1,0 +1,120 @@
+// The window executor: a cursor per shard that tells a source where the next
+// bytes go, and finishes a window (conversion, or hand-off to a non-host
+// destination) once its last byte has arrived.
+#include <algorithm>
+
+#include "load/load.h"
+
+namespace ws {
+
+namespace {
+
+bool writes_in_place(const Window& w, const std::vector<ManifestEntry>& manifest) {
+  return w.entry != kSkip && w.identity && manifest[w.entry].destination->host_data() != nullptr;
+}
+
+}  // namespace
+
+LoadExecutor::LoadExecutor(const LoadPlan& plan, const std::vector<ManifestEntry>& manifest)
+    : plan_(plan), manifest_(manifest) {}
+
+Result<std::unique_ptr<LoadExecutor>> LoadExecutor::create(const LoadPlan& plan,
+                                                           const std::vector<ManifestEntry>& manifest) {
+  if (plan.source_dtypes.size() != manifest.size()) {
+    return make_error(ErrorKind::InvalidArgument, "the plan was made for a different manifest");
+  }
+  for (const ManifestEntry& e : manifest) {
+    if (!e.destination) return make_error(ErrorKind::InvalidArgument, "no destination for tensor \"" + e.name + "\"");
+  }
+  std::unique_ptr<LoadExecutor> executor(new LoadExecutor(plan, manifest));
+  uint64_t staging = 0;
+  for (const ShardPlan& shard : plan.shards) {
+    for (const Window& w : shard.windows) {
+      if (w.entry != kSkip && !writes_in_place(w, manifest)) staging = std::max(staging, w.file_end - w.file_begin);
+    }
+  }
+  executor->staging_.resize(staging);
+  executor->cursors_.resize(plan.shards.size());
+  for (size_t s = 0; s < plan.shards.size(); ++s) executor->cursors_[s].offset = plan.shards[s].begin;
+  return executor;
+}
+
+FillTarget LoadExecutor::next(size_t shard) const {
+  const Cursor& c = cursors_[shard];
+  const std::vector<Window>& windows = plan_.shards[shard].windows;
+  if (c.window >= windows.size()) return {c.offset, nullptr, 0};
+  const Window& w = windows[c.window];
+  const uint64_t into_window = c.offset - w.file_begin;
+  const uint64_t remaining = w.file_end - c.offset;
+  if (w.entry == kSkip) return {c.offset, nullptr, remaining};
+  if (writes_in_place(w, manifest_)) {
+    uint8_t* base = manifest_[w.entry].destination->host_data();
+    const uint64_t element_size = dtype_size(plan_.source_dtypes[w.entry]);
+    return {c.offset, base + w.first_element * element_size + into_window, remaining};
+  }
+  return {c.offset, const_cast<uint8_t*>(staging_.data()) + into_window, remaining};
+}
+
+uint8_t* LoadExecutor::scratch(uint64_t len) {
+  // Skipped bytes are read into the staging buffer (growing it would break the
+  // memory bound, so callers read skips in pieces of at most this size).
+  if (staging_.size() < std::min<uint64_t>(len, 1ull << 20)) staging_.resize(std::min<uint64_t>(len, 1ull << 20));
+  return staging_.data();
+}
+
+Status LoadExecutor::commit(size_t shard, uint64_t n) {
+  Cursor& c = cursors_[shard];
+  const std::vector<Window>& windows = plan_.shards[shard].windows;
+  if (c.window >= windows.size() || n == 0 || n > windows[c.window].file_end - c.offset) {
+    return make_error(ErrorKind::InvalidArgument, "commit of " + std::to_string(n) + " bytes at shard " +
+                                                      std::to_string(shard) + " offset " + std::to_string(c.offset) +
+                                                      " does not fit the current window");
+  }
+  c.offset += n;
+  bytes_done_ += n;
+  const Window& w = windows[c.window];
+  if (c.offset == w.file_end) {
+    WS_TRY(finish_window(shard, w));
+    ++c.window;
+  }
+  if (progress_) progress_({bytes_done_, plan_.bytes_to_read});
+  return Status::ok();
+}
+
+Status LoadExecutor::finish_window(size_t shard, const Window& w) {
+  if (w.entry == kSkip || writes_in_place(w, manifest_)) return Status::ok();
+  const ManifestEntry& entry = manifest_[w.entry];
+  const DType source = plan_.source_dtypes[w.entry];
+  const uint64_t count = (w.file_end - w.file_begin) / dtype_size(source);
+  if (uint8_t* host = entry.destination->host_data()) {
+    convert_elements(source, staging_.data(), entry.dtype, host + w.first_element * dtype_size(entry.dtype), count);
+    return Status::ok();
+  }
+  Status written = entry.destination->write_source(w.first_element, source, staging_.data(), count);
+  if (!written) {
+    return make_error(written.error().kind, "tensor \"" + entry.name + "\" (shard " + std::to_string(shard) +
+                                                 "): " + written.error().message);
+  }
+  return Status::ok();
+}
+
+bool LoadExecutor::shard_done(size_t shard) const {
+  return cursors_[shard].window >= plan_.shards[shard].windows.size();
+}
+
+Status run_load(LoadExecutor& executor, size_t shard_count, const ReadAt& read_at, uint64_t max_read_bytes) {
+  for (size_t s = 0; s < shard_count; ++s) {
+    for (FillTarget t = executor.next(s); t.len != 0; t = executor.next(s)) {
+      if (!t.dst) {  // random access: seek past bytes nobody needs
+        WS_TRY(executor.commit(s, t.len));
+        continue;
+      }
+      const uint64_t n = std::min(t.len, max_read_bytes);
+      WS_TRY(read_at(s, t.file_offset, t.dst, n));
+      WS_TRY(executor.commit(s, n));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace ws

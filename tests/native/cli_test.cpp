@@ -1,0 +1,63 @@
+// The CLI as a user runs it: JSON output, hashes, exit statuses, one-line errors.
+#include <gtest/gtest.h>
+
+#include "native/test_support.h"
+
+namespace ws {
+namespace {
+
+std::string cli() { return WS_CLI; }
+
+TEST(Cli, LoadJsonHashesMatchTheReference) {
+  auto [status, out] = test::run_command(cli() + " load " + test::fixtures("safetensors/sharded") + " --dtype bf16 --hash --json");
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json result = nlohmann::json::parse(out);
+  const nlohmann::json expected = test::expected_hashes()["sharded"];
+  ASSERT_EQ(result["tensors"].size(), expected.size());
+  uint64_t bytes = 0;
+  for (const nlohmann::json& t : result["tensors"]) {
+    const nlohmann::json& want = expected[t["name"].get<std::string>()];
+    EXPECT_EQ(t["dtype"], "BF16");
+    EXPECT_EQ(t["shape"], want["shape"]);
+    EXPECT_EQ(t["sha256"], want["converted"]["BF16"]) << t["name"];
+    bytes += t["bytes"].get<uint64_t>();
+  }
+  EXPECT_EQ(result["bound_bytes"].get<uint64_t>(), bytes);
+  EXPECT_GT(result["peak_rss_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GE(result["seconds"].get<double>(), 0.0);
+}
+
+TEST(Cli, InspectJsonListsEveryTensorWithItsShard) {
+  auto [status, out] = test::run_command(cli() + " inspect " + test::fixtures("safetensors/sharded") + " --json");
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json result = nlohmann::json::parse(out);
+  EXPECT_EQ(result["shards"].size(), 3u);
+  EXPECT_EQ(result["tensors"].size(), 12u);
+  EXPECT_EQ(result["config"]["hidden_size"], 48);
+  EXPECT_EQ(result["tensors"][0]["shard"], "model-00001-of-00003.safetensors");
+}
+
+TEST(Cli, InspectHumanOutput) {
+  auto [status, out] = test::run_command(cli() + " inspect " + test::fixtures("safetensors/single"));
+  ASSERT_EQ(status, 0);
+  EXPECT_NE(out.find("weights.bf16"), std::string::npos);
+  EXPECT_NE(out.find("BF16"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(test::run_command(cli() + " 2>/dev/null").first, 2);
+  EXPECT_EQ(test::run_command(cli() + " frobnicate 2>/dev/null").first, 2);
+  EXPECT_EQ(test::run_command(cli() + " load 2>/dev/null").first, 2);
+  EXPECT_EQ(test::run_command(cli() + " load x --dtype f8 2>/dev/null").first, 2);
+  EXPECT_EQ(test::run_command(cli() + " load x --bogus 2>/dev/null").first, 2);
+}
+
+TEST(Cli, RuntimeErrorsExitWithOneAndOneLine) {
+  auto [status, out] = test::run_command(cli() + " load /no/such/model 2>&1");
+  EXPECT_EQ(status, 1);
+  EXPECT_EQ(out.rfind("weightstream: NotFound: ", 0), 0u) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+}
+
+}  // namespace
+}  // namespace ws

@@ -1,0 +1,102 @@
+"""A static file server for tests, on 127.0.0.1 only, with HTTP Range support
+and injectable faults.
+
+usage: range_server.py ROOT [--drop-after BYTES] [--fail-first N] [--ignore-range]
+  --drop-after BYTES  the first ranged GET of each file sends at most BYTES body
+                      bytes, then closes the connection (a dropped transfer)
+  --fail-first N      the first N GETs of each file answer 503
+  --ignore-range      answer every GET with 200 and the whole file
+Prints "PORT <n>" on stdout once listening; serves until killed.
+"""
+import argparse
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+args = None
+counts = {}
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        path = os.path.normpath(os.path.join(args.root, self.path.split("?")[0].lstrip("/")))
+        if not path.startswith(os.path.abspath(args.root)) or not os.path.isfile(path):
+            body = b"not found"
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        with lock:
+            n = counts.get(path, 0)
+            counts[path] = n + 1
+        if n < args.fail_first:
+            body = b"try again"
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        size = os.path.getsize(path)
+        begin, end = 0, size - 1
+        m = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", ""))
+        ranged = bool(m) and not args.ignore_range
+        if ranged:
+            begin = int(m.group(1))
+            end = min(int(m.group(2)) if m.group(2) else size - 1, size - 1)
+            if begin >= size:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        length = end - begin + 1
+        self.send_response(206 if ranged else 200)
+        if ranged:
+            self.send_header("Content-Range", f"bytes {begin}-{end}/{size}")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        limit = length
+        dropping = args.drop_after is not None and ranged and length > 1 and n == args.fail_first
+        if dropping:
+            limit = min(length, args.drop_after)
+        with open(path, "rb") as f:
+            f.seek(begin)
+            left = limit
+            while left > 0:
+                chunk = f.read(min(left, 65536))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                left -= len(chunk)
+        if dropping and limit < length:
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+
+
+def main():
+    global args
+    p = argparse.ArgumentParser()
+    p.add_argument("root")
+    p.add_argument("--drop-after", type=int, default=None)
+    p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--ignore-range", action="store_true")
+    args = p.parse_args()
+    args.root = os.path.abspath(args.root)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"PORT {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
