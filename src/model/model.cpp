@@ -1,0 +1,133 @@
+// What every architecture shares: parameter registration, checkpoint
+// checking, the KV cache, argument checks around forward.
+#include <algorithm>
+#include <string>
+#include <unordered_set>
+
+#include "model/architectures.h"
+#include "model/model.h"
+
+namespace ws {
+
+uint64_t Model::weight_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& p : parameters_) bytes += p->buffer.bytes();
+  return bytes;
+}
+
+Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<uint64_t> shape, bool matrix) {
+  DType dtype = DType::F32;
+  if (matrix) {
+    switch (weight_dtype_) {
+      case WeightDType::F32: dtype = DType::F32; break;
+      case WeightDType::F16: dtype = DType::F16; break;
+      case WeightDType::BF16: dtype = DType::BF16; break;
+      case WeightDType::Keep: {
+        const TensorInfo* stored = checkpoint_ ? checkpoint_->find(name) : nullptr;
+        if (stored && (stored->dtype == DType::F16 || stored->dtype == DType::BF16)) dtype = stored->dtype;
+        break;
+      }
+    }
+  }
+  WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, shape));
+  parameters_.push_back(std::make_unique<WeightTensor>(std::move(tensor)));
+  WeightTensor* p = parameters_.back().get();
+  manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), &p->buffer});
+  return p;
+}
+
+float* Model::scratch(size_t slot, size_t floats) {
+  if (scratch_.size() <= slot) scratch_.resize(slot + 1);
+  if (scratch_[slot].size() < floats) scratch_[slot].resize(floats);
+  return scratch_[slot].data();
+}
+
+Status Model::check_checkpoint(const Checkpoint& checkpoint) const {
+  return plan_model_load(*this, checkpoint).status();
+}
+
+Result<KVCache> Model::make_cache(size_t capacity) const {
+  if (capacity == 0 || capacity > config_.max_positions) {
+    return make_error(ErrorKind::InvalidArgument, "KV cache of " + std::to_string(capacity) +
+                                                      " positions (the model allows 1 to " +
+                                                      std::to_string(config_.max_positions) + ")");
+  }
+  if (config_.sliding_window != 0 && capacity > config_.sliding_window) {
+    return make_error(ErrorKind::Unsupported, "contexts beyond the sliding window of " +
+                                                  std::to_string(config_.sliding_window) +
+                                                  " positions (sliding-window attention is not implemented)");
+  }
+  KVCache cache;
+  cache.capacity = capacity;
+  cache.layers = config_.layers;
+  cache.row = config_.kv_heads * config_.head_dim;
+  const uint64_t floats = uint64_t{capacity} * cache.layers * cache.row;
+  if (floats > (uint64_t{1} << 36)) return make_error(ErrorKind::OutOfBudget, "KV cache too large");
+  cache.keys.assign(floats, 0.0f);
+  cache.values.assign(floats, 0.0f);
+  return cache;
+}
+
+Status Model::forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits) {
+  if (n == 0) return make_error(ErrorKind::InvalidArgument, "forward needs at least one token");
+  if (cache.layers != config_.layers || cache.row != config_.kv_heads * config_.head_dim) {
+    return make_error(ErrorKind::InvalidArgument, "KV cache was made for another model");
+  }
+  for (size_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || static_cast<size_t>(tokens[t]) >= config_.vocab_size) {
+      return make_error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[t]) +
+                                                        " out of range (vocab_size " +
+                                                        std::to_string(config_.vocab_size) + ")");
+    }
+    if (positions[t] < 0 || static_cast<size_t>(positions[t]) >= cache.capacity) {
+      return make_error(ErrorKind::InvalidArgument, "position " + std::to_string(positions[t]) +
+                                                        " outside the KV cache of " +
+                                                        std::to_string(cache.capacity) + " positions");
+    }
+  }
+  forward_layers(tokens, positions, n, cache, logits);
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
+                                           const Checkpoint* checkpoint) {
+  std::unique_ptr<Model> model;
+  switch (config.architecture) {
+    case Architecture::Gpt2: model = detail::make_gpt2(config, backend, checkpoint); break;
+    case Architecture::Llama: model = detail::make_llama(config, backend); break;
+  }
+  model->weight_dtype_ = dtype;
+  model->checkpoint_ = checkpoint;
+  Status status = model->declare_parameters();
+  model->checkpoint_ = nullptr;
+  if (!status.is_ok()) return status.error();
+  return model;
+}
+
+Result<LoadPlan> plan_model_load(const Model& model, const Checkpoint& checkpoint, const PlanOptions& options) {
+  std::unordered_set<std::string> wanted;
+  for (const ManifestEntry& e : model.manifest()) wanted.insert(e.name);
+  std::vector<std::string> unexpected;
+  for (const TensorInfo& t : checkpoint.tensors) {
+    if (!wanted.count(t.name) && !model.tolerates_extra_tensor(t.name)) unexpected.push_back(t.name);
+  }
+  std::string unexpected_text;
+  if (!unexpected.empty()) {
+    unexpected_text = "unexpected tensors (" + std::to_string(unexpected.size()) + "): ";
+    const size_t shown = std::min<size_t>(unexpected.size(), 20);
+    for (size_t i = 0; i < shown; ++i) unexpected_text += (i ? ", " : "") + unexpected[i];
+    if (shown < unexpected.size()) unexpected_text += ", ... and " + std::to_string(unexpected.size() - shown) + " more";
+  }
+  PlanOptions relaxed = options;
+  relaxed.allow_unused_tensors = true;
+  Result<LoadPlan> plan = plan_load(checkpoint, model.manifest(), relaxed);
+  if (!plan.is_ok()) {
+    Error error = plan.error();
+    if (!unexpected_text.empty()) error.message += "; " + unexpected_text;
+    return error;
+  }
+  if (!unexpected.empty()) return make_error(ErrorKind::UnexpectedTensor, unexpected_text);
+  return plan;
+}
+
+}  // namespace ws

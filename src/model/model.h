@@ -1,0 +1,150 @@
+// model: config.json -> architecture -> parameter manifest + forward pass.
+//
+// Building a model allocates (but does not touch) one buffer per parameter and
+// lists them in a manifest of checkpoint names, shapes and dtypes whose
+// destinations are those buffers: the meta skeleton the loader fills in place.
+// Each architecture's forward is written once against the Backend ops.
+//
+//   auto config = parse_model_config(config_json);
+//   auto model  = build_model(*config, backend, {WeightDType::Keep}, &checkpoint);
+//   auto plan   = plan_model_load(**model, checkpoint);   // every mismatch in one error
+//   ... LoadExecutor::create(*plan, model->manifest()) and stream the shards ...
+//   auto cache  = model->make_cache(256);
+//   model->forward(ids, positions, n, *cache, logits);    // logits of the last token
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/result.h"
+#include "format/format.h"
+#include "load/load.h"
+
+namespace ws {
+
+enum class Architecture { Gpt2, Llama };
+
+// What config.json says, normalised across model types.
+struct ModelConfig {
+  std::string model_type;            // "gpt2", "llama", "mistral", "qwen2"
+  Architecture architecture = Architecture::Gpt2;
+  size_t vocab_size = 0;
+  size_t hidden_size = 0;
+  size_t layers = 0;
+  size_t heads = 0;
+  size_t kv_heads = 0;               // == heads unless grouped-query
+  size_t head_dim = 0;               // config "head_dim" when given, else hidden / heads
+  size_t intermediate_size = 0;      // MLP width (gpt2: n_inner or 4 * hidden)
+  size_t max_positions = 0;          // n_positions / max_position_embeddings
+  float norm_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  std::vector<float> rope_inv_freq;  // head_dim / 2 frequencies, scaling applied (llama family)
+  bool tie_word_embeddings = false;
+  bool qkv_bias = false;             // qwen2, llama attention_bias
+  bool o_bias = false;               // llama attention_bias
+  bool mlp_bias = false;             // llama mlp_bias
+  size_t sliding_window = 0;         // mistral; 0 = none
+  std::optional<int32_t> bos_token_id;
+  std::vector<int32_t> eos_token_ids;
+};
+
+// The model types parse_model_config accepts, for messages: "gpt2, llama, mistral, qwen2".
+const char* supported_model_types();
+
+// Parses and validates config.json. Errors: InvalidConfig (malformed JSON, a
+// missing or impossible field, named), Unsupported (unknown model_type, naming
+// the supported ones; rope_scaling kinds other than linear/llama3; activations
+// other than the architecture's own).
+Result<ModelConfig> parse_model_config(std::string_view config_json);
+
+// Which dtype the big (2-D) weights are held in. 1-D parameters (norms,
+// biases) are always f32. Keep = whatever the checkpoint stores (F32/F16/BF16).
+enum class WeightDType { Keep, F32, F16, BF16 };
+// "keep", "f32", "f16", "bf16". Errors: InvalidArgument.
+Result<WeightDType> parse_weight_dtype(std::string_view text);
+
+// Keys and values of every layer, f32, slot p = position p.
+struct KVCache {
+  size_t capacity = 0;       // positions
+  size_t layers = 0;
+  size_t row = 0;            // kv_heads * head_dim
+  std::vector<float> keys;   // [layers, capacity, row]
+  std::vector<float> values;
+  float* layer_keys(size_t layer) { return keys.data() + layer * capacity * row; }
+  float* layer_values(size_t layer) { return values.data() + layer * capacity * row; }
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  const ModelConfig& config() const { return config_; }
+
+  // Names, shapes and dtypes of every parameter; destinations are this model's
+  // own buffers (valid for the model's lifetime).
+  const std::vector<ManifestEntry>& manifest() const { return manifest_; }
+  uint64_t weight_bytes() const;
+
+  // Compares the manifest with a checkpoint: every missing, unexpected and
+  // mis-shaped tensor in one error (kind MissingTensor, else ShapeMismatch,
+  // else UnexpectedTensor). Tolerates the buffers old checkpoints carry
+  // (GPT-2 attn.bias / attn.masked_bias, rotary inv_freq) and a stored copy of
+  // a tied lm_head.
+  Status check_checkpoint(const Checkpoint& checkpoint) const;
+  // True for checkpoint names that may be present without being parameters.
+  virtual bool tolerates_extra_tensor(const std::string& name) const = 0;
+
+  // A cache for `capacity` positions. Errors: InvalidArgument when capacity is
+  // 0 or above max_positions (or a sliding window we do not implement);
+  // OutOfBudget when the allocation would overflow.
+  Result<KVCache> make_cache(size_t capacity) const;
+
+  // Runs `n` tokens at `positions` (each < cache.capacity; the cache must
+  // already hold every earlier position), stores their keys/values in the
+  // cache and writes the last token's logits (vocab_size floats) to `logits`.
+  // Errors: InvalidArgument for an id >= vocab_size or a position out of range.
+  Status forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits);
+
+ protected:
+  Model(ModelConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
+  virtual void forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
+                              float* logits) = 0;
+
+  // Registers a parameter: `matrix` ones take the chosen weight dtype (or the
+  // checkpoint's under Keep), others are f32.
+  Result<WeightTensor*> add_parameter(const std::string& name, std::vector<uint64_t> shape, bool matrix);
+  // Registers every parameter (called once by build_model).
+  virtual Status declare_parameters() = 0;
+
+  // Scratch activations, grown on demand.
+  float* scratch(size_t slot, size_t floats);
+
+  ModelConfig config_;
+  Backend& backend_;
+  WeightDType weight_dtype_ = WeightDType::F32;
+  const Checkpoint* checkpoint_ = nullptr;  // only while building (Keep dtypes)
+  std::vector<std::unique_ptr<WeightTensor>> parameters_;
+  std::vector<ManifestEntry> manifest_;
+  std::vector<std::vector<float>> scratch_;
+
+  friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*);
+};
+
+// Builds the model for `config` on `backend` (which must outlive it).
+// `checkpoint` is optional: it resolves WeightDType::Keep and naming variants
+// (GPT-2 checkpoints with or without the "transformer." prefix); without it
+// Keep means f32 and names are the transformers defaults.
+// Errors: OutOfBudget when a parameter cannot be allocated.
+Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend,
+                                           WeightDType dtype = WeightDType::Keep,
+                                           const Checkpoint* checkpoint = nullptr);
+
+// check_checkpoint, then plan_load (tensors the model tolerates are skipped).
+Result<LoadPlan> plan_model_load(const Model& model, const Checkpoint& checkpoint, const PlanOptions& options = {});
+
+}  // namespace ws

@@ -1,0 +1,166 @@
+// config.json parsing, the manifest built from config alone, and one error
+// per kind for checkpoints that do not fit the model.
+#include <gtest/gtest.h>
+
+#include "model_fixture.h"
+
+namespace ws::test {
+namespace {
+
+const char* kGpt2Config = R"({"model_type": "gpt2", "vocab_size": 50, "n_embd": 16, "n_layer": 2,
+  "n_head": 2, "n_positions": 32, "eos_token_id": 7})";
+const char* kLlamaConfig = R"({"model_type": "llama", "vocab_size": 50, "hidden_size": 16,
+  "intermediate_size": 24, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+  "max_position_embeddings": 32, "tie_word_embeddings": false, "eos_token_id": [2, 3]})";
+
+std::unique_ptr<Backend> backend() { return std::move(make_portable_backend({1, false})).value(); }
+
+TEST(Config, Gpt2Fields) {
+  Result<ModelConfig> c = parse_model_config(kGpt2Config);
+  ASSERT_TRUE(c.is_ok()) << c.error().to_string();
+  EXPECT_EQ(c->architecture, Architecture::Gpt2);
+  EXPECT_EQ(c->head_dim, 8u);
+  EXPECT_EQ(c->intermediate_size, 64u);
+  EXPECT_EQ(c->max_positions, 32u);
+  EXPECT_TRUE(c->tie_word_embeddings);
+  EXPECT_EQ(c->eos_token_ids, std::vector<int32_t>{7});
+}
+
+TEST(Config, LlamaFieldsAndRope) {
+  Result<ModelConfig> c = parse_model_config(kLlamaConfig);
+  ASSERT_TRUE(c.is_ok()) << c.error().to_string();
+  EXPECT_EQ(c->architecture, Architecture::Llama);
+  EXPECT_EQ(c->kv_heads, 2u);
+  EXPECT_EQ(c->head_dim, 4u);
+  EXPECT_FALSE(c->tie_word_embeddings);
+  EXPECT_EQ(c->eos_token_ids, (std::vector<int32_t>{2, 3}));
+  ASSERT_EQ(c->rope_inv_freq.size(), 2u);
+  EXPECT_FLOAT_EQ(c->rope_inv_freq[0], 1.0f);
+  EXPECT_FLOAT_EQ(c->rope_inv_freq[1], 0.01f);  // 10000^(-2/4)
+}
+
+TEST(Config, UnknownModelTypeNamesTheSupportedOnes) {
+  Result<ModelConfig> c = parse_model_config(R"({"model_type": "bert"})");
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_EQ(c.error().kind, ErrorKind::Unsupported);
+  EXPECT_NE(c.error().message.find("bert"), std::string::npos);
+  EXPECT_NE(c.error().message.find("gpt2, llama, mistral, qwen2"), std::string::npos);
+}
+
+TEST(Config, MalformedAndImpossibleConfigs) {
+  EXPECT_EQ(parse_model_config("{not json").error().kind, ErrorKind::InvalidConfig);
+  EXPECT_EQ(parse_model_config("[1, 2]").error().kind, ErrorKind::InvalidConfig);
+  Result<ModelConfig> missing = parse_model_config(R"({"model_type": "llama", "vocab_size": 5})");
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::InvalidConfig);
+  EXPECT_NE(missing.error().message.find("hidden_size"), std::string::npos);
+  Result<ModelConfig> groups = parse_model_config(R"({"model_type": "llama", "vocab_size": 5, "hidden_size": 12,
+    "intermediate_size": 8, "num_hidden_layers": 1, "num_attention_heads": 3, "num_key_value_heads": 2})");
+  EXPECT_EQ(groups.error().kind, ErrorKind::InvalidConfig);
+  Result<ModelConfig> negative = parse_model_config(R"({"model_type": "gpt2", "n_embd": -4})");
+  EXPECT_EQ(negative.error().kind, ErrorKind::InvalidConfig);
+  Result<ModelConfig> scaling = parse_model_config(R"({"model_type": "llama", "vocab_size": 5, "hidden_size": 8,
+    "intermediate_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "rope_scaling": {"type": "yarn", "factor": 2}})");
+  EXPECT_EQ(scaling.error().kind, ErrorKind::Unsupported);
+}
+
+TEST(Config, WeightDTypeNames) {
+  EXPECT_EQ(*parse_weight_dtype("keep"), WeightDType::Keep);
+  EXPECT_EQ(*parse_weight_dtype("bf16"), WeightDType::BF16);
+  EXPECT_EQ(parse_weight_dtype("fp8").error().kind, ErrorKind::InvalidArgument);
+}
+
+TEST(Manifest, Gpt2FromConfigAlone) {
+  auto b = backend();
+  Result<std::unique_ptr<Model>> model = build_model(*parse_model_config(kGpt2Config), *b, WeightDType::F16);
+  ASSERT_TRUE(model.is_ok());
+  const auto& manifest = (*model)->manifest();
+  ASSERT_EQ(manifest.size(), 2u + 12u * 2 + 2u);
+  EXPECT_EQ(manifest[0].name, "transformer.wte.weight");
+  bool found = false;
+  for (const ManifestEntry& e : manifest) {
+    EXPECT_NE(e.destination, nullptr);
+    if (e.name == "transformer.h.1.attn.c_attn.weight") {
+      found = true;
+      EXPECT_EQ(e.shape, (std::vector<uint64_t>{16, 48}));  // Conv1D: [in, out]
+      EXPECT_EQ(e.dtype, DType::F16);
+    }
+    if (e.shape.size() == 1) {
+      EXPECT_EQ(e.dtype, DType::F32) << e.name;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Manifest, LlamaUntiedHasLmHeadAndGqaShapes) {
+  auto b = backend();
+  Result<std::unique_ptr<Model>> model = build_model(*parse_model_config(kLlamaConfig), *b);
+  ASSERT_TRUE(model.is_ok());
+  const auto& manifest = (*model)->manifest();
+  EXPECT_EQ(manifest.back().name, "lm_head.weight");
+  for (const ManifestEntry& e : manifest) {
+    if (e.name == "model.layers.0.self_attn.k_proj.weight") {
+      EXPECT_EQ(e.shape, (std::vector<uint64_t>{8, 16}));
+    }
+    if (e.name == "model.layers.0.self_attn.q_proj.weight") {
+      EXPECT_EQ(e.shape, (std::vector<uint64_t>{16, 16}));
+    }
+  }
+}
+
+TEST(CheckpointMismatch, WrongArchitectureListsMissingAndUnexpectedTogether) {
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir("gpt2"));
+  ASSERT_TRUE(source.is_ok()) << source.error().to_string();
+  auto b = backend();
+  auto model = build_model(*parse_model_config(kLlamaConfig), *b, WeightDType::Keep, &(*source)->checkpoint());
+  ASSERT_TRUE(model.is_ok());
+  Status status = (*model)->check_checkpoint((*source)->checkpoint());
+  ASSERT_FALSE(status.is_ok());
+  EXPECT_EQ(status.error().kind, ErrorKind::MissingTensor);
+  EXPECT_NE(status.error().message.find("model.embed_tokens.weight"), std::string::npos);
+  EXPECT_NE(status.error().message.find("unexpected tensors"), std::string::npos);
+  EXPECT_NE(status.error().message.find("transformer.h.0."), std::string::npos);
+}
+
+TEST(CheckpointMismatch, ShapeMismatchNamesTheTensor) {
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir("llama_gqa"));
+  ASSERT_TRUE(source.is_ok()) << source.error().to_string();
+  Result<std::string> text = (*source)->read_text("config.json");
+  ASSERT_TRUE(text.is_ok());
+  Result<ModelConfig> config = parse_model_config(*text);
+  ASSERT_TRUE(config.is_ok());
+  config->intermediate_size += 8;
+  auto b = backend();
+  auto model = build_model(*config, *b, WeightDType::Keep, &(*source)->checkpoint());
+  ASSERT_TRUE(model.is_ok());
+  Status status = (*model)->check_checkpoint((*source)->checkpoint());
+  ASSERT_FALSE(status.is_ok());
+  EXPECT_EQ(status.error().kind, ErrorKind::ShapeMismatch);
+  EXPECT_NE(status.error().message.find("model.layers.0.mlp.gate_proj.weight"), std::string::npos);
+}
+
+TEST(CheckpointMismatch, OldGpt2BuffersAreToleratedStrayTensorsAreNot) {
+  // gpt2_no_prefix carries attn.bias / attn.masked_bias buffers: tolerated.
+  Result<LoadedModel> loaded = load_model(fixture_dir("gpt2_no_prefix"), WeightDType::Keep);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  EXPECT_TRUE(loaded->model->tolerates_extra_tensor("h.0.attn.masked_bias"));
+  EXPECT_FALSE(loaded->model->tolerates_extra_tensor("h.0.attn.c_attn.extra"));
+}
+
+TEST(Forward, RejectsBadIdsPositionsAndCaches) {
+  auto b = backend();
+  auto model = build_model(*parse_model_config(kLlamaConfig), *b);
+  ASSERT_TRUE(model.is_ok());
+  EXPECT_EQ((*model)->make_cache(0).error().kind, ErrorKind::InvalidArgument);
+  EXPECT_EQ((*model)->make_cache(33).error().kind, ErrorKind::InvalidArgument);
+  Result<KVCache> cache = (*model)->make_cache(4);
+  ASSERT_TRUE(cache.is_ok());
+  std::vector<float> logits(50);
+  const int32_t bad_id = 50, ok_id = 1, position = 0, bad_position = 4;
+  EXPECT_EQ((*model)->forward(&bad_id, &position, 1, *cache, logits.data()).error().kind, ErrorKind::InvalidArgument);
+  EXPECT_EQ((*model)->forward(&ok_id, &bad_position, 1, *cache, logits.data()).error().kind,
+            ErrorKind::InvalidArgument);
+}
+
+}  // namespace
+}  // namespace ws::test

@@ -1,0 +1,39 @@
+#include "model_fixture.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ws::test {
+
+std::string fixture_dir(const std::string& name) { return std::string(WS_FIXTURES_DIR) + "/models/" + name; }
+
+Reference read_reference(const std::string& name) {
+  std::ifstream file(fixture_dir(name) + "/reference.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  Reference ref;
+  if (j.is_discarded()) return ref;
+  for (const auto& v : j["prompt"]) ref.prompt.push_back(v.get<int32_t>());
+  for (const auto& v : j["logits"]) ref.logits.push_back(v.get<float>());
+  for (const auto& v : j["greedy"]) ref.greedy.push_back(v.get<int32_t>());
+  ref.dtype = j["dtype"].get<std::string>();
+  return ref;
+}
+
+Result<LoadedModel> load_model(const std::string& dir, WeightDType dtype, const BackendOptions& options) {
+  LoadedModel loaded;
+  WS_ASSIGN_OR_RETURN(loaded.source, ModelSource::open(dir));
+  WS_ASSIGN_OR_RETURN(std::string config_text, loaded.source->read_text("config.json"));
+  WS_ASSIGN_OR_RETURN(ModelConfig config, parse_model_config(config_text));
+  WS_ASSIGN_OR_RETURN(loaded.backend, make_portable_backend(options));
+  const Checkpoint& checkpoint = loaded.source->checkpoint();
+  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, *loaded.backend, dtype, &checkpoint));
+  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
+  WS_ASSIGN_OR_RETURN(auto executor, LoadExecutor::create(plan, loaded.model->manifest()));
+  WS_TRY(loaded.source->load(*executor));
+  return loaded;
+}
+
+}  // namespace ws::test

@@ -1,0 +1,118 @@
+// Our forward pass and greedy generation against Hugging Face transformers on
+// checkpoints transformers itself saved (make_model_fixtures.py): last-position
+// logits within 1e-4, and the same 32 greedy tokens.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "generate/generate.h"
+#include "model_fixture.h"
+
+namespace ws::test {
+namespace {
+
+struct Case {
+  const char* fixture;
+  WeightDType dtype;
+  bool scalar;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture << (c.scalar ? " scalar" : ""); }
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  const char* dtypes[] = {"keep", "f32", "f16", "bf16"};
+  return std::string(info.param.fixture) + "_" + dtypes[static_cast<int>(info.param.dtype)] +
+         (info.param.scalar ? "_scalar" : "");
+}
+
+class Parity : public testing::TestWithParam<Case> {};
+
+TEST_P(Parity, LastLogitsAndGreedyContinuationMatchTransformers) {
+  const Case& c = GetParam();
+  const Reference ref = read_reference(c.fixture);
+  ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(c.fixture) << "/reference.json";
+  BackendOptions options;
+  options.threads = 2;
+  options.force_scalar = c.scalar;
+  Result<LoadedModel> loaded = load_model(fixture_dir(c.fixture), c.dtype, options);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  Model& model = *loaded->model;
+
+  Result<KVCache> cache = model.make_cache(64);
+  ASSERT_TRUE(cache.is_ok());
+  std::vector<int32_t> positions(ref.prompt.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  std::vector<float> logits(model.config().vocab_size);
+  ASSERT_TRUE(model.forward(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache, logits.data()).is_ok());
+  ASSERT_EQ(logits.size(), ref.logits.size());
+  float max_diff = 0;
+  for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
+  EXPECT_LE(max_diff, 1e-4f);
+
+  GenerateOptions generate_options;
+  generate_options.sampling.temperature = 0;
+  generate_options.max_new_tokens = ref.greedy.size();
+  std::vector<int32_t> streamed;
+  Result<GenerateResult> result = generate(model, ref.prompt, generate_options, [&](int32_t id) {
+    streamed.push_back(id);
+    return true;
+  });
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_EQ(result->ids, ref.greedy);
+  EXPECT_EQ(streamed, result->ids);
+  EXPECT_EQ(result->prefill_tokens, ref.prompt.size());
+  EXPECT_EQ(result->decode_tokens, ref.greedy.size() - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Transformers, Parity,
+    testing::Values(Case{"gpt2", WeightDType::Keep, false}, Case{"gpt2", WeightDType::Keep, true},
+                    Case{"gpt2_no_prefix", WeightDType::Keep, false}, Case{"gpt2_f16", WeightDType::Keep, false},
+                    Case{"gpt2_f16", WeightDType::F32, false}, Case{"llama_gqa", WeightDType::Keep, false},
+                    Case{"llama_gqa", WeightDType::Keep, true}, Case{"llama_sharded", WeightDType::Keep, false},
+                    Case{"llama_bf16", WeightDType::Keep, false}, Case{"llama_bf16", WeightDType::F32, false},
+                    Case{"llama_f16", WeightDType::Keep, false}, Case{"llama_f16", WeightDType::F32, false},
+                    Case{"qwen2", WeightDType::Keep, false}),
+    case_name);
+
+// Narrowing at load: the same weights as bf16 must still produce nearly the
+// same distribution (not identical: bf16 keeps 8 bits of mantissa).
+TEST(ParityNarrowed, F32CheckpointHeldAsBF16StaysClose) {
+  const Reference ref = read_reference("llama_gqa");
+  Result<LoadedModel> loaded = load_model(fixture_dir("llama_gqa"), WeightDType::BF16);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  for (const ManifestEntry& e : loaded->model->manifest()) {
+    EXPECT_EQ(e.dtype, e.shape.size() == 2 ? DType::BF16 : DType::F32) << e.name;
+  }
+  Result<KVCache> cache = loaded->model->make_cache(16);
+  ASSERT_TRUE(cache.is_ok());
+  std::vector<int32_t> positions(ref.prompt.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  std::vector<float> logits(ref.logits.size());
+  ASSERT_TRUE(loaded->model->forward(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache, logits.data()).is_ok());
+  float max_diff = 0;
+  for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
+  EXPECT_LT(max_diff, 0.25f);
+  EXPECT_GT(max_diff, 0.0f);
+}
+
+// Feeding the prompt token by token through the cache gives the batched result.
+TEST(KVCache, IncrementalDecodeMatchesBatchedPrefill) {
+  for (const char* fixture : {"gpt2", "llama_gqa"}) {
+    const Reference ref = read_reference(fixture);
+    Result<LoadedModel> loaded = load_model(fixture_dir(fixture), WeightDType::Keep);
+    ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+    Result<KVCache> cache = loaded->model->make_cache(32);
+    ASSERT_TRUE(cache.is_ok());
+    std::vector<float> logits(ref.logits.size());
+    for (size_t t = 0; t < ref.prompt.size(); ++t) {
+      const int32_t position = static_cast<int32_t>(t);
+      ASSERT_TRUE(loaded->model->forward(&ref.prompt[t], &position, 1, *cache, logits.data()).is_ok());
+    }
+    for (size_t i = 0; i < logits.size(); ++i) ASSERT_NEAR(logits[i], ref.logits[i], 1e-4f) << fixture << " " << i;
+  }
+}
+
+}  // namespace
+}  // namespace ws::test
