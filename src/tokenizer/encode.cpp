@@ -1,0 +1,152 @@
+// Tokenizer::encode: added tokens -> normalizer -> pre-tokenizer -> BPE ->
+// post-processor, in the order of HF's Tokenizer::encode.
+#include "tokenizer/pipeline.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
+
+namespace ws {
+namespace tokenizer_detail {
+
+std::string replace_all(std::string_view text, std::string_view pattern, std::string_view with) {
+  std::string out;
+  if (pattern.empty()) return std::string(text);
+  size_t pos = 0;
+  while (true) {
+    size_t hit = text.find(pattern, pos);
+    if (hit == std::string_view::npos) break;
+    out.append(text.substr(pos, hit - pos));
+    out.append(with);
+    pos = hit + pattern.size();
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+void normalize(const std::vector<NormalizerStep>& steps, std::string* text) {
+  for (const NormalizerStep& step : steps) {
+    switch (step.kind) {
+      case NormalizerKind::Prepend:
+        if (!text->empty()) text->insert(0, step.content);
+        break;
+      case NormalizerKind::Replace:
+        *text = replace_all(*text, step.pattern, step.content);
+        break;
+      case NormalizerKind::Strip: {
+        std::string_view view(*text);
+        if (step.strip_left) view.remove_prefix(std::min(view.size(), leading_whitespace(view)));
+        if (step.strip_right) view.remove_suffix(view.size() - trailing_whitespace_start(view));
+        *text = std::string(view);
+        break;
+      }
+    }
+  }
+}
+
+namespace {
+
+// A pre-tokenized word and whether it starts at offset 0 of the input (what
+// Metaspace's prepend_scheme "first" looks at).
+struct Word {
+  std::string text;
+  bool at_input_start;
+};
+
+void apply_byte_level(const PreTokenizerStep& step, const Word& word, std::vector<Word>* out) {
+  std::string text = word.text;
+  if (step.add_prefix_space && (text.empty() || text[0] != ' ')) text.insert(0, " ");
+  std::vector<std::string_view> parts;
+  if (step.use_regex) {
+    split_gpt2(text, &parts);
+  } else {
+    parts.push_back(text);
+  }
+  const auto& table = byte_to_unicode();
+  bool first = true;
+  for (std::string_view part : parts) {
+    Word mapped{std::string(), word.at_input_start && first};
+    for (char c : part) mapped.text += table[static_cast<uint8_t>(c)];
+    out->push_back(std::move(mapped));
+    first = false;
+  }
+}
+
+void apply_metaspace(const PreTokenizerStep& step, const Word& word, std::vector<Word>* out) {
+  std::string text = replace_all(word.text, " ", step.replacement);
+  bool starts_with_replacement = text.compare(0, step.replacement.size(), step.replacement) == 0;
+  bool prepend = !starts_with_replacement &&
+                 (step.prepend_scheme == PrependScheme::Always ||
+                  (step.prepend_scheme == PrependScheme::First && word.at_input_start));
+  if (prepend) text.insert(0, step.replacement);
+  if (!step.split) {
+    out->push_back(Word{std::move(text), word.at_input_start});
+    return;
+  }
+  // Split before each replacement character, which starts the next word.
+  size_t start = 0;
+  size_t pos = step.replacement.empty() ? std::string::npos : text.find(step.replacement, 1);
+  while (pos != std::string::npos) {
+    out->push_back(Word{text.substr(start, pos - start), word.at_input_start && start == 0});
+    start = pos;
+    pos = text.find(step.replacement, pos + step.replacement.size());
+  }
+  if (start < text.size()) out->push_back(Word{text.substr(start), word.at_input_start && start == 0});
+}
+
+void encode_text(const TokenizerData& data, std::string text, bool at_input_start, std::vector<int32_t>* ids) {
+  normalize(data.normalizers, &text);
+  // Added tokens marked `normalized` are matched in the normalized text.
+  std::vector<Segment> segments;
+  split_on_added_tokens(text, data.normalized_matcher, data.normalized_tokens, data.added_tokens, &segments);
+  for (const Segment& segment : segments) {
+    if (segment.added_id >= 0) {
+      ids->push_back(segment.added_id);
+      continue;
+    }
+    std::vector<Word> words{Word{text.substr(segment.begin, segment.end - segment.begin),
+                                 at_input_start && segment.begin == 0}};
+    for (const PreTokenizerStep& step : data.pre_tokenizers) {
+      std::vector<Word> next;
+      for (const Word& word : words) {
+        if (step.kind == PreTokenizerKind::ByteLevel) {
+          apply_byte_level(step, word, &next);
+        } else {
+          apply_metaspace(step, word, &next);
+        }
+      }
+      words = std::move(next);
+    }
+    for (const Word& word : words) data.model.tokenize(word.text, ids);
+  }
+}
+
+}  // namespace
+}  // namespace tokenizer_detail
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  using namespace tokenizer_detail;
+  const TokenizerData& d = *data_;
+  std::vector<int32_t> ids;
+  std::vector<Segment> segments;
+  split_on_added_tokens(text, d.raw_matcher, d.raw_tokens, d.added_tokens, &segments);
+  for (const Segment& segment : segments) {
+    if (segment.added_id >= 0) {
+      ids.push_back(segment.added_id);
+    } else {
+      encode_text(d, std::string(text.substr(segment.begin, segment.end - segment.begin)), segment.begin == 0,
+                  &ids);
+    }
+  }
+  if (!add_special_tokens || !d.has_template) return ids;
+  std::vector<int32_t> out;
+  out.reserve(ids.size() + 4);
+  for (const TemplatePiece& piece : d.template_single) {
+    if (piece.is_sequence) {
+      out.insert(out.end(), ids.begin(), ids.end());
+    } else {
+      out.insert(out.end(), piece.ids.begin(), piece.ids.end());
+    }
+  }
+  return out;
+}
+
+}  // namespace ws

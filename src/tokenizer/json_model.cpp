@@ -1,0 +1,110 @@
+// tokenizer.json's "model" (BPE) and "added_tokens".
+#include "tokenizer/json_loader.h"
+#include "tokenizer/pipeline.h"
+
+namespace ws::tokenizer_detail {
+namespace {
+
+Result<std::pair<std::string, std::string>> parse_merge(const Json& merge, size_t rank) {
+  const std::string where = "model.merges[" + std::to_string(rank) + "]";
+  if (merge.is_string()) {
+    // "left right": tokens never contain a space in this form.
+    const std::string& text = merge.get_ref<const std::string&>();
+    size_t space = text.find(' ');
+    if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
+      return make_error(ErrorKind::InvalidConfig,
+                        "tokenizer.json: " + where + ": expected \"left right\", found \"" + text + "\"");
+    }
+    return std::make_pair(text.substr(0, space), text.substr(space + 1));
+  }
+  if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+    return std::make_pair(merge[0].get<std::string>(), merge[1].get<std::string>());
+  }
+  return make_error(ErrorKind::InvalidConfig,
+                    "tokenizer.json: " + where + ": expected a \"left right\" string or a [left, right] pair");
+}
+
+}  // namespace
+
+Status load_bpe_model(const Json& root, TokenizerData* data) {
+  const Json* model = member(root, "model");
+  if (!model || !model->is_object()) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: no \"model\" object");
+  }
+  std::string type = type_of(*model);
+  // Files written before "type" was serialized are recognised by their fields.
+  if (type.empty() && member(*model, "merges")) type = "BPE";
+  if (type != "BPE") return unsupported("model", type.empty() ? "(untagged)" : type);
+
+  const Json* vocab_json = member(*model, "vocab");
+  if (!vocab_json || !vocab_json->is_object()) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.vocab: expected an object of token -> id");
+  }
+  std::unordered_map<std::string, int32_t> vocab;
+  vocab.reserve(vocab_json->size());
+  for (const auto& [token, id_json] : vocab_json->items()) {
+    std::optional<int32_t> id = as_id(id_json);
+    if (!id) {
+      return make_error(ErrorKind::InvalidConfig,
+                        "tokenizer.json: model.vocab['" + token + "']: expected an id in [0, 2^31)");
+    }
+    vocab.emplace(token, *id);
+  }
+
+  std::vector<std::pair<std::string, std::string>> merges;
+  if (const Json* merges_json = member(*model, "merges")) {
+    if (!merges_json->is_array()) {
+      return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.merges: expected an array");
+    }
+    merges.reserve(merges_json->size());
+    for (size_t rank = 0; rank < merges_json->size(); ++rank) {
+      WS_ASSIGN_OR_RETURN(auto merge, parse_merge((*merges_json)[rank], rank));
+      merges.push_back(std::move(merge));
+    }
+  }
+
+  // Dropout is ignored: inference wants the deterministic segmentation.
+  BpeOptions options;
+  const std::string path = "model";
+  WS_ASSIGN_OR_RETURN(options.unk_token, optional_string(*model, path, "unk_token"));
+  WS_ASSIGN_OR_RETURN(auto prefix, optional_string(*model, path, "continuing_subword_prefix"));
+  WS_ASSIGN_OR_RETURN(auto suffix, optional_string(*model, path, "end_of_word_suffix"));
+  options.continuing_subword_prefix = prefix.value_or("");
+  options.end_of_word_suffix = suffix.value_or("");
+  WS_ASSIGN_OR_RETURN(options.fuse_unk, bool_or(*model, path, "fuse_unk", false));
+  WS_ASSIGN_OR_RETURN(options.byte_fallback, bool_or(*model, path, "byte_fallback", false));
+  WS_ASSIGN_OR_RETURN(options.ignore_merges, bool_or(*model, path, "ignore_merges", false));
+
+  auto built = BpeModel::build(std::move(vocab), merges, std::move(options));
+  if (!built) return make_error(built.error().kind, "tokenizer.json: " + built.error().message);
+  data->model = std::move(built).value();
+  return Status::ok();
+}
+
+Status load_added_tokens(const Json& root, TokenizerData* data) {
+  const Json* list = member(root, "added_tokens");
+  if (!list) return Status::ok();
+  if (!list->is_array()) return make_error(ErrorKind::InvalidConfig, "tokenizer.json: added_tokens: expected an array");
+  for (size_t i = 0; i < list->size(); ++i) {
+    const Json& entry = (*list)[i];
+    const std::string path = "added_tokens[" + std::to_string(i) + "]";
+    const Json* id = member(entry, "id");
+    const Json* content = member(entry, "content");
+    std::optional<int32_t> token_id = id ? as_id(*id) : std::nullopt;
+    if (!token_id || !content || !content->is_string()) {
+      return make_error(ErrorKind::InvalidConfig, "tokenizer.json: " + path + ": needs an integer id and a content string");
+    }
+    AddedToken token;
+    token.id = *token_id;
+    token.content = content->get<std::string>();
+    WS_ASSIGN_OR_RETURN(token.special, bool_or(entry, path, "special", false));
+    WS_ASSIGN_OR_RETURN(token.lstrip, bool_or(entry, path, "lstrip", false));
+    WS_ASSIGN_OR_RETURN(token.rstrip, bool_or(entry, path, "rstrip", false));
+    WS_ASSIGN_OR_RETURN(token.single_word, bool_or(entry, path, "single_word", false));
+    WS_ASSIGN_OR_RETURN(token.normalized, bool_or(entry, path, "normalized", !token.special));
+    data->added_tokens.push_back(std::move(token));
+  }
+  return Status::ok();
+}
+
+}  // namespace ws::tokenizer_detail

@@ -1,0 +1,183 @@
+// The tokenizer's internal tables: one struct per pipeline stage of HF
+// tokenizers (normalizer, pre-tokenizer, model, post-processor, decoder), all
+// filled by the loaders (json_loader.cpp, gpt2_files.cpp) and read by
+// encode.cpp / decode.cpp. Detail, not public.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+
+namespace ws::tokenizer_detail {
+
+// ---- model -----------------------------------------------------------------
+
+struct BpeOptions {
+  std::optional<std::string> unk_token;
+  std::string continuing_subword_prefix;
+  std::string end_of_word_suffix;
+  bool fuse_unk = false;
+  bool byte_fallback = false;
+  bool ignore_merges = false;
+};
+
+// Byte-pair encoding as HF's BPE model does it: the word is split into
+// characters, then the pair of lowest merge rank is merged until none is left
+// (a priority queue over a linked list of symbols, O(n log n) per word).
+class BpeModel {
+ public:
+  // `vocab`: token -> id; `merges`: pairs in rank order. Errors: InvalidConfig
+  // when a merge names a token (or makes one) the vocabulary lacks.
+  static Result<BpeModel> build(std::unordered_map<std::string, int32_t> vocab,
+                                const std::vector<std::pair<std::string, std::string>>& merges,
+                                BpeOptions options);
+
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+
+  const std::unordered_map<std::string, int32_t>& vocab() const { return vocab_; }
+  std::optional<int32_t> find(std::string_view token) const;
+  size_t id_limit() const { return id_limit_; }  // one past the largest id
+
+ private:
+  struct MergeTarget {
+    int32_t rank;
+    int32_t new_id;
+  };
+  static uint64_t pair_key(int32_t left, int32_t right) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+  }
+
+  std::unordered_map<std::string, int32_t> vocab_;
+  std::unordered_map<uint64_t, MergeTarget> merges_;
+  std::array<int32_t, 256> byte_tokens_{};  // <0xNN> ids, -1 when absent
+  std::optional<int32_t> unk_id_;
+  BpeOptions options_;
+  size_t id_limit_ = 0;
+};
+
+// ---- added tokens ----------------------------------------------------------
+
+struct AddedToken {
+  std::string content;
+  int32_t id = 0;
+  bool special = false;
+  bool lstrip = false;
+  bool rstrip = false;
+  bool single_word = false;
+  bool normalized = false;
+};
+
+// Leftmost-longest matching of added tokens in a text (HF uses Aho-Corasick
+// with the same semantics; added token lists are short, so a first-byte index
+// is enough).
+class AddedTokenMatcher {
+ public:
+  // `patterns[i]` is matched and reported as index i.
+  void build(std::vector<std::string> patterns);
+  bool empty() const { return patterns_.empty(); }
+  // Finds the leftmost-longest match at or after `from`.
+  bool find(std::string_view text, size_t from, size_t* begin, size_t* end, size_t* index) const;
+
+ private:
+  std::vector<std::string> patterns_;
+  std::array<std::vector<size_t>, 256> by_first_byte_;  // longest first
+};
+
+// A stretch of text: either plain text or one matched added token.
+struct Segment {
+  size_t begin = 0, end = 0;  // byte range in the text that was split
+  int32_t added_id = -1;      // the added token's id, -1 for plain text
+};
+
+// HF's AddedVocabulary::find_matches: splits `text` around the matches of
+// `matcher` (whose pattern i is tokens[token_index[i]]), honoring
+// single_word, lstrip and rstrip.
+void split_on_added_tokens(std::string_view text, const AddedTokenMatcher& matcher,
+                           const std::vector<size_t>& token_index, const std::vector<AddedToken>& tokens,
+                           std::vector<Segment>* segments);
+
+// ---- normalizer / pre-tokenizer --------------------------------------------
+
+enum class NormalizerKind { Prepend, Replace, Strip };
+struct NormalizerStep {
+  NormalizerKind kind;
+  std::string pattern;  // Replace: what to find
+  std::string content;  // Prepend: prefix; Replace: replacement
+  bool strip_left = false, strip_right = false;
+};
+
+enum class PrependScheme { Always, First, Never };
+enum class PreTokenizerKind { ByteLevel, Metaspace };
+struct PreTokenizerStep {
+  PreTokenizerKind kind;
+  bool add_prefix_space = false;  // ByteLevel
+  bool use_regex = true;          // ByteLevel
+  std::string replacement;        // Metaspace, usually "▁"
+  PrependScheme prepend_scheme = PrependScheme::Always;
+  bool split = true;              // Metaspace
+};
+
+// ---- post-processor / decoder ----------------------------------------------
+
+struct TemplatePiece {
+  bool is_sequence = false;    // the input's ids ("$A")
+  std::vector<int32_t> ids;    // a special token's ids otherwise
+};
+
+enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip };
+struct DecoderStep {
+  DecoderKind kind;
+  std::string pattern, content;          // Replace
+  uint32_t strip_char = ' ';             // Strip
+  size_t strip_start = 0, strip_stop = 0;
+  std::string replacement;               // Metaspace
+  PrependScheme prepend_scheme = PrependScheme::Always;
+};
+
+// ---- the whole tokenizer ---------------------------------------------------
+
+struct TokenizerData {
+  BpeModel model;
+  std::vector<NormalizerStep> normalizers;
+  std::vector<PreTokenizerStep> pre_tokenizers;
+  bool has_decoder = false;
+  std::vector<DecoderStep> decoders;
+  bool has_template = false;
+  std::vector<TemplatePiece> template_single;
+
+  std::vector<AddedToken> added_tokens;
+  AddedTokenMatcher raw_matcher;         // tokens with normalized == false
+  std::vector<size_t> raw_tokens;        // matcher index -> added_tokens index
+  AddedTokenMatcher normalized_matcher;  // tokens with normalized == true
+  std::vector<size_t> normalized_tokens;
+
+  std::vector<std::string> id_to_token;  // model vocab and added tokens
+  std::vector<uint8_t> special;          // per id: an added token marked special
+  std::unordered_map<std::string, int32_t> added_by_content;
+
+  std::optional<int32_t> default_bos, default_eos;
+
+  // Per id: a <0xNN> token that a ByteFallback decoder merges with its
+  // neighbours (a run of them is decoded as a whole, so streaming waits for
+  // the run to end). All zero without a ByteFallback decoder.
+  std::vector<uint8_t> byte_fallback_token;
+
+  // Fills the matchers, id tables and default BOS/EOS once the stages above are set.
+  void finish();
+};
+
+// Shared pieces of the stages.
+void split_gpt2(std::string_view text, std::vector<std::string_view>* words);
+const std::array<std::string, 256>& byte_to_unicode();  // GPT-2's byte -> printable char
+// Inverse of byte_to_unicode for one code point; -1 when not in the table.
+int byte_from_unicode(uint32_t codepoint);
+void normalize(const std::vector<NormalizerStep>& steps, std::string* text);
+std::string replace_all(std::string_view text, std::string_view pattern, std::string_view with);
+
+}  // namespace ws::tokenizer_detail

