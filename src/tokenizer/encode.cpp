@@ -92,6 +92,20 @@ void apply_metaspace(const PreTokenizerStep& step, const Word& word, std::vector
   if (start < text.size()) out->push_back(Word{text.substr(start), word.at_input_start && start == 0});
 }
 
+void apply_split(const PreTokenizerStep& step, const Word& word, std::vector<Word>* out) {
+  std::vector<std::string_view> parts;
+  switch (step.regex) {
+    case SplitRegex::Gpt2: split_gpt2(word.text, &parts); break;
+    case SplitRegex::Llama3: split_llama3(word.text, 3, &parts); break;
+    case SplitRegex::Qwen2: split_llama3(word.text, 1, &parts); break;
+  }
+  bool first = true;
+  for (std::string_view part : parts) {
+    out->push_back(Word{std::string(part), word.at_input_start && first});
+    first = false;
+  }
+}
+
 void encode_text(const TokenizerData& data, std::string text, bool at_input_start, std::vector<int32_t>* ids) {
   normalize(data.normalizers, &text);
   // Added tokens marked `normalized` are matched in the normalized text.
@@ -107,10 +121,10 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
     for (const PreTokenizerStep& step : data.pre_tokenizers) {
       std::vector<Word> next;
       for (const Word& word : words) {
-        if (step.kind == PreTokenizerKind::ByteLevel) {
-          apply_byte_level(step, word, &next);
-        } else {
-          apply_metaspace(step, word, &next);
+        switch (step.kind) {
+          case PreTokenizerKind::ByteLevel: apply_byte_level(step, word, &next); break;
+          case PreTokenizerKind::Metaspace: apply_metaspace(step, word, &next); break;
+          case PreTokenizerKind::Split: apply_split(step, word, &next); break;
         }
       }
       words = std::move(next);

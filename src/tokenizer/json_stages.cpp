@@ -68,6 +68,28 @@ Status add_normalizer(const Json& object, std::vector<NormalizerStep>* steps) {
   return Status::ok();
 }
 
+// Split's regex, recognised by its exact text (no regex engine here).
+Result<SplitRegex> split_regex(const Json& object) {
+  static constexpr std::string_view kGpt2 =
+      R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+  static constexpr std::string_view kLlama3 =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  static constexpr std::string_view kQwen2 =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  const Json* pattern = member(object, "pattern");
+  const Json* regex = pattern ? member(*pattern, "Regex") : nullptr;
+  if (!regex || !regex->is_string()) {
+    return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split: only {\"Regex\": ...} patterns "
+                                              "are supported");
+  }
+  const std::string& text = regex->get_ref<const std::string&>();
+  if (text == kGpt2) return SplitRegex::Gpt2;
+  if (text == kLlama3) return SplitRegex::Llama3;
+  if (text == kQwen2) return SplitRegex::Qwen2;
+  return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split regex '" + text +
+                                                "' is not supported (only the GPT-2, Llama 3 and Qwen2 ones)");
+}
+
 Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* steps) {
   std::string type = type_of(object);
   if (type == "Sequence") {
@@ -87,6 +109,15 @@ Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* step
     step.replacement = replacement.value_or(kMetaspace);
     WS_ASSIGN_OR_RETURN(step.prepend_scheme, prepend_scheme(object, "pre_tokenizer"));
     WS_ASSIGN_OR_RETURN(step.split, bool_or(object, "pre_tokenizer", "split", true));
+  } else if (type == "Split") {
+    step.kind = PreTokenizerKind::Split;
+    WS_ASSIGN_OR_RETURN(step.regex, split_regex(object));
+    WS_ASSIGN_OR_RETURN(auto behavior, optional_string(object, "pre_tokenizer", "behavior"));
+    WS_ASSIGN_OR_RETURN(bool invert, bool_or(object, "pre_tokenizer", "invert", false));
+    if (behavior.value_or("Isolated") != "Isolated" || invert) {
+      return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split: only behavior \"Isolated\" "
+                                                "without invert is supported");
+    }
   } else {
     return unsupported("pre_tokenizer", type);
   }

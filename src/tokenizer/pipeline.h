@@ -113,7 +113,10 @@ struct NormalizerStep {
 };
 
 enum class PrependScheme { Always, First, Never };
-enum class PreTokenizerKind { ByteLevel, Metaspace };
+enum class PreTokenizerKind { ByteLevel, Metaspace, Split };
+// The regexes a Split pre-tokenizer may use: only these well-known ones, each
+// hand-written (gpt2_split.cpp, llama3_split.cpp).
+enum class SplitRegex { Gpt2, Llama3, Qwen2 };
 struct PreTokenizerStep {
   PreTokenizerKind kind;
   bool add_prefix_space = false;  // ByteLevel
@@ -121,6 +124,7 @@ struct PreTokenizerStep {
   std::string replacement;        // Metaspace, usually "▁"
   PrependScheme prepend_scheme = PrependScheme::Always;
   bool split = true;              // Metaspace
+  SplitRegex regex = SplitRegex::Gpt2;  // Split (behavior Isolated)
 };
 
 // ---- post-processor / decoder ----------------------------------------------
@@ -174,6 +178,7 @@ struct TokenizerData {
 
 // Shared pieces of the stages.
 void split_gpt2(std::string_view text, std::vector<std::string_view>* words);
+void split_llama3(std::string_view text, size_t max_digits, std::vector<std::string_view>* words);
 const std::array<std::string, 256>& byte_to_unicode();  // GPT-2's byte -> printable char
 // Inverse of byte_to_unicode for one code point; -1 when not in the table.
 int byte_from_unicode(uint32_t codepoint);

@@ -29,7 +29,8 @@ class Tokenizer {
   //     fuse_unk, byte_fallback, continuing_subword_prefix, end_of_word_suffix,
   //     ignore_merges),
   //   normalizer: null, Sequence, Prepend, Replace (string pattern), Strip,
-  //   pre_tokenizer: null, Sequence, ByteLevel (GPT-2 regex), Metaspace,
+  //   pre_tokenizer: null, Sequence, ByteLevel (GPT-2 regex), Metaspace, Split
+  //     (only the GPT-2, Llama 3 and Qwen2 regexes, behavior Isolated),
   //   decoder: null, Sequence, ByteLevel, Metaspace, Replace (string pattern),
   //     ByteFallback, Fuse, Strip,
   //   post_processor: null, Sequence, ByteLevel, TemplateProcessing,

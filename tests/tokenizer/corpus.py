@@ -112,6 +112,14 @@ HANDWRITTEN = [
     "mixed\u4e2d\u6587English\u6df7\u5408",
     "\u3053\u308c\u306fpen\u3067\u3059",
     "tokens: \u2581\u2581\u2581 and ___",
+    "UPPER CONTRACTIONS: IT'S WE'RE THEY'VE I'M WE'LL HE'D DON'T",
+    "!hello ?world .net #tag @user",
+    "\thello\tworld \u00a0nbsp\u3000wide",
+    "foo!!!\n\nbar...\r\n\r\nbaz",
+    "  \n  \n x  \r\n\t y",
+    "123456789012345 digits in 3s and 1s",
+    "x=1;\ny=22;\nz=333;\n",
+    "\u4e2d\u6587\uff0c\u6807\u70b9\u3002\n\u6362\u884c",
 ]
 
 

@@ -21,6 +21,11 @@ import tempfile
 
 from corpus import corpus_strings
 
+GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+                r"\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_REGEX = LLAMA3_REGEX.replace(r"\p{N}{1,3}", r"\p{N}")
+
 
 def reference_cases(tok, texts):
     cases = []
@@ -82,6 +87,21 @@ def gpt2_variants(out, gpt2_dir, texts):
     as_json = json.loads(tok.to_str())
     as_json["model"]["merges"] = [m.split(" ") for m in as_json["model"]["merges"]]
     write_variant(out, "gpt2_merge_pairs", tok, texts, tokenizer_json=json.dumps(as_json))
+
+    # The same vocabulary behind the Llama 3 / Qwen2 pre-tokenizer layout:
+    # Split(regex) then ByteLevel without its own regex; Llama 3 also sets
+    # ignore_merges. (Qwen2's NFC normalizer is left out: not supported.)
+    from tokenizers import Tokenizer
+    for name, regex, ignore_merges in (("gpt2_split_regex", GPT2_REGEX, False),
+                                       ("llama3_style", LLAMA3_REGEX, True),
+                                       ("qwen2_style", QWEN2_REGEX, False)):
+        layout = json.loads(tok.to_str())
+        layout["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+        layout["model"]["ignore_merges"] = ignore_merges
+        text = json.dumps(layout)
+        write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
 
     # Added tokens with every matching option, plus a template post-processor.
     from tokenizers import processors

@@ -196,8 +196,9 @@ TEST_P(Parity, ArbitraryBytesAndIds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, Parity,
-                         ::testing::Values("gpt2", "gpt2_files", "gpt2_merge_pairs", "gpt2_added", "llama_legacy",
-                                           "llama_metaspace", "metaspace_unk", "bytelevel_subword"),
+                         ::testing::Values("gpt2", "gpt2_files", "gpt2_merge_pairs", "gpt2_added", "gpt2_split_regex",
+                                           "llama3_style", "qwen2_style", "llama_legacy", "llama_metaspace",
+                                           "metaspace_unk", "bytelevel_subword"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST(ParitySpecialIds, Gpt2AndLlama) {
