@@ -67,7 +67,10 @@ class PortableBackend final : public Backend {
     // Output tiles match the kernels' register blocking (4 rows / 64 columns).
     const size_t tile = out_in ? 4 : 64;
     const size_t tiles = (w.out + tile - 1) / tile;
-    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * 4);
+    // Decode over [in, out] weights reads row segments: one long segment per
+    // thread streams better than several short ones.
+    const size_t per_thread = !out_in && n <= 2 ? 1 : 4;
+    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * per_thread);
     if (n * w.in * w.out < kMinParallelWork) tasks = 1;
     const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
     pool_.parallel_for(tasks, [&](size_t task) {

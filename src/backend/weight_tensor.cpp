@@ -1,8 +1,32 @@
 #include <string>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "backend/backend.h"
 
 namespace ws {
+
+namespace {
+
+// Decode streams every weight once per token; with 4 KiB pages the TLB
+// misses cost 15-25% of the GEMV bandwidth here (2 MiB pages: 14.2 vs 12.0
+// GB/s on a 154 MB matrix). Only whole 2 MiB pages inside the buffer are
+// advised, before the loader touches them; where THP is off this is a no-op.
+void advise_huge_pages(uint8_t* data, uint64_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+}  // namespace
 
 uint64_t WeightTensor::numel() const {
   uint64_t n = 1;
@@ -24,6 +48,7 @@ Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> s
   tensor.dtype = dtype;
   tensor.shape = std::move(shape);
   WS_ASSIGN_OR_RETURN(tensor.buffer, HostBuffer::allocate(n * dtype_size(dtype)));
+  advise_huge_pages(tensor.buffer.data(), tensor.buffer.bytes());
   return tensor;
 }
 

@@ -49,7 +49,7 @@ TEST(Kernels, F16WideningIsExact) {
 TEST(Kernels, GemmMatchesScalarForEveryDtypeAndLayout) {
   const KernelTable& ref = scalar_table();
   const size_t ms[] = {1, 3, 5};
-  const size_t ns[] = {1, 3, 4, 9, 64, 75, 130};
+  const size_t ns[] = {1, 3, 4, 9, 64, 75, 130, 300, 521};
   const size_t ks[] = {1, 7, 8, 17, 64, 100};
   for (const KernelTable* simd : simd_tables()) {
     for (int type = 0; type < kWeightTypes; ++type) {

@@ -73,9 +73,58 @@ void gemm_oi(size_t m, size_t n, size_t k, const float* x, size_t xs, const void
   }
 }
 
+// Decode (m <= 2) with wide outputs: walk the weight rows in order and
+// accumulate into y, 512 columns (2 KiB of each row) at a time. Reading long
+// contiguous row segments keeps DRAM streaming; the 64-column register tiles
+// below jump a whole row stride every 256 bytes, which measured ~2x slower on
+// matrices that do not fit the cache.
+template <class L>
+void gemm_io_rows(size_t m, size_t n, size_t k, const float* x, size_t xs, const void* w, size_t ws, float* y,
+                  size_t ys) {
+  constexpr size_t L8 = simd::kLanes;
+  constexpr size_t kCols = 512;
+  for (size_t j0 = 0; j0 < n; j0 += kCols) {
+    const size_t cols = n - j0 < kCols ? n - j0 : kCols;
+    const size_t vector_cols = cols / L8 * L8;
+    for (size_t i = 0; i < m; ++i) {
+      const float* xr = x + i * xs;
+      float* yr = y + i * ys + j0;
+      for (size_t j = 0; j < cols; ++j) yr[j] = 0.0f;
+      size_t c = 0;
+      for (; c + 4 <= k; c += 4) {
+        const simd::V x0 = simd::set1(xr[c]), x1 = simd::set1(xr[c + 1]), x2 = simd::set1(xr[c + 2]),
+                      x3 = simd::set1(xr[c + 3]);
+        const size_t b0 = c * ws + j0, b1 = b0 + ws, b2 = b1 + ws, b3 = b2 + ws;
+        for (size_t j = 0; j < vector_cols; j += L8) {
+          simd::V acc = simd::load(yr + j);
+          acc = simd::fma(L::load(w, b0 + j), x0, acc);
+          acc = simd::fma(L::load(w, b1 + j), x1, acc);
+          acc = simd::fma(L::load(w, b2 + j), x2, acc);
+          acc = simd::fma(L::load(w, b3 + j), x3, acc);
+          simd::store(yr + j, acc);
+        }
+        for (size_t j = vector_cols; j < cols; ++j) {
+          yr[j] += xr[c] * L::load1(w, b0 + j) + xr[c + 1] * L::load1(w, b1 + j) + xr[c + 2] * L::load1(w, b2 + j) +
+                   xr[c + 3] * L::load1(w, b3 + j);
+        }
+      }
+      for (; c < k; ++c) {
+        const simd::V xc = simd::set1(xr[c]);
+        const size_t b0 = c * ws + j0;
+        for (size_t j = 0; j < vector_cols; j += L8) simd::store(yr + j, simd::fma(L::load(w, b0 + j), xc, simd::load(yr + j)));
+        for (size_t j = vector_cols; j < cols; ++j) yr[j] += xr[c] * L::load1(w, b0 + j);
+      }
+    }
+  }
+}
+
 template <class L>
 void gemm_io(size_t m, size_t n, size_t k, const float* x, size_t xs, const void* w, size_t ws, float* y,
              size_t ys) {
+  if (m <= 2 && n >= 256) {
+    gemm_io_rows<L>(m, n, k, x, xs, w, ws, y, ys);
+    return;
+  }
   constexpr size_t L8 = simd::kLanes;
   constexpr size_t kBlock = 8 * L8;
   size_t j = 0;
