@@ -1,5 +1,7 @@
-// weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]
-// Binds every tensor of the checkpoint into its own host buffer.
+// weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]
+// Binds every tensor of the checkpoint into its own host buffer (--bind copy),
+// or, for local files, maps tensors whose dtype is kept as zero-copy views of
+// the page cache and copies only the ones that convert (--bind mmap).
 #include <chrono>
 #include <cstdio>
 
@@ -35,10 +37,10 @@ DType bound_dtype(DType source, std::optional<DType> target) {
 }  // namespace
 
 int run_load(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib"}, {"hash", "json"});
+  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind"}, {"hash", "json"});
   if (!args) return report_error(args.error());
   if (args->positional.size() != 1) {
-    std::fputs("usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]\n",
+    std::fputs("usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n",
                stderr);
     return kExitUsage;
   }
@@ -50,6 +52,11 @@ int run_load(int argc, char** argv) {
     return report_error(make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
   }
 
+  const std::string bind = args->get("bind").value_or("copy");
+  if (bind != "copy" && bind != "mmap") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--bind must be copy or mmap, got \"" + bind + "\""));
+  }
+
   const uint64_t rss_before = current_rss_bytes();
   reset_peak_rss();
   const auto start = std::chrono::steady_clock::now();
@@ -58,17 +65,47 @@ int run_load(int argc, char** argv) {
   if (!source) return report_error(source.error());
   const Checkpoint& checkpoint = (*source)->checkpoint();
 
-  // The manifest: every tensor, each into its own host buffer.
+  // Zero-copy: map each shard once; tensors that keep their dtype become views.
+  std::vector<std::shared_ptr<const MappedFile>> mappings(checkpoint.shards.size());
+  if (bind == "mmap") {
+    std::vector<bool> shard_has_view(checkpoint.shards.size(), false);
+    for (const TensorInfo& t : checkpoint.tensors) {
+      if (bound_dtype(t.dtype, *target) == t.dtype) shard_has_view[t.shard] = true;
+    }
+    for (size_t s = 0; s < checkpoint.shards.size(); ++s) {
+      if (!shard_has_view[s]) continue;  // every tensor converts: nothing to map
+      Result<std::shared_ptr<const MappedFile>> mapped = (*source)->map_shard(s, /*populate=*/true);
+      if (!mapped) return report_error(mapped.error());
+      mappings[s] = *mapped;
+    }
+  }
+
+  // The manifest: every tensor that is not a view, each into its own host buffer.
+  struct Bound {
+    const uint8_t* data;
+    uint64_t bytes;
+    DType dtype;
+    bool mapped;
+  };
+  std::vector<Bound> bound(checkpoint.tensors.size());
   std::vector<ManifestEntry> manifest;
   std::vector<HostBuffer> buffers;
+  std::vector<size_t> copied;  // tensor index of each manifest entry
   manifest.reserve(checkpoint.tensors.size());
   buffers.reserve(checkpoint.tensors.size());
-  for (const TensorInfo& t : checkpoint.tensors) {
+  for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
+    const TensorInfo& t = checkpoint.tensors[i];
     const DType dtype = bound_dtype(t.dtype, *target);
+    if (mappings[t.shard] && dtype == t.dtype) {
+      bound[i] = {mappings[t.shard]->data() + t.begin, t.bytes(), dtype, true};
+      continue;
+    }
     Result<HostBuffer> buffer = HostBuffer::allocate(t.numel() * dtype_size(dtype));
     if (!buffer) return report_error(buffer.error());
     buffers.push_back(std::move(*buffer));
     manifest.push_back({t.name, dtype, t.shape, &buffers.back()});
+    bound[i] = {buffers.back().data(), buffers.back().bytes(), dtype, false};
+    copied.push_back(i);
   }
   PlanOptions options;
   options.staging_bytes = static_cast<uint64_t>(*staging_mib * (1 << 20));
@@ -85,16 +122,18 @@ int run_load(int argc, char** argv) {
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t peak_rss = peak_rss_bytes();
-  const uint64_t bound_bytes = plan->bytes_to_bind;
+  uint64_t bound_bytes = 0;
+  for (const Bound& b : bound) bound_bytes += b.bytes;
   const uint64_t staging = (*executor)->staging_allocated();
 
   json tensors = json::array();
-  for (size_t i = 0; i < manifest.size(); ++i) {
-    json t = {{"name", manifest[i].name}, {"dtype", dtype_name(manifest[i].dtype)}, {"shape", manifest[i].shape},
-              {"bytes", buffers[i].bytes()}};
+  for (size_t i = 0; i < bound.size(); ++i) {
+    const TensorInfo& info = checkpoint.tensors[i];
+    json t = {{"name", info.name}, {"dtype", dtype_name(bound[i].dtype)}, {"shape", info.shape},
+              {"bytes", bound[i].bytes}, {"bind", bound[i].mapped ? "mmap" : "copy"}};
     if (args->has("hash")) {
       Sha256 hash;
-      hash.update(buffers[i].data(), buffers[i].bytes());
+      hash.update(bound[i].data, bound[i].bytes);
       t["sha256"] = hash.finish_hex();
     }
     tensors.push_back(std::move(t));
@@ -112,8 +151,8 @@ int run_load(int argc, char** argv) {
       std::printf("%s  %s\n", t["sha256"].get<std::string>().c_str(), t["name"].get<std::string>().c_str());
     }
   }
-  std::printf("bound %zu tensors, %.1f MB in %.3f s (%.0f MB/s); peak RSS %.1f MB (%.1f MB before loading), staging %.1f MB\n",
-              manifest.size(), bound_bytes / 1e6, seconds, seconds > 0 ? plan->bytes_to_read / 1e6 / seconds : 0.0,
+  std::printf("bound %zu tensors (%zu copied, %zu mapped), %.1f MB in %.3f s (%.0f MB/s); peak RSS %.1f MB (%.1f MB before loading), staging %.1f MB\n",
+              bound.size(), copied.size(), bound.size() - copied.size(), bound_bytes / 1e6, seconds, seconds > 0 ? bound_bytes / 1e6 / seconds : 0.0,
               peak_rss / 1e6, rss_before / 1e6, staging / 1e6);
   return kExitOk;
 }

@@ -15,6 +15,9 @@ const char* kUsage =
     "  inspect <model> [--json]      shards and every tensor (name, dtype, shape, bytes, shard)\n"
     "  load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]\n"
     "                                bind every tensor into its own buffer; report bytes, peak RSS, speed\n"
+    "  generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N] [--temperature T]\n"
+    "           [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--dtype keep|f32|f16|bf16]\n"
+    "           [--threads N] [--json]      stream a continuation (gpt2, llama, mistral, qwen2)\n"
     "\n"
     "<model> is a directory (model.safetensors, or model.safetensors.index.json + shards),\n"
     "a single .safetensors file, or an http(s) URL of such a directory.\n";
@@ -33,6 +36,7 @@ int main(int argc, char** argv) {
   const char* command = argv[1];
   if (std::strcmp(command, "inspect") == 0) return ws::cli::run_inspect(argc - 1, argv + 1);
   if (std::strcmp(command, "load") == 0) return ws::cli::run_load(argc - 1, argv + 1);
+  if (std::strcmp(command, "generate") == 0) return ws::cli::run_generate(argc - 1, argv + 1);
   std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", command, kUsage);
   return ws::cli::kExitUsage;
 }

@@ -18,6 +18,10 @@ class FileTransport final : public Transport {
 
   std::string describe(const std::string& file) const override { return directory_ + "/" + file; }
 
+  Result<std::shared_ptr<const MappedFile>> map(const std::string& file, bool populate) override {
+    return MappedFile::map(describe(file), populate);
+  }
+
   Result<uint64_t> file_size(const std::string& file) override {
     struct stat st;
     if (::stat(describe(file).c_str(), &st) != 0) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "source/gguf_source.h"
 #include "source/transports.h"
 
 namespace ws {
@@ -41,7 +42,7 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
   std::string weights_file;  // set when the location names one .safetensors file
   if (is_url(location)) {
     std::string url = location;
-    if (ends_with(url, ".safetensors")) {
+    if (ends_with(url, ".safetensors") || ends_with(url, ".gguf")) {
       const size_t slash = url.rfind('/');
       weights_file = url.substr(slash + 1);
       url = url.substr(0, slash + 1);
@@ -50,7 +51,7 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
   } else {
     struct stat st;
     if (location.empty() || ::stat(location.c_str(), &st) != 0) {
-      return make_error(ErrorKind::NotFound, "model not found: \"" + location + "\" is neither a directory, a .safetensors file nor an http(s) URL");
+      return make_error(ErrorKind::NotFound, "model not found: \"" + location + "\" is neither a directory, a .safetensors or .gguf file nor an http(s) URL");
     }
     if (S_ISDIR(st.st_mode)) {
       source->transport_ = make_file_transport(location);
@@ -63,6 +64,10 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
 
   Transport& transport = *source->transport_;
   Checkpoint& checkpoint = source->checkpoint_;
+  if (ends_with(weights_file, ".gguf")) {
+    WS_TRY(open_gguf(transport, weights_file, checkpoint, source->side_files_));
+    return source;
+  }
   if (!weights_file.empty()) {
     WS_TRY(open_shard(transport, weights_file, checkpoint));
     return source;
@@ -92,6 +97,7 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
 }
 
 Result<bool> ModelSource::has_file(const std::string& file_name) {
+  if (side_files_.count(file_name)) return true;
   Result<uint64_t> size = transport_->file_size(file_name);
   if (size) return true;
   if (size.error().kind == ErrorKind::NotFound) return false;
@@ -99,6 +105,8 @@ Result<bool> ModelSource::has_file(const std::string& file_name) {
 }
 
 Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_t max_bytes) {
+  auto synthesized = side_files_.find(file_name);
+  if (synthesized != side_files_.end()) return synthesized->second;
   WS_ASSIGN_OR_RETURN(uint64_t size, transport_->file_size(file_name));
   if (size > max_bytes) {
     return make_error(ErrorKind::OutOfBudget, transport_->describe(file_name) + ": " + std::to_string(size) +
@@ -107,6 +115,17 @@ Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_
   std::string text(size, '\0');
   WS_TRY(transport_->read(file_name, 0, reinterpret_cast<uint8_t*>(text.data()), size));
   return text;
+}
+
+Result<std::shared_ptr<const MappedFile>> ModelSource::map_shard(size_t shard, bool populate) {
+  const ShardInfo& info = checkpoint_.shards[shard];
+  WS_ASSIGN_OR_RETURN(std::shared_ptr<const MappedFile> mapped, transport_->map(info.file_name, populate));
+  if (mapped->size() != info.file_bytes) {  // changed since its header was validated
+    return make_error(ErrorKind::Truncated, transport_->describe(info.file_name) + ": file is now " +
+                                                std::to_string(mapped->size()) + " bytes, was " +
+                                                std::to_string(info.file_bytes) + " when opened");
+  }
+  return mapped;
 }
 
 Status ModelSource::load(LoadExecutor& executor) {

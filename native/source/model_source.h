@@ -4,10 +4,12 @@
 // LoadExecutor. Only headers and small side files are read by open().
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
 #include "load/load.h"
+#include "source/mapped_file.h"
 
 namespace ws {
 
@@ -23,13 +25,21 @@ class Transport {
   virtual Status stream(const std::string& file, size_t shard, LoadExecutor& executor) = 0;
   // Human-readable location of `file`, for error messages.
   virtual std::string describe(const std::string& file) const = 0;
+  // A read-only mapping of `file` for zero-copy binding, where the transport
+  // has one (local files); Unsupported otherwise.
+  virtual Result<std::shared_ptr<const MappedFile>> map(const std::string& file, bool populate) {
+    return make_error(ErrorKind::Unsupported, describe(file) + ": cannot be memory-mapped");
+  }
 };
 
 class ModelSource {
  public:
   // `location`: a directory holding model.safetensors or
   // model.safetensors.index.json + shards (config.json optional), a single
-  // .safetensors file, or an http(s):// URL of such a directory.
+  // .safetensors file, an http(s):// URL of such a directory, or a .gguf file
+  // (local path or URL). A GGUF file is one shard whose tensors carry Hugging
+  // Face names; its config.json, tokenizer.json and tokenizer_config.json are
+  // synthesized from its metadata (read_text returns them).
   static Result<std::unique_ptr<ModelSource>> open(const std::string& location);
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
@@ -44,10 +54,16 @@ class ModelSource {
   // Streams every shard through the executor (file order, each byte read once).
   Status load(LoadExecutor& executor);
 
+  // Maps shard `shard` read-only (local files only; Unsupported over HTTP).
+  // A tensor whose stored dtype is the one wanted can then be bound as a view
+  // at data() + TensorInfo::begin, with no copy at all.
+  Result<std::shared_ptr<const MappedFile>> map_shard(size_t shard, bool populate);
+
  private:
   std::string location_;
   std::unique_ptr<Transport> transport_;
   Checkpoint checkpoint_;
+  std::map<std::string, std::string> side_files_;  // synthesized (GGUF): win over real files
 };
 
 }  // namespace ws

@@ -61,3 +61,28 @@ TEST(Cli, RuntimeErrorsExitWithOneAndOneLine) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+TEST(Cli, MmapBindingGivesTheSameBytesAndMapsOnlyKeptDtypes) {
+  auto [status, out] = test::run_command(std::string(WS_CLI) + " load " + test::fixtures("safetensors/single") +
+                                         " --bind mmap --dtype f16 --hash --json");
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json result = nlohmann::json::parse(out);
+  const nlohmann::json expected = test::expected_hashes()["single"];
+  int mapped = 0, copied = 0;
+  for (const nlohmann::json& t : result["tensors"]) {
+    const nlohmann::json& want = expected[t["name"].get<std::string>()];
+    const bool converts = !want["converted"].empty() && want["dtype"] != "F16";
+    EXPECT_EQ(t["bind"], converts ? "copy" : "mmap") << t["name"];
+    EXPECT_EQ(t["sha256"], converts ? want["converted"]["F16"] : want["sha256"]) << t["name"];
+    (t["bind"] == "mmap" ? mapped : copied)++;
+  }
+  EXPECT_GT(mapped, 0);
+  EXPECT_GT(copied, 0);
+  EXPECT_EQ(test::run_command(std::string(WS_CLI) + " load x --bind zerocopy 2>/dev/null").first, 2);
+}
+
+}  // namespace
+}  // namespace ws
