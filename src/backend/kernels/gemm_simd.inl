@@ -5,10 +5,11 @@
 // Tiling, and why:
 //  - oi (weights [out, k]): 4 weight rows at a time, each x row dotted with
 //    all 4 so x is loaded once per 4 outputs; for decode (m = 1) this streams
-//    the weights exactly once with 4 independent FMA chains.
-//  - io (weights [k, out]): 64 output columns (8 vector accumulators) per
-//    pass; each k step reads 256 contiguous weight bytes. For prefill the
-//    64-column block (k x 256 B) stays in L2 while every x row passes over it.
+//    the weights exactly once with 4 independent FMA chains; for prefill two
+//    x rows share every weight load.
+//  - io (weights [k, out]): decode walks whole row segments (gemm_io_rows);
+//    otherwise 32 output columns x 2 x rows per pass, the k x 128 B column
+//    block staying in L2 while every x row passes over it.
 
 struct LoadF32 {
   static simd::V load(const void* w, size_t i) { return simd::load(static_cast<const float*>(w) + i); }
@@ -30,7 +31,48 @@ void gemm_oi(size_t m, size_t n, size_t k, const float* x, size_t xs, const void
   size_t j = 0;
   for (; j + 4 <= n; j += 4) {
     const size_t r0 = j * ws, r1 = r0 + ws, r2 = r1 + ws, r3 = r2 + ws;
-    for (size_t i = 0; i < m; ++i) {
+    size_t i = 0;
+    // Prefill: 2 x rows x 4 weight rows = 8 accumulators, so each (widened)
+    // weight vector feeds two FMAs.
+    for (; i + 2 <= m; i += 2) {
+      const float* xa = x + i * xs;
+      const float* xb = xa + xs;
+      simd::V a0 = simd::zero(), a1 = simd::zero(), a2 = simd::zero(), a3 = simd::zero();
+      simd::V b0 = simd::zero(), b1 = simd::zero(), b2 = simd::zero(), b3 = simd::zero();
+      size_t c = 0;
+      for (; c + L8 <= k; c += L8) {
+        const simd::V xva = simd::load(xa + c), xvb = simd::load(xb + c);
+        const simd::V w0 = L::load(w, r0 + c), w1 = L::load(w, r1 + c), w2 = L::load(w, r2 + c),
+                      w3 = L::load(w, r3 + c);
+        a0 = simd::fma(w0, xva, a0);
+        a1 = simd::fma(w1, xva, a1);
+        a2 = simd::fma(w2, xva, a2);
+        a3 = simd::fma(w3, xva, a3);
+        b0 = simd::fma(w0, xvb, b0);
+        b1 = simd::fma(w1, xvb, b1);
+        b2 = simd::fma(w2, xvb, b2);
+        b3 = simd::fma(w3, xvb, b3);
+      }
+      float s[8] = {simd::hsum(a0), simd::hsum(a1), simd::hsum(a2), simd::hsum(a3),
+                    simd::hsum(b0), simd::hsum(b1), simd::hsum(b2), simd::hsum(b3)};
+      for (; c < k; ++c) {
+        const float v0 = L::load1(w, r0 + c), v1 = L::load1(w, r1 + c), v2 = L::load1(w, r2 + c),
+                    v3 = L::load1(w, r3 + c);
+        s[0] += xa[c] * v0;
+        s[1] += xa[c] * v1;
+        s[2] += xa[c] * v2;
+        s[3] += xa[c] * v3;
+        s[4] += xb[c] * v0;
+        s[5] += xb[c] * v1;
+        s[6] += xb[c] * v2;
+        s[7] += xb[c] * v3;
+      }
+      for (int r = 0; r < 4; ++r) {
+        y[i * ys + j + r] = s[r];
+        y[(i + 1) * ys + j + r] = s[4 + r];
+      }
+    }
+    for (; i < m; ++i) {
       const float* xr = x + i * xs;
       simd::V a0 = simd::zero(), a1 = simd::zero(), a2 = simd::zero(), a3 = simd::zero();
       size_t c = 0;
@@ -126,19 +168,41 @@ void gemm_io(size_t m, size_t n, size_t k, const float* x, size_t xs, const void
     return;
   }
   constexpr size_t L8 = simd::kLanes;
-  constexpr size_t kBlock = 8 * L8;
+  constexpr size_t kBlock = 4 * L8;
   size_t j = 0;
+  // 32 columns x 2 x rows = 8 accumulators: each weight vector feeds two
+  // FMAs; the k x 128 B column block stays in L2 while the x rows pass.
   for (; j + kBlock <= n; j += kBlock) {
-    for (size_t i = 0; i < m; ++i) {
+    size_t i = 0;
+    for (; i + 2 <= m; i += 2) {
+      const float* xa = x + i * xs;
+      const float* xb = xa + xs;
+      simd::V a[4], b[4];
+      for (int v = 0; v < 4; ++v) a[v] = b[v] = simd::zero();
+      for (size_t c = 0; c < k; ++c) {
+        const simd::V xva = simd::set1(xa[c]), xvb = simd::set1(xb[c]);
+        const size_t base = c * ws + j;
+        for (int v = 0; v < 4; ++v) {
+          const simd::V wv = L::load(w, base + v * L8);
+          a[v] = simd::fma(wv, xva, a[v]);
+          b[v] = simd::fma(wv, xvb, b[v]);
+        }
+      }
+      for (int v = 0; v < 4; ++v) {
+        simd::store(y + i * ys + j + v * L8, a[v]);
+        simd::store(y + (i + 1) * ys + j + v * L8, b[v]);
+      }
+    }
+    for (; i < m; ++i) {
       const float* xr = x + i * xs;
-      simd::V a[8];
-      for (int v = 0; v < 8; ++v) a[v] = simd::zero();
+      simd::V a[4];
+      for (int v = 0; v < 4; ++v) a[v] = simd::zero();
       for (size_t c = 0; c < k; ++c) {
         const simd::V xb = simd::set1(xr[c]);
         const size_t base = c * ws + j;
-        for (int v = 0; v < 8; ++v) a[v] = simd::fma(L::load(w, base + v * L8), xb, a[v]);
+        for (int v = 0; v < 4; ++v) a[v] = simd::fma(L::load(w, base + v * L8), xb, a[v]);
       }
-      for (int v = 0; v < 8; ++v) simd::store(y + i * ys + j + v * L8, a[v]);
+      for (int v = 0; v < 4; ++v) simd::store(y + i * ys + j + v * L8, a[v]);
     }
   }
   for (; j + L8 <= n; j += L8) {
