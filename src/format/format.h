@@ -16,14 +16,29 @@
 namespace ws {
 
 // ---- dtypes ---------------------------------------------------------------
-// Every dtype of the safetensors spec. Element sizes in bytes.
+// Every dtype of the safetensors spec, then the ggml block-quantised types GGUF
+// files use (append only: the numbering is part of the web API).
+//
+// Every dtype is stored in blocks: a plain dtype is a 1-element block, a ggml
+// type packs dtype_block_elements() values (32 or 256) into dtype_block_bytes()
+// bytes. A tensor of a block type has a whole number of blocks per row.
 enum class DType : uint8_t {
-  F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2, U16, U32, U64
+  F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2, U16, U32, U64,
+  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K,
 };
 
+// Bytes of one block: the element size for plain dtypes. (For block types
+// `numel * dtype_size` over-estimates; use dtype_storage_bytes.)
 size_t dtype_size(DType dtype);
-const char* dtype_name(DType dtype);                     // "F32", ...
-Result<DType> parse_dtype(std::string_view safetensors_name);  // exact spec spelling
+uint64_t dtype_block_elements(DType dtype);               // 1 for plain dtypes
+uint64_t dtype_block_bytes(DType dtype);                  // == dtype_size
+// Bytes of `numel` elements; `numel` must be a multiple of the block size.
+uint64_t dtype_storage_bytes(DType dtype, uint64_t numel);
+bool dtype_is_quantized(DType dtype);                     // ggml block types
+const char* dtype_name(DType dtype);                     // "F32", "Q4_1", ...
+// Exact safetensors spec spelling; the ggml block types are not safetensors
+// dtypes and are rejected (InvalidHeader) like any unknown name.
+Result<DType> parse_dtype(std::string_view safetensors_name);
 bool dtype_is_float(DType dtype);                         // F64 F32 F16 BF16 F8_*
 
 // ---- a checkpoint, as far as the loader cares ------------------------------
@@ -33,7 +48,12 @@ struct TensorInfo {
   std::vector<uint64_t> shape;  // empty = 0-d scalar
   size_t shard;                 // index into Checkpoint::shards
   uint64_t begin;               // absolute byte offset in the shard file
-  uint64_t end;                 // one past the last byte; end - begin = numel * dtype_size
+  uint64_t end;                 // one past the last byte; end - begin = dtype_storage_bytes(dtype, numel)
+  // llama.cpp's GGUF converter stores the rows of each attention head of
+  // q_proj/k_proj with the head's two halves interleaved (for its rotary
+  // kernel). When non-zero, the tensor's rows form this many heads stored that
+  // way, and the load plan routes every row to its Hugging Face position.
+  uint64_t interleaved_heads = 0;
 
   uint64_t bytes() const { return end - begin; }
   uint64_t numel() const;

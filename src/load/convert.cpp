@@ -1,8 +1,11 @@
-// Float conversions between F32, F16 and BF16. Widening is exact; narrowing
+// Float conversions between F32, F16 and BF16, and dequantisation of the ggml
+// block types to any of them. Widening is exact; narrowing
 // rounds to nearest, ties to even (what torch, numpy and safetensors' own
 // converters do); NaN stays a (quiet) NaN, infinities stay infinite.
+#include <algorithm>
 #include <cstring>
 
+#include "load/dequant.h"
 #include "load/load.h"
 
 namespace ws {
@@ -84,17 +87,41 @@ void store_element(DType d, uint8_t* p, float f) {
   std::memcpy(p, &h, 2);
 }
 
+// Block types pass through a small f32 buffer on the stack, 256 elements (one
+// K-quant block, eight 32-element blocks) at a time: the loader's memory bound
+// stays the staging buffer.
+void dequantize_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
+  constexpr uint64_t kChunk = 256;
+  float chunk[kChunk];
+  const uint64_t block_elements = dtype_block_elements(from), block_bytes = dtype_block_bytes(from);
+  const uint64_t blocks_per_chunk = kChunk / block_elements;
+  const size_t out_size = dtype_size(to);
+  for (uint64_t done = 0; done < count; done += blocks_per_chunk * block_elements) {
+    const uint64_t blocks = std::min(blocks_per_chunk, (count - done) / block_elements);
+    detail::dequantize_blocks(from, in + done / block_elements * block_bytes, chunk, blocks);
+    const uint64_t n = blocks * block_elements;
+    if (to == DType::F32) {
+      std::memcpy(out + done * 4, chunk, n * 4);
+    } else {
+      for (uint64_t i = 0; i < n; ++i) store_element(to, out + (done + i) * out_size, chunk[i]);
+    }
+  }
+}
+
 }  // namespace
 
 bool can_convert(DType from, DType to) {
-  return from == to || (is_convertible_float(from) && is_convertible_float(to));
+  if (from == to) return true;
+  if (dtype_is_quantized(from)) return is_convertible_float(to);
+  return is_convertible_float(from) && is_convertible_float(to);
 }
 
 void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
   if (from == to) {
-    std::memcpy(out, in, count * dtype_size(from));
+    std::memcpy(out, in, dtype_storage_bytes(from, count));
     return;
   }
+  if (dtype_is_quantized(from)) return dequantize_elements(from, in, to, out, count);
   // One loop per pair keeps the inner loop free of dtype branches (and lets
   // the compiler vectorise the BF16 shifts).
   auto f32_load = [](const uint8_t* p) { return load_element(DType::F32, p); };

@@ -49,8 +49,8 @@ FillTarget LoadExecutor::next(size_t shard) const {
   if (w.entry == kSkip) return {c.offset, nullptr, remaining};
   if (writes_in_place(w, manifest_)) {
     uint8_t* base = manifest_[w.entry].destination->host_data();
-    const uint64_t element_size = dtype_size(plan_.source_dtypes[w.entry]);
-    return {c.offset, base + w.first_element * element_size + into_window, remaining};
+    return {c.offset, base + dtype_storage_bytes(plan_.source_dtypes[w.entry], w.first_element) + into_window,
+            remaining};
   }
   return {c.offset, const_cast<uint8_t*>(staging_.data()) + into_window, remaining};
 }
@@ -85,9 +85,10 @@ Status LoadExecutor::finish_window(size_t shard, const Window& w) {
   if (w.entry == kSkip || writes_in_place(w, manifest_)) return Status::ok();
   const ManifestEntry& entry = manifest_[w.entry];
   const DType source = plan_.source_dtypes[w.entry];
-  const uint64_t count = (w.file_end - w.file_begin) / dtype_size(source);
+  const uint64_t count = (w.file_end - w.file_begin) / dtype_block_bytes(source) * dtype_block_elements(source);
   if (uint8_t* host = entry.destination->host_data()) {
-    convert_elements(source, staging_.data(), entry.dtype, host + w.first_element * dtype_size(entry.dtype), count);
+    convert_elements(source, staging_.data(), entry.dtype, host + dtype_storage_bytes(entry.dtype, w.first_element),
+                     count);
     return Status::ok();
   }
   Status written = entry.destination->write_source(w.first_element, source, staging_.data(), count);

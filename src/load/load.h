@@ -21,9 +21,11 @@ namespace ws {
 
 // ---- conversion ---------------------------------------------------------------
 // True when `from` -> `to` is supported (identity for every dtype; any pair of
-// F32, F16, BF16).
+// F32, F16, BF16; a ggml block type to F32, F16 or BF16).
 bool can_convert(DType from, DType to);
-// Converts `count` elements. Narrowing rounds to nearest even; NaN stays NaN.
+// Converts `count` elements (a whole number of blocks for block types).
+// Narrowing rounds to nearest even; NaN stays NaN. Block types are dequantised
+// exactly as ggml does, then rounded to F16/BF16 when asked.
 void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count);
 
 // ---- destinations ---------------------------------------------------------------
@@ -75,7 +77,8 @@ struct Window {
   size_t entry;              // index into the manifest; kSkip for bytes nobody needs
   uint64_t file_begin;       // absolute offsets in the shard file
   uint64_t file_end;
-  uint64_t first_element;    // first element of the tensor this window covers
+  uint64_t first_element;    // where the window's first element goes in the destination tensor
+                             // (its own position, unless TensorInfo::interleaved_heads reorders rows)
   bool identity;             // source dtype == destination dtype
 };
 constexpr size_t kSkip = static_cast<size_t>(-1);

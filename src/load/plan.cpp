@@ -46,6 +46,22 @@ struct Problems {
   }
 };
 
+// llama.cpp's converter permutes the rows of each head h of q/k as
+// reshape(heads, 2, half, cols).swapaxes(1, 2): file row h*d + 2*i + j holds
+// Hugging Face row h*d + j*half + i (d = rows per head, half = d / 2).
+uint64_t hugging_face_row(const TensorInfo& t, uint64_t file_row) {
+  const uint64_t per_head = t.shape[0] / t.interleaved_heads, half = per_head / 2;
+  const uint64_t head = file_row / per_head, within = file_row % per_head;
+  return head * per_head + (within % 2) * half + within / 2;
+}
+
+bool interleaved_rows_valid(const TensorInfo& t) {
+  if (t.shape.empty() || t.shape[0] == 0 || t.shape[0] % t.interleaved_heads != 0) return false;
+  if ((t.shape[0] / t.interleaved_heads) % 2 != 0) return false;
+  // Rows must be whole blocks so a row is a byte range of its own.
+  return (t.numel() / t.shape[0]) % dtype_block_elements(t.dtype) == 0;
+}
+
 struct Needed {
   const TensorInfo* tensor;
   size_t entry;
@@ -89,8 +105,13 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
       problems.unsupported.push_back(e.name + " " + dtype_name(t.dtype) + " -> " + dtype_name(e.dtype));
       continue;
     }
+    if (t.interleaved_heads != 0 && !interleaved_rows_valid(t)) {
+      problems.unsupported.push_back(e.name + " stores " + std::to_string(t.interleaved_heads) +
+                                     " interleaved rotary heads, which do not divide its rows in halves");
+      continue;
+    }
     plan.source_dtypes[i] = t.dtype;
-    plan.bytes_to_bind += t.numel() * dtype_size(e.dtype);
+    plan.bytes_to_bind += dtype_storage_bytes(e.dtype, t.numel());
     needed[t.shard].push_back({&t, i});
   }
   if (!options.allow_unused_tensors) {
@@ -114,16 +135,26 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
     for (const Needed& n : list) {
       const TensorInfo& t = *n.tensor;
       if (t.begin > position) shard.windows.push_back({kSkip, position, t.begin, 0, false});
-      const size_t source_size = dtype_size(t.dtype);
       const bool identity = t.dtype == manifest[n.entry].dtype;
-      // Every window fits the staging buffer, so a destination that cannot be
-      // written in place (GPU memory) can always be staged.
-      const uint64_t elements_per_window = std::max<uint64_t>(1, options.staging_bytes / source_size);
-      for (uint64_t first = 0; first < t.numel(); first += elements_per_window) {
-        const uint64_t count = std::min(elements_per_window, t.numel() - first);
-        const uint64_t begin = t.begin + first * source_size;
-        shard.windows.push_back({n.entry, begin, begin + count * source_size, first, identity});
-        if (!identity) plan.staging_bytes = std::max(plan.staging_bytes, count * source_size);
+      // Every window fits the staging buffer (at least one block), so a
+      // destination that cannot be written in place (GPU memory) can always be
+      // staged; windows start and end on block boundaries.
+      const uint64_t block_elements = dtype_block_elements(t.dtype), block_bytes = dtype_block_bytes(t.dtype);
+      const uint64_t elements_per_window =
+          std::max<uint64_t>(1, options.staging_bytes / block_bytes) * block_elements;
+      // A tensor stored with interleaved rotary rows is read one row at a time
+      // (file order), each row landing at its Hugging Face row: no extra memory.
+      const uint64_t rows = t.interleaved_heads ? t.shape[0] : 1;
+      const uint64_t row_elements = t.numel() / std::max<uint64_t>(rows, 1);
+      for (uint64_t row = 0; row < rows; ++row) {
+        const uint64_t destination_row = t.interleaved_heads ? hugging_face_row(t, row) : row;
+        for (uint64_t first = 0; first < row_elements; first += elements_per_window) {
+          const uint64_t count = std::min(elements_per_window, row_elements - first);
+          const uint64_t begin = t.begin + (row * row_elements + first) / block_elements * block_bytes;
+          const uint64_t bytes = count / block_elements * block_bytes;
+          shard.windows.push_back({n.entry, begin, begin + bytes, destination_row * row_elements + first, identity});
+          if (!identity) plan.staging_bytes = std::max(plan.staging_bytes, bytes);
+        }
       }
       position = t.end;
     }
