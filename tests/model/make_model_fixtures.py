@@ -51,6 +51,35 @@ def write(out_dir, name, model, vocab, seed, dtype=torch.float32, **save_kwargs)
     ref["dtype"] = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}[dtype]
     with open(os.path.join(path, "reference.json"), "w") as f:
         json.dump(ref, f)
+    return reloaded
+
+
+TEXT_PROMPT = "Hello world, the stream of weights"
+CORPUS = ["Hello world, this is a tiny corpus for a tiny byte-level BPE.",
+          "The weights stream from disk into their buffers, once, in file order.",
+          "Generation streams tokens out as soon as they are sampled."] * 20
+
+
+def add_tokenizer(path, model, seed):
+    """A byte-level BPE (the GPT-2 kind) trained on a few sentences, vocab 300,
+    saved as tokenizer.json beside the checkpoint; plus the reference for a
+    text prompt: its ids, the greedy continuation and the decoded text."""
+    from tokenizers import ByteLevelBPETokenizer
+    tokenizer = ByteLevelBPETokenizer()
+    tokenizer.train_from_iterator(CORPUS, vocab_size=300, min_frequency=1, special_tokens=["<|endoftext|>"])
+    tokenizer.save(os.path.join(path, "tokenizer.json"))
+    ref_path = os.path.join(path, "reference.json")
+    ref = json.load(open(ref_path))
+    ids = tokenizer.encode(TEXT_PROMPT).ids
+    prompt = torch.tensor([ids])
+    with torch.no_grad():
+        out = model.generate(prompt, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False,
+                             attention_mask=torch.ones_like(prompt))
+    greedy = out[0, len(ids):].tolist()
+    ref.update({"text_prompt": TEXT_PROMPT, "text_prompt_ids": ids, "text_greedy": greedy,
+                "text_output": tokenizer.decode(greedy), "greedy_text": tokenizer.decode(ref["greedy"])})
+    with open(ref_path, "w") as f:
+        json.dump(ref, f)
 
 
 def gpt2_config():
@@ -97,7 +126,8 @@ def main():
     torch.set_num_threads(1)
 
     torch.manual_seed(1)
-    write(out_dir, "gpt2", transformers.GPT2LMHeadModel(gpt2_config()), 300, seed=11)
+    gpt2 = write(out_dir, "gpt2", transformers.GPT2LMHeadModel(gpt2_config()), 300, seed=11)
+    add_tokenizer(os.path.join(out_dir, "gpt2"), gpt2, seed=11)
     gpt2_without_prefix(out_dir, seed=2)
     torch.manual_seed(3)
     write(out_dir, "gpt2_f16", transformers.GPT2LMHeadModel(gpt2_config()), 300, seed=13, dtype=torch.float16)

@@ -1,0 +1,109 @@
+// `weightstream generate` end to end on the transformers-written GPT-2
+// fixture (with its byte-level BPE tokenizer.json): the same ids as
+// transformers' generate(do_sample=False), the same decoded text, streaming
+// output, exit statuses. Skipped while the CLI binary has no generate command.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "model_fixture.h"
+
+namespace ws::test {
+namespace {
+
+struct CliRun {
+  int status;
+  std::string out;
+};
+
+CliRun run_cli(const std::string& arguments) {
+  const std::string command = std::string(WS_CLI) + " generate " + arguments + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  CliRun run{-1, ""};
+  if (!pipe) return run;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
+  const int status = pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+nlohmann::json reference_json() {
+  std::ifstream file(fixture_dir("gpt2") + "/reference.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  return nlohmann::json::parse(text.str(), nullptr, false);
+}
+
+std::string join(const nlohmann::json& ids) {
+  std::string s;
+  for (const auto& id : ids) s += (s.empty() ? "" : ",") + std::to_string(id.get<int>());
+  return s;
+}
+
+class CliGenerate : public testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string usage = std::string(WS_CLI) + " generate 2>&1";
+    FILE* pipe = popen(usage.c_str(), "r");
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
+    if (pipe) pclose(pipe);
+    if (text.find("usage: weightstream generate") == std::string::npos) {
+      GTEST_SKIP() << "the CLI at " << WS_CLI << " has no generate command yet";
+    }
+    ref_ = reference_json();
+    ASSERT_FALSE(ref_.is_discarded());
+  }
+  nlohmann::json ref_;
+};
+
+TEST_F(CliGenerate, PromptIdsJsonMatchesTransformers) {
+  CliRun run = run_cli(fixture_dir("gpt2") + " --prompt-ids " + join(ref_["prompt"]) +
+                    " --max-new-tokens 32 --threads 2 --json");
+  ASSERT_EQ(run.status, 0) << run.out;
+  const nlohmann::json out = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(out.is_discarded()) << run.out;
+  EXPECT_EQ(out["prompt_ids"], ref_["prompt"]);
+  EXPECT_EQ(out["ids"], ref_["greedy"]);
+  EXPECT_GT(out["load"]["bound_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GT(out["load"]["peak_rss_bytes"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(out["decode_tokens_per_second"].is_number());
+  EXPECT_TRUE(out["prefill_tokens_per_second"].is_number());
+}
+
+TEST_F(CliGenerate, TextPromptIsTokenizedAndStreamedBack) {
+  const std::string prompt = ref_["text_prompt"].get<std::string>();
+  CliRun json_run = run_cli(fixture_dir("gpt2") + " --prompt '" + prompt + "' --max-new-tokens 32 --json");
+  ASSERT_EQ(json_run.status, 0);
+  const nlohmann::json out = nlohmann::json::parse(json_run.out, nullptr, false);
+  ASSERT_FALSE(out.is_discarded());
+  EXPECT_EQ(out["prompt_ids"], ref_["text_prompt_ids"]);
+  EXPECT_EQ(out["ids"], ref_["text_greedy"]);
+  // Streaming mode prints the continuation as it is decoded, then a newline.
+  CliRun stream = run_cli(fixture_dir("gpt2") + " --prompt '" + prompt + "' --max-new-tokens 32");
+  ASSERT_EQ(stream.status, 0);
+  ASSERT_FALSE(stream.out.empty());
+  EXPECT_EQ(stream.out.back(), '\n');
+  EXPECT_EQ(stream.out.substr(0, stream.out.size() - 1), ref_["text_output"].get<std::string>());
+}
+
+TEST_F(CliGenerate, ExitStatuses) {
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,2 --dtype f8").status, 2);
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,x").status, 2);
+  EXPECT_EQ(run_cli(fixture_dir("gpt2")).status, 2);  // no prompt
+  EXPECT_EQ(run_cli(fixture_dir("does_not_exist") + " --prompt-ids 1").status, 1);
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 999999").status, 2);  // id >= vocab_size
+}
+
+}  // namespace
+}  // namespace ws::test
