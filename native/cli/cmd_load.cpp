@@ -96,11 +96,13 @@ int run_load(int argc, char** argv) {
   for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     const TensorInfo& t = checkpoint.tensors[i];
     const DType dtype = bound_dtype(t.dtype, *target);
-    if (mappings[t.shard] && dtype == t.dtype) {
+    // A GGUF q/k projection stores its rows in llama.cpp's rotary order: only
+    // the planned copy puts them back, so it is never a view.
+    if (mappings[t.shard] && dtype == t.dtype && t.interleaved_heads == 0) {
       bound[i] = {mappings[t.shard]->data() + t.begin, t.bytes(), dtype, true};
       continue;
     }
-    Result<HostBuffer> buffer = HostBuffer::allocate(t.numel() * dtype_size(dtype));
+    Result<HostBuffer> buffer = HostBuffer::allocate(dtype_storage_bytes(dtype, t.numel()));
     if (!buffer) return report_error(buffer.error());
     buffers.push_back(std::move(*buffer));
     manifest.push_back({t.name, dtype, t.shape, &buffers.back()});

@@ -7,5 +7,6 @@ namespace ws::cli {
 int run_inspect(int argc, char** argv);
 int run_load(int argc, char** argv);
 int run_generate(int argc, char** argv);
+int run_convert(int argc, char** argv);
 
 }  // namespace ws::cli

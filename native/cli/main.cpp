@@ -18,9 +18,12 @@ const char* kUsage =
     "  generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N] [--temperature T]\n"
     "           [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--dtype keep|f32|f16|bf16]\n"
     "           [--threads N] [--json]      stream a continuation (gpt2, llama, mistral, qwen2)\n"
+    "  convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]\n"
+    "                                write a Hugging Face directory (model.safetensors, config.json,\n"
+    "                                tokenizer files); GGUF weights are dequantised\n"
     "\n"
     "<model> is a directory (model.safetensors, or model.safetensors.index.json + shards),\n"
-    "a single .safetensors file, or an http(s) URL of such a directory.\n";
+    "a single .safetensors or .gguf file, or an http(s) URL of one of these.\n";
 
 }  // namespace
 
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(command, "inspect") == 0) return ws::cli::run_inspect(argc - 1, argv + 1);
   if (std::strcmp(command, "load") == 0) return ws::cli::run_load(argc - 1, argv + 1);
   if (std::strcmp(command, "generate") == 0) return ws::cli::run_generate(argc - 1, argv + 1);
+  if (std::strcmp(command, "convert") == 0) return ws::cli::run_convert(argc - 1, argv + 1);
   std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", command, kUsage);
   return ws::cli::kExitUsage;
 }

@@ -3,6 +3,7 @@
 // gguf package (and transformers' GGUF helper) give.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -31,8 +32,8 @@ struct Bound {
   std::vector<HostBuffer> buffers;
 };
 
-// Loads the named tensors (all when empty) as F32.
-Result<Bound> load_f32(ModelSource& source, std::vector<std::string> names = {}) {
+// Loads the named tensors (all when empty) as `dtype`.
+Result<Bound> load_as(ModelSource& source, DType dtype, std::vector<std::string> names = {}) {
   const Checkpoint& checkpoint = source.checkpoint();
   if (names.empty()) {
     for (const TensorInfo& t : checkpoint.tensors) names.push_back(t.name);
@@ -42,9 +43,9 @@ Result<Bound> load_f32(ModelSource& source, std::vector<std::string> names = {})
   for (const std::string& name : names) {
     const TensorInfo* t = checkpoint.find(name);
     if (!t) return make_error(ErrorKind::MissingTensor, name);
-    WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(t->numel() * 4));
+    WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(dtype_storage_bytes(dtype, t->numel())));
     b.buffers.push_back(std::move(buffer));
-    b.manifest.push_back({name, DType::F32, t->shape, &b.buffers.back()});
+    b.manifest.push_back({name, dtype, t->shape, &b.buffers.back()});
   }
   PlanOptions options;
   options.staging_bytes = 1 << 16;
@@ -52,6 +53,42 @@ Result<Bound> load_f32(ModelSource& source, std::vector<std::string> names = {})
   WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, b.manifest));
   WS_TRY(source.load(*executor));
   return b;
+}
+Result<Bound> load_f32(ModelSource& source, std::vector<std::string> names = {}) {
+  return load_as(source, DType::F32, std::move(names));
+}
+
+std::string sha256(const uint8_t* data, uint64_t len) {
+  Sha256 hash;
+  hash.update(data, len);
+  return hash.finish_hex();
+}
+
+// `weightstream convert` then a load of the directory gives the same bytes as
+// loading the GGUF directly (`dtype` for both).
+void expect_convert_round_trip(const std::string& gguf, const std::string& out_dir, const char* dtype_flag,
+                               DType dtype) {
+  std::system(("rm -rf '" + out_dir + "'").c_str());
+  const std::string command = std::string(WS_CLI) + " convert '" + gguf + "' '" + out_dir + "' --dtype " + dtype_flag +
+                              " --batch-mib 1 > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto direct = ModelSource::open(gguf);
+  auto converted = ModelSource::open(out_dir);
+  ASSERT_TRUE(direct.is_ok() && converted.is_ok());
+  ASSERT_EQ((*converted)->checkpoint().tensors.size(), (*direct)->checkpoint().tensors.size());
+  Result<Bound> a = load_as(**direct, dtype);
+  ASSERT_TRUE(a.is_ok()) << a.error().to_string();
+  std::vector<std::string> names;
+  for (const ManifestEntry& e : a->manifest) names.push_back(e.name);
+  Result<Bound> b = load_as(**converted, dtype, names);
+  ASSERT_TRUE(b.is_ok()) << b.error().to_string();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const uint64_t bytes = dtype_storage_bytes(dtype, (*direct)->checkpoint().find(names[i])->numel());
+    EXPECT_EQ(sha256(a->buffers[i].data(), bytes), sha256(b->buffers[i].data(), bytes)) << names[i];
+  }
+  for (const char* file : {"config.json", "tokenizer.json", "tokenizer_config.json"}) {
+    EXPECT_EQ(*(*direct)->read_text(file), *(*converted)->read_text(file)) << file;
+  }
 }
 
 TEST(GgufSource, TinyLlamaTensorsMatchHuggingFace) {
@@ -129,6 +166,18 @@ TEST(GgufSource, ModelPlansAgainstGguf) {
   auto executor = LoadExecutor::create(*plan, (*model)->manifest());
   ASSERT_TRUE(executor.is_ok());
   ASSERT_TRUE((*source)->load(**executor).is_ok());
+}
+
+TEST(GgufSource, ConvertToSafetensorsRoundTrips) {
+  expect_convert_round_trip(kDir + "/tiny-llama.gguf", kDir + "/tiny-llama-converted", "f32", DType::F32);
+  expect_convert_round_trip(kDir + "/tiny-llama.gguf", kDir + "/tiny-llama-converted-bf16", "bf16", DType::BF16);
+}
+
+TEST(GgufSource, SmolLM2ConvertRoundTrips) {
+  const std::string path = WS_SMOLLM2_GGUF;
+  if (read_file(path).empty()) GTEST_SKIP() << "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " << path;
+  expect_convert_round_trip(path, kDir + "/smollm2-converted", "bf16", DType::BF16);
+  std::system(("rm -rf '" + kDir + "/smollm2-converted'").c_str());
 }
 
 TEST(GgufSource, SmolLM2TensorsMatchGgufPackage) {

@@ -1,0 +1,184 @@
+// weightstream convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]
+// Writes a standard Hugging Face directory (model.safetensors, config.json,
+// tokenizer.json, tokenizer_config.json, ...) from anything ModelSource opens:
+// a GGUF file (dequantised, q/k rows back in Hugging Face order, side files
+// synthesized), a safetensors directory or file, an http(s) URL.
+//
+// Memory stays bounded: the safetensors header is computed up front from the
+// checkpoint, then tensors are loaded a batch at a time (at most --batch-mib of
+// output, or one tensor if larger) and written at their final offsets.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "source/model_source.h"
+
+namespace ws::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: weightstream convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]\n";
+// Side files copied (or, for GGUF, synthesized) next to the weights.
+constexpr const char* kSideFiles[] = {"config.json", "tokenizer.json", "tokenizer_config.json",
+                                      "generation_config.json", "special_tokens_map.json"};
+
+// keep: float dtypes stay, ggml block types become F32 (safetensors has no
+// block types). f32/f16/bf16: every float and block tensor takes that dtype.
+DType output_dtype(DType stored, std::optional<DType> target) {
+  const bool float_like = dtype_is_float(stored) || dtype_is_quantized(stored);
+  if (target && float_like && can_convert(stored, *target)) return *target;
+  return dtype_is_quantized(stored) ? DType::F32 : stored;
+}
+
+Status write_all(int fd, const uint8_t* data, uint64_t len, uint64_t offset, const std::string& path) {
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd, data, std::min<uint64_t>(len, 1ull << 30), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return make_error(ErrorKind::Io, path + ": write failed: " + std::strerror(errno));
+    data += n;
+    len -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::ok();
+}
+
+Status write_text(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return make_error(ErrorKind::Io, path + ": cannot create: " + std::strerror(errno));
+  Status written = write_all(fd, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, path);
+  ::close(fd);
+  return written;
+}
+
+struct Planned {
+  const TensorInfo* tensor;
+  DType dtype;
+  uint64_t offset;  // absolute, in model.safetensors
+  uint64_t bytes;
+};
+
+// The safetensors header for `tensors` laid out in order, padded with spaces
+// so the data section starts 8-byte aligned (as the reference writer does).
+std::string safetensors_header(std::vector<Planned>& tensors) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  header["__metadata__"] = {{"format", "pt"}};
+  uint64_t offset = 0;
+  for (Planned& p : tensors) {
+    header[p.tensor->name] = {{"dtype", dtype_name(p.dtype)}, {"shape", p.tensor->shape},
+                              {"data_offsets", {offset, offset + p.bytes}}};
+    p.offset = offset;
+    offset += p.bytes;
+  }
+  std::string text = header.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  const uint64_t n = text.size();
+  std::memcpy(&out[0], &n, 8);
+  for (Planned& p : tensors) p.offset += 8 + n;
+  return out + text;
+}
+
+Status convert(ModelSource& source, const std::string& out_dir, std::optional<DType> target, uint64_t batch_bytes) {
+  const Checkpoint& checkpoint = source.checkpoint();
+  std::vector<Planned> tensors;
+  for (const TensorInfo& t : checkpoint.tensors) {
+    const DType dtype = output_dtype(t.dtype, target);
+    tensors.push_back({&t, dtype, 0, dtype_storage_bytes(dtype, t.numel())});
+  }
+  const std::string header = safetensors_header(tensors);
+  const std::string path = out_dir + "/model.safetensors";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return make_error(ErrorKind::Io, path + ": cannot create: " + std::strerror(errno));
+  Status status = write_all(fd, reinterpret_cast<const uint8_t*>(header.data()), header.size(), 0, path);
+  for (size_t first = 0; status && first < tensors.size();) {
+    // One batch: consecutive tensors up to batch_bytes of output (at least one).
+    size_t last = first;
+    uint64_t bytes = 0;
+    while (last < tensors.size() && (last == first || bytes + tensors[last].bytes <= batch_bytes)) {
+      bytes += tensors[last++].bytes;
+    }
+    std::vector<HostBuffer> buffers;
+    std::vector<ManifestEntry> manifest;
+    buffers.reserve(last - first);
+    for (size_t i = first; i < last && status; ++i) {
+      Result<HostBuffer> buffer = HostBuffer::allocate(tensors[i].bytes);
+      if (!buffer) {
+        status = buffer.status();
+        break;
+      }
+      buffers.push_back(std::move(*buffer));
+      manifest.push_back({tensors[i].tensor->name, tensors[i].dtype, tensors[i].tensor->shape, &buffers.back()});
+    }
+    if (!status) break;
+    Result<LoadPlan> plan = plan_load(checkpoint, manifest);
+    if (!plan) {
+      status = plan.status();
+      break;
+    }
+    Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, manifest);
+    if (!executor) {
+      status = executor.status();
+      break;
+    }
+    status = source.load(**executor);
+    for (size_t i = first; i < last && status; ++i) {
+      status = write_all(fd, buffers[i - first].data(), tensors[i].bytes, tensors[i].offset, path);
+    }
+    first = last;
+  }
+  if (::close(fd) != 0 && status) status = make_error(ErrorKind::Io, path + ": close failed: " + std::strerror(errno));
+  WS_TRY(status);
+
+  for (const char* file : kSideFiles) {
+    WS_ASSIGN_OR_RETURN(bool present, source.has_file(file));
+    if (!present) continue;
+    WS_ASSIGN_OR_RETURN(std::string text, source.read_text(file));
+    WS_TRY(write_text(out_dir + "/" + file, text));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+int run_convert(int argc, char** argv) {
+  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "batch-mib"}, {});
+  if (!args) return report_error(args.error());
+  if (args->positional.size() != 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  std::optional<DType> target;
+  const std::string dtype = args->get("dtype").value_or("keep");
+  if (dtype == "f32") target = DType::F32;
+  else if (dtype == "f16") target = DType::F16;
+  else if (dtype == "bf16") target = DType::BF16;
+  else if (dtype != "keep") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16 or bf16, got \"" + dtype + "\""));
+  }
+  Result<double> batch_mib = args->get_number("batch-mib", 64);
+  if (!batch_mib) return report_error(batch_mib.error());
+  if (!(*batch_mib >= 1 && *batch_mib <= 65536)) {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--batch-mib must be between 1 and 65536"));
+  }
+  const std::string& out_dir = args->positional[1];
+  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return report_error(make_error(ErrorKind::Io, out_dir + ": cannot create directory: " + std::strerror(errno)));
+  }
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+  if (!source) return report_error(source.error());
+  Status done = convert(**source, out_dir, target, static_cast<uint64_t>(*batch_mib * (1 << 20)));
+  if (!done) return report_error(done.error());
+  std::printf("wrote %s/model.safetensors (%zu tensors)\n", out_dir.c_str(), (*source)->checkpoint().tensors.size());
+  return kExitOk;
+}
+
+}  // namespace ws::cli
