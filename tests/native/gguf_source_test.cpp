@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model.h"
+#include "native/test_support.h"
 #include "source/model_source.h"
 #include "tokenizer/tokenizer.h"
 #include "util/sha256.h"
@@ -171,6 +172,22 @@ TEST(GgufSource, ModelPlansAgainstGguf) {
 TEST(GgufSource, ConvertToSafetensorsRoundTrips) {
   expect_convert_round_trip(kDir + "/tiny-llama.gguf", kDir + "/tiny-llama-converted", "f32", DType::F32);
   expect_convert_round_trip(kDir + "/tiny-llama.gguf", kDir + "/tiny-llama-converted-bf16", "bf16", DType::BF16);
+}
+
+// Over HTTP (with a dropped connection to resume from), a GGUF loads to the
+// same bytes as from disk, and its side files are synthesized the same way.
+TEST(GgufSource, LoadsOverHttp) {
+  test::RangeServer server(kDir, {"--drop-after", "5000"});
+  ASSERT_NE(server.port(), 0);
+  auto local = test::load_and_hash(kDir + "/tiny-llama.gguf", DType::F32, 4096);
+  auto remote = test::load_and_hash(server.url("tiny-llama.gguf"), DType::F32, 4096);
+  ASSERT_TRUE(local.is_ok() && remote.is_ok()) << (remote ? local.error() : remote.error()).to_string();
+  ASSERT_EQ(local->size(), remote->size());
+  for (const auto& [name, tensor] : *local) EXPECT_EQ(tensor.sha256, remote->at(name).sha256) << name;
+  auto source = ModelSource::open(server.url("tiny-llama.gguf"));
+  ASSERT_TRUE(source.is_ok());
+  auto direct = ModelSource::open(kDir + "/tiny-llama.gguf");
+  EXPECT_EQ(*(*source)->read_text("config.json"), *(*direct)->read_text("config.json"));
 }
 
 TEST(GgufSource, SmolLM2ConvertRoundTrips) {

@@ -118,7 +118,7 @@ inline Result<std::map<std::string, LoadedTensor>> load_and_hash(const std::stri
   buffers.reserve(checkpoint.tensors.size());
   for (const TensorInfo& t : checkpoint.tensors) {
     const DType dtype = target && can_convert(t.dtype, *target) ? *target : t.dtype;
-    WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(t.numel() * dtype_size(dtype)));
+    WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(dtype_storage_bytes(dtype, t.numel())));
     buffers.push_back(std::move(buffer));
     manifest.push_back({t.name, dtype, t.shape, &buffers.back()});
   }
@@ -130,7 +130,7 @@ inline Result<std::map<std::string, LoadedTensor>> load_and_hash(const std::stri
   std::map<std::string, LoadedTensor> out;
   for (size_t i = 0; i < manifest.size(); ++i) {
     Sha256 hash;
-    hash.update(buffers[i].data(), buffers[i].bytes());
+    hash.update(buffers[i].data(), dtype_storage_bytes(manifest[i].dtype, checkpoint.find(manifest[i].name)->numel()));
     out[manifest[i].name] = {manifest[i].dtype, hash.finish_hex()};
   }
   return out;
