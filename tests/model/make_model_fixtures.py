@@ -143,6 +143,16 @@ def main():
     torch.manual_seed(7)
     write(out_dir, "llama_f16", transformers.LlamaForCausalLM(llama_config(num_key_value_heads=4)),
           300, seed=17, dtype=torch.float16)
+    torch.manual_seed(9)
+    write(out_dir, "llama3_rope", transformers.LlamaForCausalLM(llama_config(
+        rope_theta=500000.0, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                           "high_freq_factor": 4.0, "original_max_position_embeddings": 16})),
+          300, seed=19)
+    torch.manual_seed(10)
+    mistral = transformers.MistralConfig(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=96,
+                                         sliding_window=64, initializer_range=0.2)
+    write(out_dir, "mistral", transformers.MistralForCausalLM(mistral), 300, seed=20)
     torch.manual_seed(8)
     qwen = transformers.Qwen2Config(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                                     num_attention_heads=4, num_key_value_heads=1, max_position_embeddings=96,

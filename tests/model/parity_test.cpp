@@ -73,7 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"llama_gqa", WeightDType::Keep, true}, Case{"llama_sharded", WeightDType::Keep, false},
                     Case{"llama_bf16", WeightDType::Keep, false}, Case{"llama_bf16", WeightDType::F32, false},
                     Case{"llama_f16", WeightDType::Keep, false}, Case{"llama_f16", WeightDType::F32, false},
-                    Case{"qwen2", WeightDType::Keep, false}),
+                    Case{"qwen2", WeightDType::Keep, false}, Case{"llama3_rope", WeightDType::Keep, false},
+                    Case{"mistral", WeightDType::Keep, false}),
     case_name);
 
 // Narrowing at load: the same weights as bf16 must still produce nearly the
