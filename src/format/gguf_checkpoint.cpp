@@ -112,8 +112,10 @@ Status gguf_checkpoint(const GgufHeader& header, uint64_t file_bytes, std::strin
     t.shard = shard_index;
     t.begin = header.data_begin + g.offset;
     t.end = t.begin + bytes;
-    if (interleaved && t.shape.size() == 2) {
-      const bool q = ends_with(g.name, ".attn_q.weight"), k = ends_with(g.name, ".attn_k.weight");
+    // convert_hf_to_gguf.py permutes q_proj/k_proj weights and biases alike.
+    if (interleaved && !t.shape.empty() && t.shape.size() <= 2) {
+      const bool q = ends_with(g.name, ".attn_q.weight") || ends_with(g.name, ".attn_q.bias");
+      const bool k = ends_with(g.name, ".attn_k.weight") || ends_with(g.name, ".attn_k.bias");
       if (q) t.interleaved_heads = heads;
       if (k) t.interleaved_heads = kv_heads;
       if ((q || k) && t.interleaved_heads == 0) {

@@ -153,8 +153,11 @@ TEST(Gguf, ReordersInterleavedRotaryRowsOfLlamaQK) {
   b.add_string("general.architecture", "llama").add_u32("llama.attention.head_count", 4);
   b.add_u32("llama.attention.head_count_kv", 2);
   b.add_tensor("blk.0.attn_q.weight", {2, 8}, kF32, 0).add_tensor("blk.0.attn_k.weight", {2, 4}, kF32, 64);
+  b.add_tensor("blk.0.attn_q.bias", {8}, kF32, 96).add_tensor("blk.0.attn_v.weight", {2, 4}, kF32, 128);
   Checkpoint checkpoint;
-  ASSERT_TRUE(parse_whole(b.build(std::string(96, '\0')), checkpoint).is_ok());
+  ASSERT_TRUE(parse_whole(b.build(std::string(160, '\0')), checkpoint).is_ok());
+  EXPECT_EQ(checkpoint.find("model.layers.0.self_attn.q_proj.bias")->interleaved_heads, 4u);
+  EXPECT_EQ(checkpoint.find("model.layers.0.self_attn.v_proj.weight")->interleaved_heads, 0u);
   EXPECT_EQ(checkpoint.find("model.layers.0.self_attn.q_proj.weight")->interleaved_heads, 4u);
   EXPECT_EQ(checkpoint.find("model.layers.0.self_attn.k_proj.weight")->interleaved_heads, 2u);
 }
