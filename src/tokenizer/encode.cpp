@@ -106,6 +106,31 @@ void apply_split(const PreTokenizerStep& step, const Word& word, std::vector<Wor
   }
 }
 
+// HF's Digits: numeric characters (Rust's char::is_numeric, the N* categories)
+// are isolated, one by one with individual_digits, else as contiguous runs.
+void apply_digits(const PreTokenizerStep& step, const Word& word, std::vector<Word>* out) {
+  const std::string& text = word.text;
+  size_t start = 0;
+  bool start_is_digit = false;
+  auto emit = [&](size_t end) {
+    if (end > start) out->push_back(Word{text.substr(start, end - start), word.at_input_start && start == 0});
+    start = end;
+  };
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t codepoint;
+    const size_t length = utf8_decode(text, pos, &codepoint);
+    const bool digit = is_number(codepoint);
+    if (digit && (step.individual_digits || !start_is_digit || pos == start)) {
+      emit(pos);
+    } else if (!digit && start_is_digit) {
+      emit(pos);
+    }
+    if (pos == start) start_is_digit = digit;
+    pos += length;
+  }
+  emit(text.size());
+}
+
 void encode_text(const TokenizerData& data, std::string text, bool at_input_start, std::vector<int32_t>* ids) {
   normalize(data.normalizers, &text);
   // Added tokens marked `normalized` are matched in the normalized text.
@@ -125,6 +150,7 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
           case PreTokenizerKind::ByteLevel: apply_byte_level(step, word, &next); break;
           case PreTokenizerKind::Metaspace: apply_metaspace(step, word, &next); break;
           case PreTokenizerKind::Split: apply_split(step, word, &next); break;
+          case PreTokenizerKind::Digits: apply_digits(step, word, &next); break;
         }
       }
       words = std::move(next);

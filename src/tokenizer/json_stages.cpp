@@ -118,6 +118,9 @@ Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* step
       return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split: only behavior \"Isolated\" "
                                                 "without invert is supported");
     }
+  } else if (type == "Digits") {
+    step.kind = PreTokenizerKind::Digits;
+    WS_ASSIGN_OR_RETURN(step.individual_digits, bool_or(object, "pre_tokenizer", "individual_digits", false));
   } else {
     return unsupported("pre_tokenizer", type);
   }

@@ -113,7 +113,7 @@ struct NormalizerStep {
 };
 
 enum class PrependScheme { Always, First, Never };
-enum class PreTokenizerKind { ByteLevel, Metaspace, Split };
+enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits };
 // The regexes a Split pre-tokenizer may use: only these well-known ones, each
 // hand-written (gpt2_split.cpp, llama3_split.cpp).
 enum class SplitRegex { Gpt2, Llama3, Qwen2 };
@@ -125,6 +125,7 @@ struct PreTokenizerStep {
   PrependScheme prepend_scheme = PrependScheme::Always;
   bool split = true;              // Metaspace
   SplitRegex regex = SplitRegex::Gpt2;  // Split (behavior Isolated)
+  bool individual_digits = false;       // Digits
 };
 
 // ---- post-processor / decoder ----------------------------------------------

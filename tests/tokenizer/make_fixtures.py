@@ -103,6 +103,15 @@ def gpt2_variants(out, gpt2_dir, texts):
         text = json.dumps(layout)
         write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
 
+    # SmolLM2 / StarCoder layout: Digits (individual and contiguous) before ByteLevel.
+    for name, individual in (("digits_individual", True), ("digits_contiguous", False)):
+        layout = json.loads(tok.to_str())
+        layout["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": individual},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+        text = json.dumps(layout)
+        write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
+
     # Added tokens with every matching option, plus a template post-processor.
     from tokenizers import processors
     added = GPT2TokenizerFast(vocab_file=vocab, merges_file=merges).backend_tokenizer

@@ -197,6 +197,7 @@ TEST_P(Parity, ArbitraryBytesAndIds) {
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, Parity,
                          ::testing::Values("gpt2", "gpt2_files", "gpt2_merge_pairs", "gpt2_added", "gpt2_split_regex",
+                                           "digits_individual", "digits_contiguous",
                                            "llama3_style", "qwen2_style", "llama_legacy", "llama_metaspace",
                                            "metaspace_unk", "bytelevel_subword"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
