@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -143,13 +144,20 @@ int run_generate(int argc, char** argv) {
   if (!config) return report_error(config.error());
 
 #ifdef WS_HAVE_TOKENIZER
+  // The tokenizer is needed for --prompt and for text output; with
+  // --prompt-ids a tokenizer.json we cannot read only costs the text.
   std::optional<Tokenizer> tokenizer;
+  std::optional<Error> tokenizer_error;
   if (Result<bool> has = (*source)->has_file("tokenizer.json"); has.is_ok() && *has) {
     Result<std::string> text = (*source)->read_text("tokenizer.json");
-    if (!text) return report_error(text.error());
-    Result<Tokenizer> parsed = Tokenizer::from_json(*text);
-    if (!parsed) return report_error(parsed.error());
-    tokenizer = std::move(*parsed);
+    Result<Tokenizer> parsed = text.is_ok() ? Tokenizer::from_json(*text) : Result<Tokenizer>(text.error());
+    if (parsed.is_ok()) {
+      tokenizer = std::move(*parsed);
+    } else {
+      tokenizer_error = parsed.error();
+    }
+  }
+  if (tokenizer) {
     std::string tokenizer_config;
     if (Result<bool> has_tc = (*source)->has_file("tokenizer_config.json"); has_tc.is_ok() && *has_tc) {
       Result<std::string> tc = (*source)->read_text("tokenizer_config.json");
@@ -167,8 +175,15 @@ int run_generate(int argc, char** argv) {
     Result<std::vector<int32_t>> parsed = parse_ids(*ids);
     if (!parsed) return report_error(parsed.error());
     prompt = std::move(*parsed);
+#ifdef WS_HAVE_TOKENIZER
+    if (tokenizer_error) {
+      std::fprintf(stderr, "weightstream: warning: printing token ids, the tokenizer is unusable: %s\n",
+                   tokenizer_error->to_string().c_str());
+    }
+#endif
   } else {
 #ifdef WS_HAVE_TOKENIZER
+    if (tokenizer_error) return report_error(*tokenizer_error);
     if (!tokenizer) {
       return report_error(make_error(ErrorKind::NotFound, (*source)->location() +
                                                               ": no tokenizer.json, so --prompt cannot be "

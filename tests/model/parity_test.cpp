@@ -98,6 +98,33 @@ TEST(ParityNarrowed, F32CheckpointHeldAsBF16StaysClose) {
   EXPECT_GT(max_diff, 0.0f);
 }
 
+// Real trained weights: SmolLM2-135M-Instruct, Q4_1 GGUF (dequantised to f32
+// by our loader) against transformers on the same weights dequantised by the
+// gguf package. "The capital of France is" -> " Paris." and 30 more tokens.
+TEST(RealWeights, SmolLM2MatchesTransformers) {
+  const Reference ref = read_reference("smollm2");
+  if (ref.prompt.empty()) GTEST_SKIP() << "no " << WS_SMOLLM2_GGUF << " (.ci/setup.d/30-smollm2.sh)";
+  Result<LoadedModel> loaded = load_model(WS_SMOLLM2_GGUF, WeightDType::Keep, {2, false});
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  Model& model = *loaded->model;
+  Result<KVCache> cache = model.make_cache(64);
+  ASSERT_TRUE(cache.is_ok());
+  std::vector<int32_t> positions(ref.prompt.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  std::vector<float> logits(model.config().vocab_size);
+  ASSERT_EQ(logits.size(), ref.logits.size());
+  ASSERT_TRUE(model.forward(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache, logits.data()).is_ok());
+  float max_diff = 0;
+  for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
+  EXPECT_LE(max_diff, 1e-4f);  // measured 6.3e-5, logits up to ~20 (30 layers, f32)
+  GenerateOptions options;
+  options.sampling.temperature = 0;
+  options.max_new_tokens = ref.greedy.size();
+  Result<GenerateResult> result = generate(model, ref.prompt, options);
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_EQ(result->ids, ref.greedy);
+}
+
 // Feeding the prompt token by token through the cache gives the batched result.
 TEST(KVCache, IncrementalDecodeMatchesBatchedPrefill) {
   for (const char* fixture : {"gpt2", "llama_gqa"}) {
