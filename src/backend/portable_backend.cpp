@@ -12,6 +12,9 @@
 #include "backend/thread_pool.h"
 
 namespace ws {
+namespace detail {
+void advise_huge_pages(uint8_t* data, uint64_t bytes);  // weight_tensor.cpp
+}
 namespace {
 
 kernels::WeightType weight_type(DType dtype) {
@@ -32,12 +35,19 @@ constexpr size_t kMinParallelWork = 1 << 15;
 
 class PortableBackend final : public Backend {
  public:
-  PortableBackend(const kernels::KernelTable& table, int threads) : table_(table), pool_(threads) {}
+  PortableBackend(const kernels::KernelTable& table, int threads, bool huge_pages)
+      : table_(table), pool_(threads), huge_pages_(huge_pages) {}
 
   std::string describe() const override {
     return std::string("portable ") + table_.isa + ", " + std::to_string(pool_.threads()) + " threads";
   }
   int threads() const override { return pool_.threads(); }
+
+  Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
+    WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, std::move(shape)));
+    if (huge_pages_) detail::advise_huge_pages(tensor.buffer.data(), tensor.buffer.bytes());
+    return tensor;
+  }
 
   void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
     const size_t dim = table.shape.size() == 2 ? table.shape[1] : 0;
@@ -153,6 +163,7 @@ class PortableBackend final : public Backend {
  private:
   const kernels::KernelTable& table_;
   detail::ThreadPool pool_;
+  bool huge_pages_;
 };
 
 }  // namespace
@@ -164,7 +175,7 @@ Result<std::unique_ptr<Backend>> make_portable_backend(const BackendOptions& opt
   int threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   const kernels::KernelTable& table = options.force_scalar ? kernels::scalar_table() : kernels::best_table();
-  return std::unique_ptr<Backend>(new PortableBackend(table, threads));
+  return std::unique_ptr<Backend>(new PortableBackend(table, threads, options.huge_page_weights));
 }
 
 }  // namespace ws

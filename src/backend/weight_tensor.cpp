@@ -8,7 +8,7 @@
 
 namespace ws {
 
-namespace {
+namespace detail {
 
 // Decode streams every weight once per token; with 4 KiB pages the TLB
 // misses cost 15-25% of the GEMV bandwidth here (2 MiB pages: 14.2 vs 12.0
@@ -26,7 +26,7 @@ void advise_huge_pages(uint8_t* data, uint64_t bytes) {
 #endif
 }
 
-}  // namespace
+}  // namespace detail
 
 uint64_t WeightTensor::numel() const {
   uint64_t n = 1;
@@ -48,7 +48,6 @@ Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> s
   tensor.dtype = dtype;
   tensor.shape = std::move(shape);
   WS_ASSIGN_OR_RETURN(tensor.buffer, HostBuffer::allocate(n * dtype_size(dtype)));
-  advise_huge_pages(tensor.buffer.data(), tensor.buffer.bytes());
   return tensor;
 }
 

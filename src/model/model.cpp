@@ -29,7 +29,7 @@ Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<
       }
     }
   }
-  WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, shape));
+  WS_ASSIGN_OR_RETURN(WeightTensor tensor, backend_.allocate_weight(dtype, shape));
   parameters_.push_back(std::make_unique<WeightTensor>(std::move(tensor)));
   WeightTensor* p = parameters_.back().get();
   manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), &p->buffer});
