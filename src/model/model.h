@@ -107,7 +107,9 @@ class Model {
   // Runs `n` tokens at `positions` (each < cache.capacity; the cache must
   // already hold every earlier position), stores their keys/values in the
   // cache and writes the last token's logits (vocab_size floats) to `logits`.
-  // Errors: InvalidArgument for an id >= vocab_size or a position out of range.
+  // One call at a time per Model (it reuses its activation buffers); several
+  // caches may share one Model. Errors: InvalidArgument for an id >=
+  // vocab_size or a position out of range.
   Status forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits);
 
  protected:
