@@ -1,12 +1,15 @@
-// weightstream generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N]
+// weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3] [--max-new-tokens N]
 //     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
 //     [--dtype keep|f32|f16|bf16] [--threads N] [--max-context N] [--huge-pages] [--json]
 //
 // Loads the model straight into its parameter buffers (one pass over the
 // shards), then streams the continuation to stdout as it is generated.
 // Temperature 0 (the default) is greedy decoding.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -22,10 +25,8 @@
 #include "source/memory_stats.h"
 #include "source/model_source.h"
 
-#if __has_include("tokenizer/tokenizer.h")
+#include "generate/chat.h"
 #include "tokenizer/tokenizer.h"
-#define WS_HAVE_TOKENIZER 1
-#endif
 
 namespace ws::cli {
 
@@ -34,9 +35,12 @@ namespace {
 using json = nlohmann::json;
 
 const char* kGenerateUsage =
-    "usage: weightstream generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N]\n"
+    "usage: weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3]\n"
+    "         [--max-new-tokens N]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]\n"
     "         [--dtype keep|f32|f16|bf16] [--threads N] [--max-context N] [--huge-pages] [--json]\n"
+    "  no <model>: the built-in default (SmolLM2-135M-Instruct); no prompt: a default question as a chat;\n"
+    "  --chat wraps the prompt in the model's chat template (ChatML, Llama 2) and stops at its end of turn;\n"
     "  temperature 0 (default) = greedy; --json prints one object with ids, text, load and speed figures;\n"
     "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode)\n";
 
@@ -93,6 +97,58 @@ std::vector<int32_t> generation_config_eos(ModelSource& source) {
   return ids;
 }
 
+const char* kDefaultPrompt = "What is the capital of France?";
+const char* kDefaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+// The built-in default model: $WEIGHTSTREAM_MODEL, else the SmolLM2 GGUF that
+// .ci/setup.d/30-smollm2.sh puts in build/models/, found next to this binary
+// (build/<preset>/weightstream -> build/models/).
+Result<std::string> default_model_location() {
+  if (const char* env = std::getenv("WEIGHTSTREAM_MODEL"); env && *env) return std::string(env);
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
+  dir = dir.substr(0, dir.rfind('/'));
+  for (const std::string& candidate : {dir + "/../models/" + kDefaultModelFile, dir + "/models/" + kDefaultModelFile}) {
+    if (::access(candidate.c_str(), R_OK) == 0) return candidate;
+  }
+  return make_error(ErrorKind::NotFound, std::string("no model given and the default (") + kDefaultModelFile +
+                                             ") is not installed: run bash .ci/setup.d/30-smollm2.sh, or set "
+                                             "WEIGHTSTREAM_MODEL");
+}
+
+// tokenizer_config.json's "chat_template": a string, or a list of
+// {"name", "template"} of which "default" is used.
+std::string chat_template_text(const std::string& tokenizer_config) {
+  const json config = json::parse(tokenizer_config, nullptr, false);
+  if (!config.is_object()) return "";
+  auto it = config.find("chat_template");
+  if (it == config.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_array()) {
+    for (const json& entry : *it) {
+      if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
+          entry["template"].is_string()) {
+        return entry["template"].get<std::string>();
+      }
+    }
+  }
+  return "";
+}
+
+Result<std::string> render_chat_prompt(const std::string& tokenizer_config, const std::optional<std::string>& system,
+                                       const std::string& user) {
+  const std::string jinja = chat_template_text(tokenizer_config);
+  if (jinja.empty()) {
+    return make_error(ErrorKind::Unsupported, "--chat: the model has no chat_template in tokenizer_config.json");
+  }
+  WS_ASSIGN_OR_RETURN(ChatTemplate chat, parse_chat_template(jinja));
+  std::vector<ChatMessage> messages;
+  if (system) messages.push_back({"system", *system});
+  messages.push_back({"user", user});
+  return render_chat(chat, messages, /*add_generation_prompt=*/true);
+}
+
 double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens / seconds : 0.0; }
 
 }  // namespace
@@ -100,15 +156,29 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 int run_generate(int argc, char** argv) {
   Result<Args> args = parse_args(argc, argv, 1,
                                  {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
-                                  "repetition-penalty", "seed", "dtype", "threads", "max-context"},
-                                 {"json", "huge-pages"});
+                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "system"},
+                                 {"json", "huge-pages", "chat"});
   if (!args) return report_error(args.error());
-  if (args->positional.size() != 1 || (args->get("prompt").has_value() == args->get("prompt-ids").has_value())) {
+  const bool has_prompt = args->get("prompt").has_value(), has_ids = args->get("prompt-ids").has_value();
+  if (args->positional.size() > 1 || (has_prompt && has_ids) || (has_ids && (args->has("chat") || args->get("system")))) {
     std::fputs(kGenerateUsage, stderr);
-    if (args->positional.size() == 1) std::fputs("give exactly one of --prompt and --prompt-ids\n", stderr);
+    std::fputs("give at most one model, and at most one of --prompt and --prompt-ids (--chat and --system need text)\n",
+               stderr);
     return kExitUsage;
   }
   const bool as_json = args->has("json");
+  // No model: the built-in default. No prompt: a default question, asked as a
+  // chat when the model has a chat template.
+  std::string location;
+  if (!args->positional.empty()) {
+    location = args->positional[0];
+  } else {
+    Result<std::string> fallback = default_model_location();
+    if (!fallback) return report_error(fallback.error());
+    location = *fallback;
+  }
+  const bool default_prompt = !has_prompt && !has_ids;
+  const std::string user_text = has_prompt ? *args->get("prompt") : kDefaultPrompt;
 
   // ---- options ----
   GenerateOptions options;
@@ -137,14 +207,13 @@ int run_generate(int argc, char** argv) {
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
   reset_peak_rss();
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(location);
   if (!source) return report_error(source.error());
   Result<std::string> config_text = (*source)->read_text("config.json");
   if (!config_text) return report_error(config_text.error());
   Result<ModelConfig> config = parse_model_config(*config_text);
   if (!config) return report_error(config.error());
 
-#ifdef WS_HAVE_TOKENIZER
   // The tokenizer is needed for --prompt and for text output; with
   // --prompt-ids a tokenizer.json we cannot read only costs the text.
   std::optional<Tokenizer> tokenizer;
@@ -158,8 +227,8 @@ int run_generate(int argc, char** argv) {
       tokenizer_error = parsed.error();
     }
   }
+  std::string tokenizer_config;
   if (tokenizer) {
-    std::string tokenizer_config;
     if (Result<bool> has_tc = (*source)->has_file("tokenizer_config.json"); has_tc.is_ok() && *has_tc) {
       Result<std::string> tc = (*source)->read_text("tokenizer_config.json");
       if (tc.is_ok()) tokenizer_config = *tc;
@@ -169,39 +238,48 @@ int run_generate(int argc, char** argv) {
     Status special = apply_special_tokens_config(*tokenizer, tokenizer_config, *config_text);
     if (!special) std::fprintf(stderr, "weightstream: warning: %s\n", special.error().to_string().c_str());
   }
-#endif
+
+  // Chat: the prompt is the user's message inside the model's chat template,
+  // and generation also stops at the template's end-of-turn token.
+  std::string prompt_text = user_text;
+  bool chat = args->has("chat");
+  if (tokenizer && (chat || default_prompt)) {
+    Result<std::string> rendered = render_chat_prompt(tokenizer_config, args->get("system"), user_text);
+    if (rendered.is_ok()) {
+      prompt_text = *rendered;
+      chat = true;
+      Result<ChatTemplate> parsed = parse_chat_template(chat_template_text(tokenizer_config));
+      if (parsed.is_ok()) {
+        if (auto end = tokenizer->token_id(parsed->end_of_turn)) add_eos(options.eos_token_ids, {*end});
+      }
+    } else if (chat) {
+      return report_error(rendered.error());
+    }
+  }
 
   std::vector<int32_t> prompt;
   if (auto ids = args->get("prompt-ids")) {
     Result<std::vector<int32_t>> parsed = parse_ids(*ids);
     if (!parsed) return report_error(parsed.error());
     prompt = std::move(*parsed);
-#ifdef WS_HAVE_TOKENIZER
     if (tokenizer_error) {
       std::fprintf(stderr, "weightstream: warning: printing token ids, the tokenizer is unusable: %s\n",
                    tokenizer_error->to_string().c_str());
     }
-#endif
   } else {
-#ifdef WS_HAVE_TOKENIZER
     if (tokenizer_error) return report_error(*tokenizer_error);
     if (!tokenizer) {
       return report_error(make_error(ErrorKind::NotFound, (*source)->location() +
                                                               ": no tokenizer.json, so --prompt cannot be "
                                                               "tokenized; use --prompt-ids"));
     }
-    prompt = tokenizer->encode(*args->get("prompt"), /*add_special_tokens=*/true);
+    prompt = tokenizer->encode(prompt_text, /*add_special_tokens=*/!chat);
     if (prompt.empty()) return report_error(make_error(ErrorKind::InvalidArgument, "--prompt encodes to no tokens"));
-#else
-    return report_error(make_error(ErrorKind::Unsupported, "this build has no tokenizer; use --prompt-ids"));
-#endif
   }
 
   add_eos(options.eos_token_ids, config->eos_token_ids);
   add_eos(options.eos_token_ids, generation_config_eos(**source));
-#ifdef WS_HAVE_TOKENIZER
   if (tokenizer && tokenizer->eos_id()) add_eos(options.eos_token_ids, {*tokenizer->eos_id()});
-#endif
 
   BackendOptions backend_options;
   backend_options.threads = static_cast<int>(*threads);
@@ -226,18 +304,17 @@ int run_generate(int argc, char** argv) {
 
   // ---- generate, streaming ----
   std::string text;
-#ifdef WS_HAVE_TOKENIZER
   std::optional<StreamDecoder> decoder;
   if (tokenizer) decoder.emplace(*tokenizer);
-#endif
   auto on_token = [&](int32_t id) {
     std::string piece;
-#ifdef WS_HAVE_TOKENIZER
-    if (decoder) piece = decoder->push(id);
-    else piece = (text.empty() ? "" : " ") + std::to_string(id);
-#else
-    piece = (text.empty() ? "" : " ") + std::to_string(id);
-#endif
+    const bool stops = std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(), id) !=
+                       options.eos_token_ids.end();
+    if (decoder) {
+      if (!stops) piece = decoder->push(id);  // the end-of-turn marker is not part of the answer
+    } else {
+      piece = (text.empty() ? "" : " ") + std::to_string(id);
+    }
     text += piece;
     if (!as_json && !piece.empty()) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -247,13 +324,15 @@ int run_generate(int argc, char** argv) {
   };
   Result<GenerateResult> result = generate(**model, prompt, options, on_token);
   if (!result) return report_error(result.error());
-#ifdef WS_HAVE_TOKENIZER
   if (decoder) {
     const std::string rest = decoder->flush();
     text += rest;
     if (!as_json) std::fwrite(rest.data(), 1, rest.size(), stdout);
   }
-#endif
+  if (!as_json && default_prompt && !text.empty()) {
+    // Say what was asked: the user gave no prompt.
+    std::fprintf(stderr, "(prompt: \"%s\", model: %s)\n", user_text.c_str(), location.c_str());
+  }
   const double prefill_tps = per_second(result->prefill_tokens, result->prefill_seconds);
   const double decode_tps = per_second(result->decode_tokens, result->decode_seconds);
 

@@ -51,16 +51,6 @@ std::string join(const nlohmann::json& ids) {
 class CliGenerate : public testing::Test {
  protected:
   void SetUp() override {
-    const std::string usage = std::string(WS_CLI) + " generate 2>&1";
-    FILE* pipe = popen(usage.c_str(), "r");
-    std::string text;
-    char buffer[4096];
-    size_t n;
-    while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
-    if (pipe) pclose(pipe);
-    if (text.find("usage: weightstream generate") == std::string::npos) {
-      GTEST_SKIP() << "the CLI at " << WS_CLI << " has no generate command yet";
-    }
     ref_ = reference_json();
     ASSERT_FALSE(ref_.is_discarded());
   }
@@ -100,7 +90,9 @@ TEST_F(CliGenerate, TextPromptIsTokenizedAndStreamedBack) {
 TEST_F(CliGenerate, ExitStatuses) {
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,2 --dtype f8").status, 2);
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,x").status, 2);
-  EXPECT_EQ(run_cli(fixture_dir("gpt2")).status, 2);  // no prompt
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt a --prompt-ids 1").status, 2);  // two prompts
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " " + fixture_dir("gpt2")).status, 2);      // two models
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --max-new-tokens 2").status, 0);          // default prompt
   EXPECT_EQ(run_cli(fixture_dir("does_not_exist") + " --prompt-ids 1").status, 1);
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 999999").status, 2);  // id >= vocab_size
 }

@@ -1,0 +1,54 @@
+// `weightstream generate` on the real built-in default model (SmolLM2-135M-
+// Instruct): chat mode answers in coherent English and stops at the end of
+// its turn; no model and no prompt use the defaults.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include "native/test_support.h"
+
+namespace ws {
+namespace {
+
+bool have_smollm2() { return ::access(WS_SMOLLM2_GGUF, R_OK) == 0; }
+
+nlohmann::json run_json(const std::string& arguments) {
+  auto [status, out] = test::run_command(std::string(WS_CLI) + " generate " + arguments + " --json");
+  EXPECT_EQ(status, 0) << out;
+  return nlohmann::json::parse(out, nullptr, false);
+}
+
+TEST(CliChat, AnswersAndStopsAtTheEndOfTurn) {
+  if (!have_smollm2()) GTEST_SKIP() << WS_SMOLLM2_GGUF << " absent (.ci/setup.d/30-smollm2.sh)";
+  const nlohmann::json out =
+      run_json(std::string(WS_SMOLLM2_GGUF) + " --chat --prompt 'What is the capital of France?' --max-new-tokens 40");
+  ASSERT_FALSE(out.is_discarded());
+  EXPECT_TRUE(out["stopped_at_eos"].get<bool>());
+  const std::string text = out["text"];
+  EXPECT_NE(text.find("Paris"), std::string::npos) << text;
+  EXPECT_EQ(text.find("<|im_end|>"), std::string::npos) << "the end-of-turn marker leaked into the text: " << text;
+  // The prompt is the ChatML conversation, SmolLM2's default system turn included.
+  EXPECT_GT(out["prompt_ids"].size(), 20u);
+}
+
+TEST(CliChat, DefaultModelAndPrompt) {
+  if (!have_smollm2()) GTEST_SKIP() << WS_SMOLLM2_GGUF << " absent (.ci/setup.d/30-smollm2.sh)";
+  auto [status, out] = test::run_command("WEIGHTSTREAM_MODEL=" + std::string(WS_SMOLLM2_GGUF) + " " + WS_CLI +
+                                         " generate --max-new-tokens 24 2>/dev/null");
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("Paris"), std::string::npos) << out;
+}
+
+TEST(CliChat, ChatWithoutTextIsAUsageError) {
+  EXPECT_EQ(test::run_command(std::string(WS_CLI) + " generate x --chat --prompt-ids 1,2 2>/dev/null").first, 2);
+}
+
+TEST(CliChat, MissingDefaultModelIsAClearError) {
+  auto [status, out] = test::run_command("WEIGHTSTREAM_MODEL=/nonexistent/model.gguf " + std::string(WS_CLI) +
+                                         " generate 2>&1");
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(out.find("NotFound"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace ws
