@@ -302,6 +302,11 @@ int run_generate(int argc, char** argv) {
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const uint64_t load_peak_rss = peak_rss_bytes();
 
+  if (!as_json && default_prompt) {
+    // The user gave no prompt: say what is being asked, before the answer streams.
+    std::fprintf(stderr, "[model %s, prompt \"%s\"]\n", location.c_str(), user_text.c_str());
+  }
+
   // ---- generate, streaming ----
   std::string text;
   std::optional<StreamDecoder> decoder;
@@ -328,10 +333,6 @@ int run_generate(int argc, char** argv) {
     const std::string rest = decoder->flush();
     text += rest;
     if (!as_json) std::fwrite(rest.data(), 1, rest.size(), stdout);
-  }
-  if (!as_json && default_prompt && !text.empty()) {
-    // Say what was asked: the user gave no prompt.
-    std::fprintf(stderr, "(prompt: \"%s\", model: %s)\n", user_text.c_str(), location.c_str());
   }
   const double prefill_tps = per_second(result->prefill_tokens, result->prefill_seconds);
   const double decode_tps = per_second(result->decode_tokens, result->decode_seconds);
