@@ -14,6 +14,7 @@ namespace {
 std::vector<const KernelTable*> simd_tables() {
   std::vector<const KernelTable*> tables;
   if (avx2_table()) tables.push_back(avx2_table());
+  if (wasm_simd_table()) tables.push_back(wasm_simd_table());
   return tables;
 }
 

@@ -34,6 +34,8 @@ struct KernelTable {
 const KernelTable& scalar_table();
 // nullptr when the ISA was not compiled in or the running CPU lacks it.
 const KernelTable* avx2_table();
+// The WebAssembly SIMD128 table (builds compiled with -msimd128), else nullptr.
+const KernelTable* wasm_simd_table();
 // The best table for this CPU (cached after the first call).
 const KernelTable& best_table();
 

@@ -1,5 +1,6 @@
 // Picks the kernel table for the running CPU once. WS_KERNELS_AVX2 is defined
-// by CMake when the AVX2 files are compiled in (x86-64 builds only).
+// by CMake when the AVX2 files are compiled in (x86-64 builds only);
+// WS_KERNELS_WASM_SIMD when the SIMD128 files are (Emscripten with -msimd128).
 #include "backend/kernels/kernels.h"
 
 namespace ws::kernels {
@@ -9,6 +10,20 @@ namespace avx2 {
 const KernelTable& table_unchecked();
 }
 #endif
+
+#if defined(WS_KERNELS_WASM_SIMD)
+namespace wasm_simd {
+const KernelTable& table();
+}
+#endif
+
+const KernelTable* wasm_simd_table() {
+#if defined(WS_KERNELS_WASM_SIMD)
+  return &wasm_simd::table();
+#else
+  return nullptr;
+#endif
+}
 
 const KernelTable* avx2_table() {
 #if defined(WS_KERNELS_AVX2)
@@ -21,7 +36,9 @@ const KernelTable* avx2_table() {
 }
 
 const KernelTable& best_table() {
-  static const KernelTable* best = avx2_table() ? avx2_table() : &scalar_table();
+  static const KernelTable* best = avx2_table()        ? avx2_table()
+                                   : wasm_simd_table() ? wasm_simd_table()
+                                                       : &scalar_table();
   return *best;
 }
 
