@@ -54,7 +54,9 @@ TEST(Plan, LoadsIdentityAndConvertingWindowsAcrossShards) {
     EXPECT_EQ(element_f32(bound.buffers[1], dtype, 99), 99.0f);  // a[99]
     EXPECT_EQ(element_f32(bound.buffers[0], dtype, 0), 2000.0f);  // b[0] = 2 * 1000
     EXPECT_EQ(element_f32(bound.buffers[2], dtype, 6), 6.0f);    // c[6]
-    if (dtype == DType::F32) EXPECT_EQ(element_f32(bound.buffers[0], dtype, 999), 2999.0f);
+    if (dtype == DType::F32) {
+      EXPECT_EQ(element_f32(bound.buffers[0], dtype, 999), 2999.0f);
+    }
   }
 }
 
