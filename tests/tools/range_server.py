@@ -1,9 +1,11 @@
 """A static file server for tests, on 127.0.0.1 only, with HTTP Range support
 and injectable faults.
 
-usage: range_server.py ROOT [--drop-after BYTES] [--fail-first N] [--ignore-range]
+usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] [--ignore-range]
   --drop-after BYTES  the first ranged GET of each file sends at most BYTES body
                       bytes, then closes the connection (a dropped transfer)
+  --drop-on K         drop the K-th GET of each file (0-based, counting every
+                      GET) instead, when it is ranged
   --fail-first N      the first N GETs of each file answer 503
   --ignore-range      answer every GET with 200 and the whole file
 Prints "PORT <n>" on stdout once listening; serves until killed.
@@ -66,7 +68,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         limit = length
-        dropping = args.drop_after is not None and ranged and length > 1 and n == args.fail_first
+        drop_on = args.fail_first if args.drop_on is None else args.drop_on
+        dropping = args.drop_after is not None and ranged and length > 1 and n == drop_on
         if dropping:
             limit = min(length, args.drop_after)
         with open(path, "rb") as f:
@@ -89,6 +92,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("root")
     p.add_argument("--drop-after", type=int, default=None)
+    p.add_argument("--drop-on", type=int, default=None)
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--ignore-range", action="store_true")
     args = p.parse_args()

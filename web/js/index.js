@@ -17,7 +17,8 @@ export { loadModelInWorker, WorkerModel } from './worker_client.js';
 const INDEX_FILE = 'model.safetensors.index.json';
 const SINGLE_FILE = 'model.safetensors';
 const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
-const FIRST_PREFIX_BYTES = 1 << 20;
+// Most safetensors headers fit (a 7B shard's is tens of kB); GGUF vocabularies grow it.
+const FIRST_PREFIX_BYTES = 256 << 10;
 
 function yieldToEventLoop() {
   return new Promise((resolve) => (isNode ? setImmediate(resolve) : setTimeout(resolve, 0)));

@@ -52,7 +52,20 @@ export class HttpSource {
     return new URL(file, this.base).href;
   }
 
+  // One GET; 5xx answers and failed connections are retried (with a growing
+  // pause) up to `retries` times, 4xx ones are not.
   async request(file, headers = {}) {
+    for (let attempt = 0; ; ++attempt) {
+      try {
+        return await this.requestOnce(file, headers);
+      } catch (error) {
+        if (error.kind !== 'Http' || (error.status >= 400 && error.status < 500) || attempt >= this.retries) throw error;
+        await sleep(this.retryDelayMs * (attempt + 1), this.signal);
+      }
+    }
+  }
+
+  async requestOnce(file, headers) {
     const url = this.url(file);
     throwIfAborted(this.signal);
     let response;
@@ -102,45 +115,59 @@ export class HttpSource {
   }
 
   // Bytes [begin, end) of `file` (clipped to its size) and the file's size.
+  // Headers are small (at most a few MiB); a dropped transfer is resumed.
   async prefix(file, begin, end) {
-    const response = await this.request(file, { Range: `bytes=${begin}-${end - 1}` });
-    let fileBytes;
-    const range = response.headers.get('content-range');
-    if (response.status === 206 && range) {
-      const m = /\/(\d+)\s*$/.exec(range);
-      if (!m) throw new HttpError(`${this.url(file)}: unreadable Content-Range "${range}"`, { url: this.url(file) });
-      fileBytes = Number(m[1]);
-    } else if (response.status === 206) {
-      throw new HttpError(`${this.url(file)}: a ranged response without Content-Range (a cross-origin server must ` +
-        'list it in Access-Control-Expose-Headers)', { url: this.url(file) });
-    } else {
-      fileBytes = Number(response.headers.get('content-length'));
-      if (!Number.isFinite(fileBytes) || response.headers.get('content-length') === null) {
-        response.body?.cancel();
-        throw new HttpError(`${this.url(file)}: the server ignores Range and sends no Content-Length`, { url: this.url(file) });
-      }
-    }
-    const want = Math.max(0, Math.min(end, fileBytes) - begin);
-    const out = new Uint8Array(want);
+    const url = this.url(file);
+    let out = null;
     let have = 0;
-    let skip = response.status === 206 ? 0 : begin;  // a 200 starts at byte 0
-    const reader = response.body.getReader();
-    while (have < want) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      let chunk = value;
-      if (skip) {
-        const s = Math.min(skip, chunk.length);
-        chunk = chunk.subarray(s);
-        skip -= s;
+    let fileBytes = 0;
+    for (let failures = 0; ; ) {
+      const response = await this.request(file, { Range: `bytes=${begin + have}-${end - 1}` });
+      const range = response.headers.get('content-range');
+      if (response.status === 206 && range) {
+        const m = /\/(\d+)\s*$/.exec(range);
+        if (!m) throw new HttpError(`${url}: unreadable Content-Range "${range}"`, { url });
+        fileBytes = Number(m[1]);
+      } else if (response.status === 206) {
+        response.body?.cancel();
+        throw new HttpError(`${url}: a ranged response without Content-Range (a cross-origin server must ` +
+          'list it in Access-Control-Expose-Headers)', { url });
+      } else {
+        fileBytes = Number(response.headers.get('content-length'));
+        if (response.headers.get('content-length') === null || !Number.isFinite(fileBytes)) {
+          response.body?.cancel();
+          throw new HttpError(`${url}: the server ignores Range and sends no Content-Length`, { url });
+        }
       }
-      const n = Math.min(chunk.length, want - have);
-      out.set(chunk.subarray(0, n), have);
-      have += n;
+      const want = Math.max(0, Math.min(end, fileBytes) - begin);
+      if (!out) out = new Uint8Array(want);
+      let skip = response.status === 206 ? 0 : begin + have;  // a 200 starts at byte 0
+      const reader = response.body.getReader();
+      try {
+        while (have < want) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          let chunk = value;
+          if (skip) {
+            const s = Math.min(skip, chunk.length);
+            chunk = chunk.subarray(s);
+            skip -= s;
+          }
+          const n = Math.min(chunk.length, want - have);
+          out.set(chunk.subarray(0, n), have);
+          have += n;
+        }
+      } catch (error) {
+        throwIfAborted(this.signal);
+        if (++failures > this.retries) throw new HttpError(`${url}: transfer failed (${error.message})`, { url, cause: error });
+        await sleep(this.retryDelayMs * failures, this.signal);
+        continue;
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+      if (have >= want) return { bytes: out, fileBytes };
+      if (++failures > this.retries) throw new FormatError('Truncated', `${url}: ended after ${begin + have} bytes`);
     }
-    reader.cancel().catch(() => {});
-    if (have < want) throw new FormatError('Truncated', `${this.url(file)}: ended after ${begin + have} bytes`);
-    return { bytes: out, fileBytes };
   }
 
   // Streams shard `shard` (file `file`, plan bytes up to `end`) into the
@@ -191,6 +218,8 @@ export class HttpSource {
       } catch (error) {
         throwIfAborted(this.signal);
         if (error.kind && error.kind !== 'Http') throw error;  // the core refused the bytes
+        // A failed BYOB read keeps the buffer it was handed (now detached).
+        if (buffer.byteLength === 0) buffer = new ArrayBuffer(CHUNK_BYTES);
         if (++failures > this.retries) {
           throw new HttpError(`${url}: transfer failed at byte ${core.nextTarget(session, shard).offset} (${error.message})`,
             { url, cause: error });

@@ -1,0 +1,51 @@
+// Shared set-up of the node tests of the web build: where the built package,
+// the model fixtures (written by transformers, tests/model/make_model_fixtures.py)
+// and the native CLI are, a range server, and the native CLI's greedy ids.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const webBuild = process.env.WS_WEB_BUILD_DIR || path.join(root, 'build/web');
+export const nativeBuild = process.env.WS_NATIVE_BUILD_DIR || path.join(root, 'build/native');
+export const fixtures = process.env.WS_MODEL_FIXTURES || path.join(nativeBuild, 'fixtures/models');
+export const cli = process.env.WS_CLI || path.join(nativeBuild, 'weightstream');
+export const smollm2Gguf = process.env.WS_SMOLLM2_GGUF || path.join(root, 'build/models/SmolLM2-135M-Instruct.Q4_1.gguf');
+export const python = existsSync(path.join(root, '.venv/bin/python')) ? path.join(root, '.venv/bin/python') : 'python3';
+
+export async function weightstream() {
+  return import(path.join(webBuild, 'package/index.js'));
+}
+
+export function reference(name) {
+  return JSON.parse(readFileSync(path.join(fixtures, name, 'reference.json'), 'utf8'));
+}
+
+// The native CLI's greedy continuation (ids and text) of `prompt` (ids or text).
+export function nativeGenerate(model, prompt, maxNewTokens = 32, extra = []) {
+  const args = ['generate', model, ...(Array.isArray(prompt) ? ['--prompt-ids', prompt.join(',')] : ['--prompt', prompt]),
+    '--max-new-tokens', String(maxNewTokens), '--temperature', '0', '--json', '--threads', '1', ...extra];
+  return JSON.parse(execFileSync(cli, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+// tests/tools/range_server.py on `dir` (127.0.0.1, Range support, faults).
+export async function rangeServer(dir, flags = []) {
+  const child = spawn(python, [path.join(root, 'tests/tools/range_server.py'), dir, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`range_server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, close: () => child.kill() };
+}
+
+export async function collect(iterator) {
+  let text = '';
+  for await (const piece of iterator) text += piece;
+  return text;
+}

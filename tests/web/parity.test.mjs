@@ -1,0 +1,96 @@
+// Greedy output of the wasm build equals transformers' (reference.json) and
+// the native CLI's, from local files and over HTTP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { collect, fixtures, nativeGenerate, rangeServer, reference, smollm2Gguf, weightstream } from './helpers.mjs';
+
+const MODELS = ['gpt2', 'gpt2_f16', 'llama_gqa', 'llama_sharded', 'llama_bf16', 'llama_f16', 'llama3_rope', 'mistral', 'qwen2'];
+
+test('greedy ids from files equal transformers and the native CLI', async (t) => {
+  const { loadModel } = await weightstream();
+  for (const name of MODELS) {
+    await t.test(name, async () => {
+      const dir = path.join(fixtures, name);
+      const ref = reference(name);
+      const model = await loadModel(dir);
+      await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+      const ids = model.lastGeneration.ids;
+      assert.deepEqual(ids, ref.greedy, 'transformers');
+      assert.deepEqual(ids, nativeGenerate(dir, ref.prompt, ref.greedy.length).ids, 'native CLI');
+      assert.equal(model.memory().boundBytes, model.info.bytes_to_bind);
+      model.dispose();
+    });
+  }
+});
+
+test('over HTTP (directory URL with and without a trailing slash, sharded) the same ids', async () => {
+  const { loadModel } = await weightstream();
+  const server = await rangeServer(fixtures);
+  try {
+    for (const [name, suffix] of [['gpt2', ''], ['llama_sharded', '/'], ['llama_bf16', '']]) {
+      const ref = reference(name);
+      const progress = [];
+      const model = await loadModel(`${server.url}/${name}${suffix}`, { onProgress: (p) => progress.push(p) });
+      await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+      assert.deepEqual(model.lastGeneration.ids, ref.greedy, name);
+      const last = progress.at(-1);
+      assert.equal(last.loaded, last.total);
+      assert.equal(last.total, model.info.bytes_to_read);
+      model.dispose();
+    }
+  } finally {
+    server.close();
+  }
+});
+
+test('text prompt: tokens, ids and text equal the native CLI', async () => {
+  const { loadModel } = await weightstream();
+  const dir = path.join(fixtures, 'gpt2');
+  const prompt = 'Hello world, the stream of weights';
+  const native = nativeGenerate(dir, prompt, 16);
+  const model = await loadModel(dir);
+  const text = await collect(model.generate(prompt, { maxNewTokens: 16 }));
+  assert.deepEqual(model.lastGeneration.promptIds, native.prompt_ids);
+  assert.deepEqual(model.lastGeneration.ids, native.ids);
+  assert.equal(text, native.text);
+  assert.equal(model.decode(native.ids), native.text);
+  model.dispose();
+});
+
+test('sampling is deterministic for a seed and matches the native CLI', async () => {
+  const { loadModel } = await weightstream();
+  const dir = path.join(fixtures, 'llama_gqa');
+  const ref = reference('llama_gqa');
+  const model = await loadModel(dir);
+  const options = { maxNewTokens: 16, temperature: 0.8, topK: 40, topP: 0.9, seed: 7 };
+  await collect(model.generate(ref.prompt, options));
+  const native = nativeGenerate(dir, ref.prompt, 16, ['--temperature', '0.8', '--top-k', '40', '--top-p', '0.9', '--seed', '7']);
+  assert.deepEqual(model.lastGeneration.ids, native.ids);
+  model.dispose();
+});
+
+const smolDir = path.join(path.dirname(smollm2Gguf), 'SmolLM2-135M-Instruct-bf16');
+test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the native CLI ids',
+  { skip: !existsSync(smollm2Gguf) && 'SmolLM2 GGUF absent (.ci/setup.d/30-smollm2.sh)' }, async () => {
+    const { loadModel } = await weightstream();
+    const prompt = 'The capital of France is';
+    const native = nativeGenerate(smollm2Gguf, prompt, 12);
+    const server = await rangeServer(path.dirname(smollm2Gguf));
+    try {
+      const model = await loadModel(`${server.url}/${path.basename(smollm2Gguf)}`);
+      const text = await collect(model.generate(prompt, { maxNewTokens: 12 }));
+      assert.deepEqual(model.lastGeneration.ids, native.ids);
+      assert.equal(text, native.text);
+      model.dispose();
+      if (existsSync(path.join(smolDir, 'model.safetensors'))) {
+        const bf16 = await loadModel(`${server.url}/${path.basename(smolDir)}`);
+        await collect(bf16.generate(prompt, { maxNewTokens: 12 }));
+        assert.deepEqual(bf16.lastGeneration.ids, nativeGenerate(smolDir, prompt, 12).ids);
+        bf16.dispose();
+      }
+    } finally {
+      server.close();
+    }
+  });
