@@ -3,11 +3,22 @@
 // WS_KERNELS_WASM_SIMD when the SIMD128 files are (Emscripten with -msimd128).
 #include "backend/kernels/kernels.h"
 
+#if defined(WS_KERNELS_AVX2)
+#include <cpuid.h>
+#endif
+
 namespace ws::kernels {
 
 #if defined(WS_KERNELS_AVX2)
 namespace avx2 {
 const KernelTable& table_unchecked();
+}
+
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does
+// not know the "f16c" feature name, gcc's does; CPUID works with both.
+bool cpu_has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
 }
 #endif
 
@@ -27,8 +38,7 @@ const KernelTable* wasm_simd_table() {
 
 const KernelTable* avx2_table() {
 #if defined(WS_KERNELS_AVX2)
-  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                                __builtin_cpu_supports("f16c");
+  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   return supported ? &avx2::table_unchecked() : nullptr;
 #else
   return nullptr;
