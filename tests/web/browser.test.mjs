@@ -1,0 +1,131 @@
+// End to end in headless Chromium (Debian's /usr/bin/chromium, driven by npm
+// playwright-core; never a downloaded browser): the demo page served by
+// demos/web/serve.mjs loads the default checkpoint in a Web Worker, generates
+// greedily, and must print exactly the native CLI's text; the wasm heap must
+// stay within 1.1x the bound weights + 32 MiB. Saves a screenshot and prints
+// the browser's summed RSS (what the user pays) next to the bound bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { nativeGenerate, root, webBuild, fixtures } from './helpers.mjs';
+
+const chromiumPath = process.env.WS_CHROMIUM || '/usr/bin/chromium';
+let playwright = null;
+try {
+  playwright = createRequire(path.join(root, 'web/package.json'))('playwright-core');
+} catch {}
+const skip = !existsSync(chromiumPath) ? 'no chromium (apt-get install chromium)'
+  : !playwright ? 'no playwright-core (npm ci in web/)' : false;
+
+// Summed VmRSS of the Chromium processes this test started (descendants of
+// this node process named chrom*), in bytes.
+function browserRss() {
+  return treeRss(process.pid, (p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function treeRss(pid, include) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {}
+  }
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop();
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m && include(p)) total += Number(m[1]) * 1024;
+    } catch {}
+    stack.push(...(children.get(p) || []));
+  }
+  return total;
+}
+
+function modelDir(urlPath) {
+  if (urlPath.startsWith('/models/')) return path.join(root, 'build/models', urlPath.slice(8));
+  return path.join(fixtures, urlPath.slice('/fixtures/'.length));
+}
+
+test('demo page in headless Chromium: greedy text equals the native CLI, heap within bound', { skip, timeout: 240000 }, async () => {
+  const server = spawn(process.execPath, [path.join(root, 'demos/web/serve.mjs'), '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WS_WEB_BUILD_DIR: webBuild } });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/[\d.]+:\d+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}`)));
+  });
+  const browser = await playwright.chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const config = await (await fetch(`${base}/demo-config.json`)).json();
+    await page.goto(`${base}/?worker=1`);
+    await page.waitForFunction(() => document.getElementById('model-url').value !== '');
+    await page.waitForTimeout(500);
+    const rssBefore = browserRss();  // the page is up, no model yet
+    const loadStart = Date.now();
+    await page.click('#load');
+    await page.waitForFunction(() => ['loaded', 'load-failed'].includes(document.body.dataset.state), null, { timeout: 90000 });
+    const loadSeconds = (Date.now() - loadStart) / 1000;
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded', await page.textContent('#error'));
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP headers');
+
+    const prompt = 'The capital of France is';
+    const maxNewTokens = 24;
+    await page.fill('#prompt', prompt);
+    await page.setChecked('#chat', false);
+    await page.fill('#max-new-tokens', String(maxNewTokens));
+    await page.fill('#temperature', '0');
+    await page.click('#generate');
+    await page.waitForFunction(() => document.body.dataset.state === 'generated', null, { timeout: 90000 });
+    const text = await page.textContent('#output');
+    const stats = await page.evaluate(() => ({ generation: window.weightstreamDemo.model.lastGeneration,
+      memory: window.weightstreamDemo.model.memory(), info: window.weightstreamDemo.model.info }));
+    const rssAfter = browserRss();
+
+    const outDir = path.join(webBuild, 'e2e');
+    mkdirSync(outDir, { recursive: true });
+    await page.screenshot({ path: path.join(outDir, 'demo.png'), fullPage: true });
+
+    const native = nativeGenerate(modelDir(config.defaultModel), prompt, maxNewTokens);
+    assert.deepEqual(stats.generation.ids, native.ids);
+    assert.equal(text, native.text);
+    const { boundBytes, heapBytes } = stats.memory;
+    console.log(`# chromium: ${config.defaultModel} load ${loadSeconds.toFixed(2)} s page total, ` +
+      `${stats.info.load.mbPerSecond.toFixed(0)} MB/s streaming; decode ${stats.generation.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
+      `prefill ${stats.generation.prefillTokensPerSecond.toFixed(1)} tok/s; bound ${(boundBytes / 1e6).toFixed(1)} MB, ` +
+      `wasm heap ${(heapBytes / 1e6).toFixed(1)} MB (${(heapBytes / boundBytes).toFixed(3)}x); browser RSS ` +
+      `${(rssBefore / 1e6).toFixed(0)} -> ${(rssAfter / 1e6).toFixed(0)} MB (+${((rssAfter - rssBefore) / boundBytes).toFixed(2)}x the weights); ` +
+      `native decode ${native.decode_tokens_per_second.toFixed(1)} tok/s (${native.backend})`);
+    assert.ok(heapBytes <= boundBytes * 1.1 + 32 * 2 ** 20, `heap ${heapBytes} vs bound ${boundBytes}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+});
