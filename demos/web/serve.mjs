@@ -27,7 +27,7 @@ const mounts = [
   ['/pkg/', path.join(webBuild, 'package')],
   ['/models/', path.join(root, 'build/models')],
   ['/fixtures/', path.join(root, 'build/native/fixtures/models')],
-  ['/', here],
+  ['/', process.env.WS_DEMO_ROOT ? path.resolve(process.env.WS_DEMO_ROOT) : here],  // WS_DEMO_ROOT: another page (tests)
 ];
 
 const types = {

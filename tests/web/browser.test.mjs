@@ -6,19 +6,11 @@
 // the browser's summed RSS (what the user pays) next to the bound bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { nativeGenerate, root, webBuild, fixtures } from './helpers.mjs';
+import { chromiumSkipReason, demoServer, fixtures, launchChromium, nativeGenerate, root, webBuild } from './helpers.mjs';
 
-const chromiumPath = process.env.WS_CHROMIUM || '/usr/bin/chromium';
-let playwright = null;
-try {
-  playwright = createRequire(path.join(root, 'web/package.json'))('playwright-core');
-} catch {}
-const skip = !existsSync(chromiumPath) ? 'no chromium (apt-get install chromium)'
-  : !playwright ? 'no playwright-core (npm ci in web/)' : false;
+const skip = chromiumSkipReason();
 
 // Summed VmRSS of the Chromium processes this test started (descendants of
 // this node process named chrom*), in bytes.
@@ -62,23 +54,9 @@ function modelDir(urlPath) {
 }
 
 test('demo page in headless Chromium: greedy text equals the native CLI, heap within bound', { skip, timeout: 240000 }, async () => {
-  const server = spawn(process.execPath, [path.join(root, 'demos/web/serve.mjs'), '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WS_WEB_BUILD_DIR: webBuild } });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/[\d.]+:\d+)\//.exec(out);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}`)));
-  });
-  const browser = await playwright.chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const server = await demoServer();
+  const base = server.url;
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
     const errors = [];
@@ -126,6 +104,6 @@ test('demo page in headless Chromium: greedy text equals the native CLI, heap wi
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
-    server.kill();
+    server.close();
   }
 });

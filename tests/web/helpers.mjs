@@ -2,6 +2,7 @@
 // the model fixtures (written by transformers, tests/model/make_model_fixtures.py)
 // and the native CLI are, a range server, and the native CLI's greedy ids.
 import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,4 +49,44 @@ export async function collect(iterator) {
   let text = '';
   for await (const piece of iterator) text += piece;
   return text;
+}
+
+// demos/web/serve.mjs on a free port; `env` may set WS_DEMO_ROOT (another page).
+export async function demoServer(env = {}) {
+  const child = spawn(process.execPath, [path.join(root, 'demos/web/serve.mjs'), '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WS_WEB_BUILD_DIR: webBuild, ...env } });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/[\d.]+:\d+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}`)));
+  });
+  return { url, close: () => child.kill() };
+}
+
+// Debian's Chromium through npm playwright-core (web/'s dev dependency), or
+// the reason it cannot run here.
+export const chromiumPath = process.env.WS_CHROMIUM || '/usr/bin/chromium';
+export function playwrightCore() {
+  try {
+    return createRequire(path.join(root, 'web/package.json'))('playwright-core');
+  } catch {
+    return null;
+  }
+}
+export function chromiumSkipReason() {
+  if (!existsSync(chromiumPath)) return 'no chromium (apt-get install chromium)';
+  if (!playwrightCore()) return 'no playwright-core (npm ci in web/)';
+  return false;
+}
+export function launchChromium() {
+  return playwrightCore().chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
 }

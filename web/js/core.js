@@ -7,6 +7,13 @@ import { errorFromKind } from './errors.js';
 export const isNode = typeof process === 'object' && typeof process.versions === 'object' &&
   typeof process.versions.node === 'string';
 
+// Node built-ins, imported only on Node's code paths. The specifier is a
+// variable so bundlers neither try to resolve them for the browser nor split
+// the bundle around them (a worker bundle must stay one chunk).
+export function importNode(name) {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -14,9 +21,10 @@ async function wasmBytesOrResponse(wasm) {
   if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm) || wasm instanceof WebAssembly.Module) return wasm;
   // The literal `new URL('./weightstream.wasm', import.meta.url)` is what
   // bundlers (Vite, webpack 5) recognise as an asset to emit.
-  const url = wasm ? new URL(String(wasm), import.meta.url) : new URL('./weightstream.wasm', import.meta.url);
+  const url = wasm ? new URL(String(wasm), typeof location === 'object' ? location.href : import.meta.url)
+    : new URL('./weightstream.wasm', import.meta.url);
   if (isNode && url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = await importNode('node:fs/promises');
     return readFile(url);
   }
   return fetch(url, { credentials: 'same-origin' });

@@ -3,8 +3,8 @@
 // streams each shard's body through the wasm LoadExecutor: every chunk is
 // copied straight to the heap address the executor names (BYOB reader, ONE
 // reusable 1 MiB buffer; never arrayBuffer(), never a shard-sized buffer).
-import { HttpError, CancelledError, FormatError } from './errors.js';
-import { isNode } from './core.js';
+import { HttpError, CancelledError, FormatError, UsageError } from './errors.js';
+import { importNode, isNode } from './core.js';
 
 export const CHUNK_BYTES = 1 << 20;
 const SIDE_FILE_MAX_BYTES = 256 << 20;
@@ -249,7 +249,7 @@ export class FileSource {
 
   async fs() {
     if (!this._fs) {
-      const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+      const [fs, path] = await Promise.all([importNode('node:fs/promises'), importNode('node:path')]);
       this._fs = fs;
       this._path = path;
     }
@@ -265,7 +265,6 @@ export class FileSource {
     try {
       return await fs.open(this.url(file), 'r');
     } catch (error) {
-      const { UsageError } = await import('./errors.js');
       if (error.code === 'ENOENT') throw new HttpError(`${this.url(file)}: no such file`, { kind: 'NotFound', url: this.url(file) });
       throw new UsageError('Io', `${this.url(file)}: ${error.message}`);
     }
@@ -359,8 +358,8 @@ export async function openLocation(location, options) {
     }
     return { source: new HttpSource(href, options), weightsFile };
   }
-  const path = await import('node:path');
-  if (text.startsWith('file:')) text = (await import('node:url')).fileURLToPath(text);
+  const path = await importNode('node:path');
+  if (text.startsWith('file:')) text = (await importNode('node:url')).fileURLToPath(text);
   text = path.resolve(text);
   if (single) {
     weightsFile = path.basename(text);

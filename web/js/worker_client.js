@@ -74,6 +74,7 @@ export function loadModelInWorker(location, options = {}) {
   if (signal?.aborted) return Promise.reject(new CancelledError('load cancelled', signal.reason));
   const base = typeof document !== 'undefined' ? document.baseURI : self.location.href;
   const href = new URL(location instanceof URL ? location.href : String(location), base).href;
+  if (typeof rest.wasm === 'string') rest.wasm = new URL(rest.wasm, base).href;  // the worker's base differs
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   return new Promise((resolve, reject) => {
     const onAbort = () => {
