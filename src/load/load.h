@@ -126,7 +126,8 @@ struct FillTarget {
 
 class LoadExecutor {
  public:
-  // The manifest's destinations must all be set and outlive the executor.
+  // The executor keeps references: `plan` and `manifest` (and every
+  // destination in it) must all be set and outlive the executor.
   static Result<std::unique_ptr<LoadExecutor>> create(const LoadPlan& plan,
                                                       const std::vector<ManifestEntry>& manifest);
 
