@@ -46,3 +46,35 @@ if gguf is not None:
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+# tokenizer.json: a tiny byte-level BPE and a tiny SentencePiece-style BPE, each
+# followed by NUL and a text to encode.
+os.makedirs(f"{root}/tokenizer", exist_ok=True)
+byte_level = {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3, "\u0120a": 4},
+                        "merges": ["a b", "\u0120 a"]},
+              "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+              "decoder": {"type": "ByteLevel"},
+              "added_tokens": [{"id": 5, "content": "<|end|>", "special": True, "single_word": False,
+                                "lstrip": False, "rstrip": False, "normalized": False}]}
+with open(f"{root}/tokenizer/seed1", "wb") as f:
+    f.write(json.dumps(byte_level).encode() + b"\0ab a<|end|>b")
+sentencepiece = {"normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                                   {"type": "Replace", "pattern": {"String": " "},
+                                                                    "content": "\u2581"}]},
+                 "model": {"type": "BPE", "byte_fallback": True, "fuse_unk": True, "unk_token": "<unk>",
+                           "vocab": {"<unk>": 0, "<0x41>": 1, "\u2581": 2, "a": 3, "\u2581a": 4},
+                           "merges": ["\u2581 a"]},
+                 "decoder": {"type": "Sequence", "decoders": [
+                     {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                     {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}}
+with open(f"{root}/tokenizer/seed2", "wb") as f:
+    f.write(json.dumps(sentencepiece).encode() + b"\0a aA\xe2\x98\x83")
+
+os.makedirs(f"{root}/config", exist_ok=True)
+with open(f"{root}/config/seed1", "w") as f:
+    json.dump({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+               "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, "rms_norm_eps": 1e-5,
+               "max_position_embeddings": 128, "rope_theta": 10000.0, "tie_word_embeddings": False}, f)
+with open(f"{root}/config/seed2", "w") as f:
+    json.dump({"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 100,
+               "n_positions": 128, "layer_norm_epsilon": 1e-5}, f)
