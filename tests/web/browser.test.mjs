@@ -96,7 +96,7 @@ test('demo page in headless Chromium: greedy text equals the native CLI, heap wi
     const { boundBytes, heapBytes } = stats.memory;
     console.log(`# chromium: ${config.defaultModel} load ${loadSeconds.toFixed(2)} s page total, ` +
       `${stats.info.load.mbPerSecond.toFixed(0)} MB/s streaming; decode ${stats.generation.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
-      `prefill ${stats.generation.prefillTokensPerSecond.toFixed(1)} tok/s; bound ${(boundBytes / 1e6).toFixed(1)} MB, ` +
+      `prefill ${stats.generation.prefillTokensPerSecond.toFixed(1)} tok/s (${stats.info.backend}); bound ${(boundBytes / 1e6).toFixed(1)} MB, ` +
       `wasm heap ${(heapBytes / 1e6).toFixed(1)} MB (${(heapBytes / boundBytes).toFixed(3)}x); browser RSS ` +
       `${(rssBefore / 1e6).toFixed(0)} -> ${(rssAfter / 1e6).toFixed(0)} MB (+${((rssAfter - rssBefore) / boundBytes).toFixed(2)}x the weights); ` +
       `native decode ${native.decode_tokens_per_second.toFixed(1)} tok/s (${native.backend})`);
@@ -107,3 +107,36 @@ test('demo page in headless Chromium: greedy text equals the native CLI, heap wi
     server.close();
   }
 });
+
+test('in Chromium, cross-origin isolated: the pthreads build (when staged) gives transformers\' ids, models loaded one after another',
+  { skip, timeout: 120000 }, async () => {
+    const server = await demoServer();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      const results = await page.evaluate(async () => {
+        const ws = await import('/pkg/index.js');
+        const out = [];
+        for (const name of ['llama_gqa', 'gpt2', 'qwen2', 'llama_sharded']) {
+          const ref = await (await fetch(`/fixtures/${name}/reference.json`)).json();
+          const model = await ws.loadModel(`/fixtures/${name}`);
+          for await (const piece of model.generate(ref.prompt, { maxNewTokens: ref.greedy.length })) void piece;
+          out.push({ name, backend: model.info.backend, ids: model.lastGeneration.ids, greedy: ref.greedy,
+            isolated: crossOriginIsolated, threadsAvailable: ws.canUseThreads(), cores: navigator.hardwareConcurrency });
+          model.dispose();
+        }
+        return out;
+      });
+      const threaded = existsSync(path.join(webBuild, 'package/weightstream-mt.worker.js'));
+      for (const r of results) {
+        assert.deepEqual(r.ids, r.greedy, r.name);
+        assert.equal(r.isolated, true);
+        if (threaded && r.cores > 1) assert.doesNotMatch(r.backend, /, 1 threads/, `${r.name}: ${r.backend}`);
+      }
+      console.log(`# chromium main thread: ${results[0].backend}`);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  });

@@ -60,8 +60,12 @@ test('npm pack -> install in a Vite project -> vite build -> runs in Chromium', 
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
+      const log = [];
+      page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
       await page.goto(`${server.url}/`);
-      await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 60000 });
+      await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 60000 })
+        .catch((error) => { throw new Error(`${error.message}\n${log.join('\n')}`); });
       const result = JSON.parse(await page.evaluate(() => document.body.dataset.result));
       assert.equal(result.error, undefined);
       assert.deepEqual(result.results.main, result.greedy);

@@ -43,12 +43,22 @@ async function instantiate(source, imports) {
 }
 
 export class Core {
-  constructor(module) {
+  constructor(module, variant) {
     this.m = module;
+    this.variant = variant;  // 'single' or 'threads'
+    // Threads the backend may use: the pthreads build's pool + the caller,
+    // no more than the machine has.
+    const hardware = typeof navigator === 'object' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
+    this.threads = Math.max(1, Math.min(module._ws_max_threads(), hardware));
+    this.view = null;
   }
 
+  // The heap as bytes, re-checked on every call: memory growth replaces the
+  // buffer (with pthreads another thread may have grown it).
   heap() {
-    return this.m.HEAPU8;  // re-read every time: memory growth replaces it
+    const buffer = this.m.wasmMemory ? this.m.wasmMemory.buffer : this.m.HEAPU8.buffer;
+    if (!this.view || this.view.buffer !== buffer) this.view = new Uint8Array(buffer);
+    return this.view;
   }
 
   // Throws the wasm side's last error as a typed WeightstreamError.
@@ -67,7 +77,7 @@ export class Core {
   text() {
     const ptr = this.m._ws_text();
     const len = this.m._ws_text_len();
-    return decoder.decode(this.heap().subarray(ptr, ptr + len));
+    return decoder.decode(this.heap().slice(ptr, ptr + len));  // a copy: TextDecoder refuses shared memory
   }
 
   // Runs fn(ptr, len) with `bytes` (a Uint8Array or string) copied into the heap.
@@ -110,31 +120,59 @@ export class Core {
   }
 }
 
-let corePromise = null;
+const corePromises = new Map();
 
-// The one Core of this realm (page, worker or Node process). `options.wasm`
-// overrides where weightstream.wasm comes from (URL, bytes or a compiled Module).
-export function loadCore(options = {}) {
-  if (corePromise && !options.wasm) return corePromise;
-  const promise = (async () => {
-    const source = await wasmBytesOrResponse(options.wasm);
-    const module = await createWeightstreamModule({
-      instantiateWasm(imports, receive) {
-        instantiate(source, imports).then(
-          (result) => receive(result.instance, result.module),
-          (error) => rejectInit(error));
-        return {};
-      },
-      print: () => {},
-      printErr: () => {},
-    });
-    return new Core(module);
-  })();
+// Whether this realm can run the pthreads build: SharedArrayBuffer exists only
+// in cross-origin isolated pages and workers (COOP + COEP headers).
+export function canUseThreads() {
+  return !isNode && typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
+}
+
+async function createCore(variant, wasm) {
+  let factory = createWeightstreamModule;
+  let source;
+  if (variant === 'threads') {
+    // Built by the web-threads preset; the specifiers are computed so that
+    // bundlers leave the optional variant alone (they then ship only the
+    // single-threaded one, and this falls back to it).
+    // (Vite rewrites `new URL(<literal or template>, import.meta.url)`, hence `here`.)
+    const here = import.meta.url;
+    const url = (suffix) => new URL('./weightstream-mt' + suffix, here);
+    // The variant's pool workers load weightstream-mt.worker.js; without it
+    // the module would wait for them forever, so check it is there first.
+    const probe = await fetch(url('.worker.js'), { method: 'HEAD', credentials: 'same-origin' });
+    if (!probe.ok) throw new Error('no pthreads variant beside this file');
+    factory = (await import(/* @vite-ignore */ /* webpackIgnore: true */ url('.mjs').href)).default;
+    source = await fetch(url('.wasm'), { credentials: 'same-origin' });
+  } else {
+    source = await wasmBytesOrResponse(wasm);
+  }
   let rejectInit;
-  const guarded = new Promise((resolve, reject) => {
-    rejectInit = reject;
-    promise.then(resolve, reject);
-  });
-  if (!options.wasm) corePromise = guarded;
-  return guarded;
+  const failed = new Promise((resolve, reject) => { rejectInit = reject; });
+  const module = await Promise.race([failed, factory({
+    instantiateWasm(imports, receive) {
+      instantiate(source, imports).then((result) => receive(result.instance, result.module), (error) => rejectInit(error));
+      return {};
+    },
+    print: () => {},
+    printErr: () => {},
+  })]);
+  return new Core(module, variant);
+}
+
+// The Core of this realm (page, worker or Node process). options.wasm
+// overrides where weightstream.wasm comes from (URL, bytes or a compiled
+// Module); options.threads: 'auto' (the pthreads build when the page is
+// cross-origin isolated and the package has it) or 1.
+export function loadCore(options = {}) {
+  const variant = options.threads !== 1 && !options.wasm && canUseThreads() ? 'threads' : 'single';
+  const key = options.wasm ? null : variant;
+  if (key && corePromises.has(key)) return corePromises.get(key);
+  let promise = createCore(variant, options.wasm);
+  if (variant === 'threads') promise = promise.catch(() => loadCore({ ...options, threads: 1 }));
+  if (key) {
+    corePromises.set(key, promise);
+    promise.catch(() => corePromises.delete(key));
+  }
+  return promise;
 }

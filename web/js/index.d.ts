@@ -48,6 +48,11 @@ export interface LoadOptions {
   fetchOptions?: RequestInit;
   /** Where weightstream.wasm is, when not beside index.js: URL, bytes or a compiled module. */
   wasm?: string | URL | ArrayBuffer | Uint8Array | WebAssembly.Module;
+  /**
+   * 'auto' (default): the pthreads build (weightstream-mt.*, up to 4 threads) when the page is
+   * cross-origin isolated (COOP + COEP) and the package ships it, else one thread. A number caps it.
+   */
+  threads?: 'auto' | number;
 }
 
 export interface GenerateOptions {
@@ -129,4 +134,6 @@ export function loadModel(location: string | URL, options?: LoadOptions): Promis
 /** loadModel in a dedicated module Web Worker (browsers). */
 export function loadModelInWorker(location: string | URL, options?: Omit<LoadOptions, 'wasm'> & { wasm?: string }): Promise<WorkerModel>;
 /** Instantiates the wasm module ahead of the first load. */
-export function loadCore(options?: { wasm?: LoadOptions['wasm'] }): Promise<unknown>;
+export function loadCore(options?: { wasm?: LoadOptions['wasm']; threads?: LoadOptions['threads'] }): Promise<unknown>;
+/** True where the pthreads build can run (SharedArrayBuffer: a cross-origin isolated page or worker). */
+export function canUseThreads(): boolean;

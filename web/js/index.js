@@ -6,12 +6,12 @@
 //   const model = await loadModel('https://host/models/smollm2/', { onProgress, signal });
 //   for await (const piece of model.generate('Hello', { maxNewTokens: 32 })) out.textContent += piece;
 //   model.dispose();
-import { loadCore, isNode } from './core.js';
+import { canUseThreads, loadCore, isNode } from './core.js';
 import { openLocation } from './sources.js';
 import { CancelledError, UsageError, WeightstreamError } from './errors.js';
 
 export * from './errors.js';
-export { loadCore };
+export { canUseThreads, loadCore };
 export { loadModelInWorker, WorkerModel } from './worker_client.js';
 
 const INDEX_FILE = 'model.safetensors.index.json';
@@ -130,12 +130,14 @@ export class Model {
 // model.safetensors.index.json + shards), with or without a trailing slash; a
 // URL of one .safetensors or .gguf file; in Node, also a local path or file: URL.
 // options: dtype ('keep' | 'f32' | 'f16' | 'bf16'), onProgress({loaded, total,
-// mbPerSecond, file}), signal (AbortSignal), retries, wasm (where
-// weightstream.wasm is, when not beside this file), fetchOptions.
+// mbPerSecond}), signal (AbortSignal), retries, wasm (where
+// weightstream.wasm is, when not beside this file), fetchOptions, threads
+// ('auto': the pthreads build with up to 4 threads where the page is
+// cross-origin isolated, else 1; or a number).
 export async function loadModel(location, options = {}) {
-  const { dtype = 'keep', onProgress, signal, retries, fetchOptions, wasm } = options;
+  const { dtype = 'keep', onProgress, signal, retries, fetchOptions, wasm, threads = 'auto' } = options;
   if (signal?.aborted) throw new CancelledError('load cancelled', signal.reason);
-  const core = await loadCore(wasm ? { wasm } : {});
+  const core = await loadCore({ wasm, threads });
   const { source, weightsFile } = await openLocation(location, { signal, retries, fetchOptions });
   const session = core.m._ws_session_create();
   const started = performance.now();
@@ -167,7 +169,8 @@ export async function loadModel(location, options = {}) {
       }
     }
     for (const file of shardFiles) await feedHeader(core, session, source, file);
-    core.withCString(dtype, (d) => core.check(core.m._ws_prepare(session, d)));
+    const threadCount = threads === 'auto' ? core.threads : Math.max(1, Math.min(Number(threads) || 1, core.threads));
+    core.withCString(dtype, (d) => core.check(core.m._ws_prepare(session, d, threadCount)));
     core.m._ws_info(session);
     const info = JSON.parse(core.text());
 

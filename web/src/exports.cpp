@@ -38,6 +38,7 @@ std::string text_of(const char* data, size_t len) { return std::string(data ? da
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 1; }
+EMSCRIPTEN_KEEPALIVE int ws_max_threads() { return ws::web::kMaxThreads; }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_kind() { return ws::error_kind_name(g_error.kind); }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_message() { return g_error.message.c_str(); }
 EMSCRIPTEN_KEEPALIVE const char* ws_text() { return g_text.data(); }
@@ -90,8 +91,9 @@ EMSCRIPTEN_KEEPALIVE double ws_parse_prefix(Session* s) {
   return static_cast<double>(*need);
 }
 
-EMSCRIPTEN_KEEPALIVE int ws_prepare(Session* s, const char* dtype) {
-  ws::Status status = s->prepare(dtype);
+// `threads`: what the backend may use, clamped to ws_max_threads().
+EMSCRIPTEN_KEEPALIVE int ws_prepare(Session* s, const char* dtype, int threads) {
+  ws::Status status = s->prepare(dtype, threads);
   return status ? 0 : fail(status.error());
 }
 

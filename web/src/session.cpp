@@ -105,7 +105,7 @@ Result<uint64_t> Session::parse_prefix() {
   return uint64_t{0};
 }
 
-Status Session::prepare(const std::string& dtype_text) {
+Status Session::prepare(const std::string& dtype_text, int threads) {
   if (model_) return make_error(ErrorKind::InvalidArgument, "the session is already prepared");
   if (checkpoint_.shards.empty()) return make_error(ErrorKind::InvalidArgument, "no shard header was given");
   if (index_) WS_TRY(check_shard_index(*index_, checkpoint_, kIndexFile));
@@ -147,7 +147,7 @@ Status Session::prepare(const std::string& dtype_text) {
   }
 
   BackendOptions options;
-  options.threads = 1;  // single-threaded build
+  options.threads = std::max(1, std::min(threads, kMaxThreads));
   WS_ASSIGN_OR_RETURN(backend_, make_portable_backend(options));
   Result<std::unique_ptr<Model>> model = build_model(config, *backend_, dtype, &checkpoint_);
   if (!model) {

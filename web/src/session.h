@@ -21,6 +21,14 @@
 
 namespace ws::web {
 
+// Threads a backend may use: the pthreads build starts a pool of 3 workers
+// with the module (PTHREAD_POOL_SIZE in web/CMakeLists.txt) plus the caller.
+#if defined(__EMSCRIPTEN_PTHREADS__)
+constexpr int kMaxThreads = 4;
+#else
+constexpr int kMaxThreads = 1;
+#endif
+
 class Session {
  public:
   // ---- side files and headers ----
@@ -50,7 +58,8 @@ class Session {
   // Errors: NotFound (no config.json), InvalidIndex, those of
   // parse_model_config / build_model / plan_model_load, OutOfBudget when the
   // weights cannot fit wasm32's 4 GiB.
-  Status prepare(const std::string& dtype);
+  // `threads` > 1 only in the pthreads build (kMaxThreads there).
+  Status prepare(const std::string& dtype, int threads = 1);
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const LoadPlan& plan() const { return plan_; }
   LoadExecutor* executor() { return executor_.get(); }
