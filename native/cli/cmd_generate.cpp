@@ -1,6 +1,7 @@
 // weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3] [--max-new-tokens N]
 //     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
 //     [--dtype keep|f32|f16|bf16] [--threads N] [--max-context N] [--huge-pages] [--json]
+//     [--backend portable|torch] [--device cpu]   (the last two in WS_TORCH builds)
 //
 // Loads the model straight into its parameter buffers (one pass over the
 // shards), then streams the continuation to stdout as it is generated.
@@ -27,6 +28,9 @@
 
 #include "generate/chat.h"
 #include "tokenizer/tokenizer.h"
+#if defined(WS_TORCH)
+#include "torch/ws_torch.h"
+#endif
 
 namespace ws::cli {
 
@@ -42,7 +46,11 @@ const char* kGenerateUsage =
     "  no <model>: the built-in default (SmolLM2-135M-Instruct); no prompt: a default question as a chat;\n"
     "  --chat wraps the prompt in the model's chat template (ChatML, Llama 2) and stops at its end of turn;\n"
     "  temperature 0 (default) = greedy; --json prints one object with ids, text, load and speed figures;\n"
-    "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode)\n";
+    "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode)\n"
+#if defined(WS_TORCH)
+    "  --backend torch [--device cpu] runs the same model code on LibTorch (ATen) ops\n"
+#endif
+    ;
 
 Result<std::vector<int32_t>> parse_ids(const std::string& text) {
   std::vector<int32_t> ids;
@@ -156,7 +164,11 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 int run_generate(int argc, char** argv) {
   Result<Args> args = parse_args(argc, argv, 1,
                                  {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
-                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "system"},
+                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "system",
+#if defined(WS_TORCH)
+                                  "backend", "device"
+#endif
+                                 },
                                  {"json", "huge-pages", "chat"});
   if (!args) return report_error(args.error());
   const bool has_prompt = args->get("prompt").has_value(), has_ids = args->get("prompt-ids").has_value();
@@ -284,7 +296,21 @@ int run_generate(int argc, char** argv) {
   BackendOptions backend_options;
   backend_options.threads = static_cast<int>(*threads);
   backend_options.huge_page_weights = args->has("huge-pages");
+#if defined(WS_TORCH)
+  const std::string backend_name = args->get("backend").value_or("portable");
+  if (backend_name != "portable" && backend_name != "torch") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--backend must be portable or torch, got \"" + backend_name + "\""));
+  }
+  if (args->get("device") && backend_name != "torch") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--device needs --backend torch"));
+  }
+  Result<TorchDevice> device = parse_torch_device(args->get("device").value_or("cpu"));
+  if (!device) return report_error(device.error());
+  Result<std::unique_ptr<Backend>> backend = backend_name == "torch" ? make_torch_backend(*device, backend_options)
+                                                                     : make_portable_backend(backend_options);
+#else
   Result<std::unique_ptr<Backend>> backend = make_portable_backend(backend_options);
+#endif
   if (!backend) return report_error(backend.error());
   const Checkpoint& checkpoint = (*source)->checkpoint();
   Result<std::unique_ptr<Model>> model = build_model(*config, **backend, *dtype, &checkpoint);

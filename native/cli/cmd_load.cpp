@@ -1,7 +1,10 @@
 // weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]
+//     [--backend portable|torch] [--device cpu|cuda[:N]]   (the last two in WS_TORCH builds)
 // Binds every tensor of the checkpoint into its own host buffer (--bind copy),
 // or, for local files, maps tensors whose dtype is kept as zero-copy views of
 // the page cache and copies only the ones that convert (--bind mmap).
+// --backend torch builds every tensor on torch's meta device, materialises it
+// with at::empty on --device and has the loader write into that storage.
 #include <chrono>
 #include <cstdio>
 
@@ -13,6 +16,9 @@
 #include "source/memory_stats.h"
 #include "source/model_source.h"
 #include "util/sha256.h"
+#if defined(WS_TORCH)
+#include "torch/ws_torch.h"
+#endif
 
 namespace ws::cli {
 
@@ -36,12 +42,24 @@ DType bound_dtype(DType source, std::optional<DType> target) {
 
 }  // namespace
 
+#if defined(WS_TORCH)
+constexpr const char* kLoadUsage =
+    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
+    "         [--backend portable|torch] [--device cpu|cuda[:N]]\n";
+#else
+constexpr const char* kLoadUsage =
+    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n";
+#endif
+
 int run_load(int argc, char** argv) {
+#if defined(WS_TORCH)
+  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind", "backend", "device"}, {"hash", "json"});
+#else
   Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind"}, {"hash", "json"});
+#endif
   if (!args) return report_error(args.error());
   if (args->positional.size() != 1) {
-    std::fputs("usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n",
-               stderr);
+    std::fputs(kLoadUsage, stderr);
     return kExitUsage;
   }
   Result<std::optional<DType>> target = parse_target_dtype(args->get("dtype"));
@@ -56,6 +74,27 @@ int run_load(int argc, char** argv) {
   if (bind != "copy" && bind != "mmap") {
     return report_error(make_error(ErrorKind::InvalidArgument, "--bind must be copy or mmap, got \"" + bind + "\""));
   }
+  const std::string backend = args->get("backend").value_or("portable");
+#if defined(WS_TORCH)
+  if (backend != "portable" && backend != "torch") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--backend must be portable or torch, got \"" + backend + "\""));
+  }
+  const bool on_torch = backend == "torch";
+  TorchDevice device;
+  if (args->get("device")) {
+    if (!on_torch) return report_error(make_error(ErrorKind::InvalidArgument, "--device needs --backend torch"));
+    Result<TorchDevice> parsed = parse_torch_device(*args->get("device"));
+    if (!parsed) return report_error(parsed.error());
+    device = *parsed;
+  }
+  if (on_torch && bind == "mmap") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--bind mmap binds page-cache views, not torch tensors: "
+                                                               "use --bind copy with --backend torch"));
+  }
+  std::unique_ptr<TorchSkeleton> skeleton;
+#else
+  const bool on_torch = false;
+#endif
 
   const uint64_t rss_before = current_rss_bytes();
   reset_peak_rss();
@@ -102,6 +141,12 @@ int run_load(int argc, char** argv) {
       bound[i] = {mappings[t.shard]->data() + t.begin, t.bytes(), dtype, true};
       continue;
     }
+    if (on_torch) {  // declared now, materialised below
+      manifest.push_back({t.name, dtype, t.shape, nullptr});
+      bound[i] = {nullptr, dtype_storage_bytes(dtype, t.numel()), dtype, false};
+      copied.push_back(i);
+      continue;
+    }
     Result<HostBuffer> buffer = HostBuffer::allocate(dtype_storage_bytes(dtype, t.numel()));
     if (!buffer) return report_error(buffer.error());
     buffers.push_back(std::move(*buffer));
@@ -109,6 +154,18 @@ int run_load(int argc, char** argv) {
     bound[i] = {buffers.back().data(), buffers.back().bytes(), dtype, false};
     copied.push_back(i);
   }
+#if defined(WS_TORCH)
+  if (on_torch) {
+    // Meta tensors first (no memory), then storage on the device: the
+    // loader's destinations are the tensors' own bytes.
+    Result<std::unique_ptr<TorchSkeleton>> created = TorchSkeleton::create(manifest);
+    if (!created) return report_error(created.error());
+    skeleton = std::move(*created);
+    if (Status s = skeleton->materialize(device); !s) return report_error(s.error());
+    manifest = skeleton->manifest();
+    for (size_t m = 0; m < copied.size(); ++m) bound[copied[m]].data = skeleton->host_bytes(m);
+  }
+#endif
   PlanOptions options;
   options.staging_bytes = static_cast<uint64_t>(*staging_mib * (1 << 20));
   Result<LoadPlan> plan = plan_load(checkpoint, manifest, options);
@@ -133,7 +190,7 @@ int run_load(int argc, char** argv) {
     const TensorInfo& info = checkpoint.tensors[i];
     json t = {{"name", info.name}, {"dtype", dtype_name(bound[i].dtype)}, {"shape", info.shape},
               {"bytes", bound[i].bytes}, {"bind", bound[i].mapped ? "mmap" : "copy"}};
-    if (args->has("hash")) {
+    if (args->has("hash") && bound[i].data) {
       Sha256 hash;
       hash.update(bound[i].data, bound[i].bytes);
       t["sha256"] = hash.finish_hex();

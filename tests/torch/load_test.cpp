@@ -1,0 +1,66 @@
+// A load into torch-allocated storage (meta skeleton -> at::empty -> pread in
+// place) gives byte for byte what the portable backend's host buffers hold.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "../model/model_fixture.h"
+#include "torch/ws_torch.h"
+
+namespace ws::test {
+namespace {
+
+struct Case {
+  const char* fixture;
+  WeightDType dtype;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture; }
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  const char* dtypes[] = {"keep", "f32", "f16", "bf16"};
+  return std::string(info.param.fixture) + "_" + dtypes[static_cast<int>(info.param.dtype)];
+}
+
+class TorchLoad : public testing::TestWithParam<Case> {};
+
+TEST_P(TorchLoad, SameBytesAsThePortableBackend) {
+  const Case& c = GetParam();
+  Result<LoadedModel> portable = load_model(fixture_dir(c.fixture), c.dtype);
+  ASSERT_TRUE(portable.is_ok()) << portable.error().to_string();
+
+  // The same manifest, declared on a backend that allocates nothing.
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir(c.fixture));
+  ASSERT_TRUE(source.is_ok());
+  const Checkpoint& checkpoint = (*source)->checkpoint();
+  std::unique_ptr<Backend> declare_only = make_manifest_only_backend();
+  Result<std::unique_ptr<Model>> declared = build_model(portable->model->config(), *declare_only, c.dtype, &checkpoint);
+  ASSERT_TRUE(declared.is_ok());
+  Result<std::unique_ptr<TorchSkeleton>> skeleton = TorchSkeleton::create((*declared)->manifest());
+  ASSERT_TRUE(skeleton.is_ok());
+  ASSERT_TRUE((*skeleton)->materialize(TorchDevice{}).is_ok());
+  Result<LoadPlan> plan = plan_load(checkpoint, (*skeleton)->manifest());
+  ASSERT_TRUE(plan.is_ok()) << plan.error().to_string();
+  Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, (*skeleton)->manifest());
+  ASSERT_TRUE(executor.is_ok());
+  ASSERT_TRUE((*source)->load(**executor).is_ok());
+
+  const std::vector<ManifestEntry>& expected = portable->model->manifest();
+  ASSERT_EQ(expected.size(), (*skeleton)->size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const HostBuffer* buffer = static_cast<const HostBuffer*>(expected[i].destination);
+    ASSERT_EQ(expected[i].name, (*skeleton)->manifest()[i].name);
+    ASSERT_EQ(buffer->bytes(), (*skeleton)->bytes(i)) << expected[i].name;
+    EXPECT_EQ(std::memcmp(buffer->data(), (*skeleton)->host_bytes(i), buffer->bytes()), 0) << expected[i].name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TorchLoad,
+                         testing::Values(Case{"gpt2", WeightDType::Keep}, Case{"gpt2_no_prefix", WeightDType::Keep},
+                                         Case{"llama_sharded", WeightDType::Keep},
+                                         Case{"llama_bf16", WeightDType::Keep}, Case{"llama_bf16", WeightDType::F32},
+                                         Case{"llama_f16", WeightDType::BF16}),
+                         case_name);
+
+}  // namespace
+}  // namespace ws::test

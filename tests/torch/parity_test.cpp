@@ -1,0 +1,84 @@
+// src/model's single forward of each architecture, run on the ATen ops
+// backend, against Hugging Face transformers (make_model_fixtures.py):
+// last-position logits within 1e-4 and the same greedy tokens.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "../model/model_fixture.h"
+#include "generate/generate.h"
+#include "torch/ws_torch.h"
+
+namespace ws::test {
+namespace {
+
+Result<LoadedModel> load_on_torch(const std::string& dir, WeightDType dtype) {
+  LoadedModel loaded;
+  WS_ASSIGN_OR_RETURN(loaded.source, ModelSource::open(dir));
+  WS_ASSIGN_OR_RETURN(std::string config_text, loaded.source->read_text("config.json"));
+  WS_ASSIGN_OR_RETURN(ModelConfig config, parse_model_config(config_text));
+  BackendOptions options;
+  options.threads = 2;
+  WS_ASSIGN_OR_RETURN(loaded.backend, make_torch_backend(TorchDevice{}, options));
+  const Checkpoint& checkpoint = loaded.source->checkpoint();
+  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, *loaded.backend, dtype, &checkpoint));
+  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
+  WS_ASSIGN_OR_RETURN(auto executor, LoadExecutor::create(plan, loaded.model->manifest()));
+  WS_TRY(loaded.source->load(*executor));
+  return loaded;
+}
+
+struct Case {
+  const char* fixture;
+  WeightDType dtype;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture; }
+
+class TorchParity : public testing::TestWithParam<Case> {};
+
+TEST_P(TorchParity, LastLogitsAndGreedyContinuationMatchTransformers) {
+  const Case& c = GetParam();
+  const Reference ref = read_reference(c.fixture);
+  ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(c.fixture) << "/reference.json";
+  Result<LoadedModel> loaded = load_on_torch(fixture_dir(c.fixture), c.dtype);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  Model& model = *loaded->model;
+
+  Result<KVCache> cache = model.make_cache(64);
+  ASSERT_TRUE(cache.is_ok());
+  std::vector<int32_t> positions(ref.prompt.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  std::vector<float> logits(model.config().vocab_size);
+  ASSERT_TRUE(model.forward(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache, logits.data()).is_ok());
+  ASSERT_EQ(logits.size(), ref.logits.size());
+  float max_diff = 0;
+  for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
+  EXPECT_LE(max_diff, 1e-4f);
+
+  GenerateOptions options;
+  options.sampling.temperature = 0;
+  options.max_new_tokens = ref.greedy.size();
+  Result<GenerateResult> result = generate(model, ref.prompt, options, [](int32_t) { return true; });
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_EQ(result->ids, ref.greedy);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Transformers, TorchParity,
+    testing::Values(Case{"gpt2", WeightDType::Keep}, Case{"gpt2_f16", WeightDType::Keep},
+                    Case{"llama_gqa", WeightDType::Keep}, Case{"llama_sharded", WeightDType::Keep},
+                    Case{"llama_bf16", WeightDType::Keep}, Case{"llama_f16", WeightDType::Keep},
+                    Case{"qwen2", WeightDType::Keep}, Case{"llama3_rope", WeightDType::Keep},
+                    Case{"mistral", WeightDType::Keep}),
+    [](const testing::TestParamInfo<Case>& info) { return std::string(info.param.fixture); });
+
+TEST(TorchBackend, CudaIsRefusedWithAReason) {
+  Result<std::unique_ptr<Backend>> backend = make_torch_backend(TorchDevice{true, 0});
+  ASSERT_FALSE(backend.is_ok());
+  EXPECT_EQ(backend.error().kind, ErrorKind::Unsupported);
+}
+
+}  // namespace
+}  // namespace ws::test
