@@ -5,6 +5,10 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <limits>
+#include <thread>
+
 #include "torch/ws_torch.h"
 
 // at::scaled_dot_product_attention with a `scale` argument: LibTorch >= 2.1.
@@ -39,8 +43,11 @@ at::Tensor weight_f32(const void* data, DType dtype, std::vector<int64_t> sizes)
 
 class AtenBackend final : public Backend {
  public:
+  // 0 means one per hardware thread, as for the portable backend (LibTorch's
+  // own default counts physical cores: 1 on the 2-vCPU CI VM).
   explicit AtenBackend(int threads) {
-    if (threads > 0) at::set_num_threads(threads);
+    const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+    at::set_num_threads(threads > 0 ? threads : std::max(hardware, 1));
   }
   std::string describe() const override {
     return "torch " + torch_version() + " cpu (ATen), " + std::to_string(threads()) + " threads" +

@@ -80,7 +80,7 @@ class TorchSkeleton {
 std::unique_ptr<Backend> make_manifest_only_backend();
 
 // The Backend ops computed with ATen on the CPU (threads: at::set_num_threads,
-// 0 leaves LibTorch's default). Weights are host buffers the loader fills in
+// process-wide; 0 = one per hardware thread). Weights are host buffers the loader fills in
 // place (WeightTensor owns a HostBuffer); the ops view them and the caller's
 // activations as tensors without copying. Errors: Unsupported for CUDA (the
 // op interface passes host pointers for activations and the KV cache),
