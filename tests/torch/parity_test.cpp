@@ -3,10 +3,9 @@
 // last-position logits within 1e-4 and the same greedy tokens.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <numeric>
 
 #include "../model/model_fixture.h"
+#include "../model/parity_check.h"
 #include "generate/generate.h"
 #include "torch/ws_torch.h"
 
@@ -44,25 +43,7 @@ TEST_P(TorchParity, LastLogitsAndGreedyContinuationMatchTransformers) {
   ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(c.fixture) << "/reference.json";
   Result<LoadedModel> loaded = load_on_torch(fixture_dir(c.fixture), c.dtype);
   ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
-  Model& model = *loaded->model;
-
-  Result<KVCache> cache = model.make_cache(64);
-  ASSERT_TRUE(cache.is_ok());
-  std::vector<int32_t> positions(ref.prompt.size());
-  std::iota(positions.begin(), positions.end(), 0);
-  std::vector<float> logits(model.config().vocab_size);
-  ASSERT_TRUE(model.forward(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache, logits.data()).is_ok());
-  ASSERT_EQ(logits.size(), ref.logits.size());
-  float max_diff = 0;
-  for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
-  EXPECT_LE(max_diff, 1e-4f);
-
-  GenerateOptions options;
-  options.sampling.temperature = 0;
-  options.max_new_tokens = ref.greedy.size();
-  Result<GenerateResult> result = generate(model, ref.prompt, options, [](int32_t) { return true; });
-  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
-  EXPECT_EQ(result->ids, ref.greedy);
+  expect_transformers_parity(*loaded->model, ref);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,0 +1,40 @@
+#include "parity_check.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "generate/generate.h"
+
+namespace ws::test {
+
+void expect_transformers_parity(Model& model, const Reference& ref) {
+  ASSERT_FALSE(ref.prompt.empty()) << "no reference.json for this fixture";
+  Result<KVCache> cache = model.make_cache(64);
+  ASSERT_TRUE(cache.is_ok());
+  std::vector<int32_t> positions(ref.prompt.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  std::vector<float> logits(model.config().vocab_size);
+  ASSERT_TRUE(model.forward(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache, logits.data()).is_ok());
+  ASSERT_EQ(logits.size(), ref.logits.size());
+  float max_diff = 0;
+  for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
+  EXPECT_LE(max_diff, 1e-4f);
+
+  GenerateOptions options;
+  options.sampling.temperature = 0;
+  options.max_new_tokens = ref.greedy.size();
+  std::vector<int32_t> streamed;
+  Result<GenerateResult> result = generate(model, ref.prompt, options, [&](int32_t id) {
+    streamed.push_back(id);
+    return true;
+  });
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_EQ(result->ids, ref.greedy);
+  EXPECT_EQ(streamed, result->ids);
+  EXPECT_EQ(result->prefill_tokens, ref.prompt.size());
+  EXPECT_EQ(result->decode_tokens, ref.greedy.size() - 1);
+}
+
+}  // namespace ws::test
