@@ -6,7 +6,7 @@
 // the browser's summed RSS (what the user pays) next to the bound bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromiumSkipReason, demoServer, fixtures, launchChromium, nativeGenerate, root, webBuild } from './helpers.mjs';
 
@@ -135,6 +135,48 @@ test('in Chromium, cross-origin isolated: the pthreads build (when staged) gives
         if (threaded && r.cores > 1) assert.doesNotMatch(r.backend, /, 1 threads/, `${r.name}: ${r.backend}`);
       }
       console.log(`# chromium main thread: ${results[0].backend}`);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  });
+
+test('JS heap stays flat while a shard streams into wasm (CDP Performance.getMetrics, main thread)',
+  { skip, timeout: 120000 }, async () => {
+    const server = await demoServer();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const config = await (await fetch(`${server.url}/demo-config.json`)).json();
+      const dir = modelDir(config.defaultModel);
+      const shardBytes = Math.max(...readdirSync(dir).filter((f) => /\.(safetensors|gguf)$/.test(f))
+        .map((f) => statSync(path.join(dir, f)).size));
+      await page.goto(`${server.url}/`);
+      await page.evaluate(() => import('/pkg/index.js'));  // module compiled before the baseline
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const jsHeap = async () => (await cdp.send('Performance.getMetrics')).metrics
+        .find((m) => m.name === 'JSHeapUsedSize').value;
+      const baseline = await jsHeap();
+      await page.evaluate((url) => {
+        window.__loaded = import('/pkg/index.js').then((ws) => ws.loadModel(url)).then((model) => {
+          window.__model = model;
+          return model.memory().boundBytes;
+        });
+      }, config.defaultModel);
+      let peak = baseline;
+      let samples = 0;
+      while (!(await page.evaluate(() => window.__model !== undefined))) {
+        peak = Math.max(peak, await jsHeap());
+        ++samples;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const bound = await page.evaluate(() => window.__loaded);
+      peak = Math.max(peak, await jsHeap());
+      console.log(`# JS heap during the load: ${(baseline / 1e6).toFixed(1)} -> peak ${(peak / 1e6).toFixed(1)} MB ` +
+        `(${samples} samples) while ${(bound / 1e6).toFixed(1)} MB were bound from a ${(shardBytes / 1e6).toFixed(1)} MB shard`);
+      assert.ok(samples > 0, 'the load finished before the heap could be sampled');
+      assert.ok(peak - baseline < shardBytes / 4, `JS heap grew by ${peak - baseline} bytes for a ${shardBytes}-byte shard`);
     } finally {
       await browser.close();
       server.close();
