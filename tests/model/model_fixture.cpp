@@ -23,11 +23,16 @@ Reference read_reference(const std::string& name) {
 }
 
 Result<LoadedModel> load_model(const std::string& dir, WeightDType dtype, const BackendOptions& options) {
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_portable_backend(options));
+  return load_model_on(std::move(backend), dir, dtype);
+}
+
+Result<LoadedModel> load_model_on(std::unique_ptr<Backend> backend, const std::string& dir, WeightDType dtype) {
   LoadedModel loaded;
+  loaded.backend = std::move(backend);
   WS_ASSIGN_OR_RETURN(loaded.source, ModelSource::open(dir));
   WS_ASSIGN_OR_RETURN(std::string config_text, loaded.source->read_text("config.json"));
   WS_ASSIGN_OR_RETURN(ModelConfig config, parse_model_config(config_text));
-  WS_ASSIGN_OR_RETURN(loaded.backend, make_portable_backend(options));
   const Checkpoint& checkpoint = loaded.source->checkpoint();
   WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, *loaded.backend, dtype, &checkpoint));
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));

@@ -29,5 +29,7 @@ struct LoadedModel {
 };
 // Fails the current test (and returns an empty model) on any error.
 Result<LoadedModel> load_model(const std::string& dir, WeightDType dtype, const BackendOptions& options = {});
+// The same path on a backend the caller made (the torch tests pass theirs).
+Result<LoadedModel> load_model_on(std::unique_ptr<Backend> backend, const std::string& dir, WeightDType dtype);
 
 }  // namespace ws::test

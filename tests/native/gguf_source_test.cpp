@@ -21,12 +21,7 @@ namespace {
 
 const std::string kDir = std::string(WS_FIXTURES_DIR) + "/gguf";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_file;
 
 struct Bound {
   std::vector<ManifestEntry> manifest;

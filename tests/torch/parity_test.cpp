@@ -13,19 +13,10 @@ namespace ws::test {
 namespace {
 
 Result<LoadedModel> load_on_torch(const std::string& dir, WeightDType dtype) {
-  LoadedModel loaded;
-  WS_ASSIGN_OR_RETURN(loaded.source, ModelSource::open(dir));
-  WS_ASSIGN_OR_RETURN(std::string config_text, loaded.source->read_text("config.json"));
-  WS_ASSIGN_OR_RETURN(ModelConfig config, parse_model_config(config_text));
   BackendOptions options;
   options.threads = 2;
-  WS_ASSIGN_OR_RETURN(loaded.backend, make_torch_backend(TorchDevice{}, options));
-  const Checkpoint& checkpoint = loaded.source->checkpoint();
-  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, *loaded.backend, dtype, &checkpoint));
-  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
-  WS_ASSIGN_OR_RETURN(auto executor, LoadExecutor::create(plan, loaded.model->manifest()));
-  WS_TRY(loaded.source->load(*executor));
-  return loaded;
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_torch_backend(TorchDevice{}, options));
+  return load_model_on(std::move(backend), dir, dtype);
 }
 
 struct Case {
