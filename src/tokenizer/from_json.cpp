@@ -15,6 +15,14 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json) {
   WS_TRY(load_pre_tokenizer(root, data.get()));
   WS_TRY(load_post_processor(root, data.get()));
   WS_TRY(load_decoder(root, data.get()));
+  // Ids index dense tables: refuse ids far beyond the number of tokens (a
+  // corrupt or hostile file would otherwise make us allocate gigabytes).
+  size_t largest = data->model.id_limit(), count = data->model.vocab().size() + data->added_tokens.size();
+  for (const auto& token : data->added_tokens) largest = std::max(largest, static_cast<size_t>(token.id) + 1);
+  if (largest > 2 * count + (1u << 16)) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: token id " + std::to_string(largest - 1) +
+                                                    " is far beyond its " + std::to_string(count) + " tokens");
+  }
   data->finish();
   return Tokenizer(std::move(data));
 }
