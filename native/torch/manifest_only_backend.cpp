@@ -12,9 +12,10 @@ class ManifestOnlyBackend final : public Backend {
   std::string describe() const override { return "manifest only (no memory, no ops)"; }
   int threads() const override { return 1; }
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
-    WeightTensor tensor;  // an empty HostBuffer: nothing is allocated
+    WeightTensor tensor;
     tensor.dtype = dtype;
     tensor.shape = std::move(shape);
+    tensor.storage = std::make_unique<HostBuffer>();  // empty: nothing is allocated
     return tensor;
   }
   void embedding(const WeightTensor&, const int32_t*, size_t, float*) override {}

@@ -5,9 +5,11 @@
 // variant slots in the same way). Matrix products are split over output
 // rows/columns on a small persistent thread pool.
 //
-// Activations are plain f32 arrays owned by the caller; weights are
-// WeightTensors whose HostBuffer the loader fills in place (f32, f16 or bf16:
-// narrow weights are widened inside the kernels, never copied).
+// Activations and the KV cache are f32 ComputeBuffers the backend allocates
+// (host memory here; device memory on a GPU backend, which model code never
+// dereferences); weights are WeightTensors whose storage the loader fills in
+// place (f32, f16 or bf16: narrow weights are widened inside the kernels,
+// never copied). Token ids, positions and rotary frequencies stay host arrays.
 #pragma once
 
 #include <cstddef>
@@ -23,19 +25,44 @@
 namespace ws {
 
 // ---- weights -------------------------------------------------------------------
-// Owns its bytes. `buffer` is a loader Destination (ManifestEntry::destination).
+// Owns its bytes through `storage`, the loader's Destination for it
+// (ManifestEntry::destination): a HostBuffer, or a GPU backend's device
+// allocation. `data` is where the backend's ops find the bytes.
 struct WeightTensor {
-  HostBuffer buffer;
   DType dtype = DType::F32;
   std::vector<uint64_t> shape;
+  std::unique_ptr<Destination> storage;
+  uint8_t* data = nullptr;  // host or device address, as the backend computes
+  uint64_t bytes = 0;
 
   uint64_t numel() const;
-  // Allocates (without touching) numel * dtype_size bytes. Errors:
-  // Unsupported for dtypes other than F32/F16/BF16, OutOfBudget on overflow
-  // or when the allocation fails.
+  // Host memory: allocates (without touching) numel * dtype_size bytes.
+  // Errors: Unsupported for dtypes other than F32/F16/BF16, OutOfBudget on
+  // overflow or when the allocation fails.
   static Result<WeightTensor> allocate(DType dtype, std::vector<uint64_t> shape);
+  // numel(), or OutOfBudget when the shape overflows; Unsupported for dtypes
+  // other than F32/F16/BF16 (shared by every backend's allocate_weight).
+  static Result<uint64_t> checked_numel(DType dtype, const std::vector<uint64_t>& shape);
   // The data as f32; only valid when dtype == F32.
-  const float* f32() const { return reinterpret_cast<const float*>(buffer.data()); }
+  const float* f32() const { return reinterpret_cast<const float*>(data); }
+};
+
+// ---- compute memory --------------------------------------------------------------
+// An f32 array in the memory the backend computes in: activations and the KV
+// cache. Host memory for CPU backends; device memory for a GPU backend, so
+// model code only passes it to ops (and copy_to_host) and never reads it.
+class ComputeBuffer {
+ public:
+  ComputeBuffer() = default;
+  ComputeBuffer(float* data, size_t floats, std::shared_ptr<void> owner)
+      : owner_(std::move(owner)), data_(data), floats_(floats) {}
+  float* data() const { return data_; }
+  size_t size() const { return floats_; }
+
+ private:
+  std::shared_ptr<void> owner_;
+  float* data_ = nullptr;
+  size_t floats_ = 0;
 };
 
 // How a 2-D weight maps inputs to outputs: torch nn.Linear stores [out, in];
@@ -71,6 +98,25 @@ class Backend {
   // A weight buffer placed where this backend computes best; the loader fills
   // it in place. Errors as WeightTensor::allocate.
   virtual Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) = 0;
+
+  // ---- memory (host defaults; a GPU backend overrides all of these) ----
+  // True when ComputeBuffers are host memory the caller may read directly.
+  virtual bool computes_on_host() const { return true; }
+  // `floats` zeroed f32 values (calloc: pages cost nothing until written).
+  // Errors: OutOfBudget.
+  virtual Result<ComputeBuffer> allocate_compute(size_t floats);
+  // host[i] = src[i] for i < n (src is compute memory).
+  virtual void copy_to_host(const float* src, size_t n, float* host);
+  // dst[(rows ? rows[t] : t) * width + i] = src[t * src_stride + i] for
+  // t < n, i < width: splits fused projections and stores keys/values in the
+  // cache slots of their positions (rows is a host array).
+  virtual void copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
+                         float* dst);
+  // Loading: where the executor should stage windows that are not written in
+  // place (nullptr: its own host buffer), and a barrier after the last byte
+  // that reports any deferred copy error and frees load-only resources.
+  virtual StagingProvider* load_staging(uint64_t staging_bytes) { return nullptr; }
+  virtual Status finish_load() { return Status::ok(); }
 
   // out[t, :] = table[ids[t], :] widened to f32. table is [vocab, dim]; every
   // id must be < vocab.

@@ -45,7 +45,7 @@ class PortableBackend final : public Backend {
 
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
     WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, std::move(shape)));
-    if (huge_pages_) detail::advise_huge_pages(tensor.buffer.data(), tensor.buffer.bytes());
+    if (huge_pages_) detail::advise_huge_pages(tensor.data, tensor.bytes);
     return tensor;
   }
 
@@ -56,12 +56,12 @@ class PortableBackend final : public Backend {
       float* dst = out + t * dim;
       switch (table.dtype) {
         case DType::F16: {
-          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.buffer.data()) + row;
+          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.data) + row;
           for (size_t i = 0; i < dim; ++i) dst[i] = kernels::f16_to_f32(src[i]);
           break;
         }
         case DType::BF16: {
-          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.buffer.data()) + row;
+          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.data) + row;
           for (size_t i = 0; i < dim; ++i) dst[i] = kernels::bf16_to_f32(src[i]);
           break;
         }

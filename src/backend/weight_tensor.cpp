@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #if defined(__linux__)
@@ -34,7 +37,7 @@ uint64_t WeightTensor::numel() const {
   return n;
 }
 
-Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> shape) {
+Result<uint64_t> WeightTensor::checked_numel(DType dtype, const std::vector<uint64_t>& shape) {
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) {
     return make_error(ErrorKind::Unsupported,
                       std::string("weight dtype ") + dtype_name(dtype) + " (supported: F32, F16, BF16)");
@@ -44,16 +47,44 @@ Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> s
     if (d != 0 && n > (uint64_t{1} << 48) / d) return make_error(ErrorKind::OutOfBudget, "weight shape overflows");
     n *= d;
   }
+  return n;
+}
+
+Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> shape) {
+  WS_ASSIGN_OR_RETURN(uint64_t n, checked_numel(dtype, shape));
+  WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(n * dtype_size(dtype)));
   WeightTensor tensor;
   tensor.dtype = dtype;
   tensor.shape = std::move(shape);
-  WS_ASSIGN_OR_RETURN(tensor.buffer, HostBuffer::allocate(n * dtype_size(dtype)));
+  tensor.data = buffer.data();
+  tensor.bytes = buffer.bytes();
+  tensor.storage = std::make_unique<HostBuffer>(std::move(buffer));
   return tensor;
+}
+
+// ---- the host defaults of Backend's memory ops ----
+
+Result<ComputeBuffer> Backend::allocate_compute(size_t floats) {
+  float* data = static_cast<float*>(std::calloc(std::max<size_t>(floats, 1), sizeof(float)));
+  if (!data) return make_error(ErrorKind::OutOfBudget, "cannot allocate " + std::to_string(floats) + " floats");
+  return ComputeBuffer(data, floats, std::shared_ptr<void>(data, std::free));
+}
+
+void Backend::copy_to_host(const float* src, size_t n, float* host) {
+  if (n) std::memcpy(host, src, n * sizeof(float));
+}
+
+void Backend::copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
+                        float* dst) {
+  for (size_t t = 0; t < n; ++t) {
+    const size_t row = rows ? static_cast<size_t>(rows[t]) : t;
+    std::memcpy(dst + row * width, src + t * src_stride, width * sizeof(float));
+  }
 }
 
 MatrixView matrix_view(const WeightTensor& weight, WeightLayout layout) {
   MatrixView view;
-  view.data = weight.buffer.data();
+  view.data = weight.data;
   view.dtype = weight.dtype;
   view.layout = layout;
   const size_t rows = weight.shape.size() == 2 ? weight.shape[0] : 0;

@@ -33,6 +33,7 @@ Result<std::unique_ptr<LoadExecutor>> LoadExecutor::create(const LoadPlan& plan,
       if (w.entry != kSkip && !writes_in_place(w, manifest)) staging = std::max(staging, w.file_end - w.file_begin);
     }
   }
+  executor->staging_needed_ = staging;
   executor->staging_.resize(staging);
   executor->cursors_.resize(plan.shards.size());
   for (size_t s = 0; s < plan.shards.size(); ++s) executor->cursors_[s].offset = plan.shards[s].begin;
@@ -52,7 +53,22 @@ FillTarget LoadExecutor::next(size_t shard) const {
     return {c.offset, base + dtype_storage_bytes(plan_.source_dtypes[w.entry], w.first_element) + into_window,
             remaining};
   }
-  return {c.offset, const_cast<uint8_t*>(staging_.data()) + into_window, remaining};
+  return {c.offset, staging_for(c, w) + into_window, remaining};
+}
+
+void LoadExecutor::set_staging(StagingProvider* provider) {
+  provider_ = provider;
+  if (provider_) std::vector<uint8_t>().swap(staging_);
+}
+
+uint8_t* LoadExecutor::staging_for(const Cursor& c, const Window& w) const {
+  // A provider's buffer is kept for the whole window; the executor's own is
+  // looked up afresh (scratch() may move it between windows).
+  if (c.staging) return c.staging;
+  const uint64_t bytes = w.file_end - w.file_begin;
+  if (provider_ && (c.staging = provider_->acquire(bytes))) return c.staging;
+  if (staging_.size() < std::max(bytes, staging_needed_)) staging_.resize(std::max(bytes, staging_needed_));
+  return staging_.data();
 }
 
 uint8_t* LoadExecutor::scratch(uint64_t len) {
@@ -74,24 +90,26 @@ Status LoadExecutor::commit(size_t shard, uint64_t n) {
   bytes_done_ += n;
   const Window& w = windows[c.window];
   if (c.offset == w.file_end) {
-    WS_TRY(finish_window(shard, w));
+    Status finished = finish_window(shard, w, c.staging ? c.staging : staging_.data());
+    c.staging = nullptr;
+    WS_TRY(finished);
     ++c.window;
   }
   if (progress_) progress_({bytes_done_, plan_.bytes_to_read});
   return Status::ok();
 }
 
-Status LoadExecutor::finish_window(size_t shard, const Window& w) {
+Status LoadExecutor::finish_window(size_t shard, const Window& w, const uint8_t* staged) {
   if (w.entry == kSkip || writes_in_place(w, manifest_)) return Status::ok();
   const ManifestEntry& entry = manifest_[w.entry];
   const DType source = plan_.source_dtypes[w.entry];
   const uint64_t count = (w.file_end - w.file_begin) / dtype_block_bytes(source) * dtype_block_elements(source);
   if (uint8_t* host = entry.destination->host_data()) {
-    convert_elements(source, staging_.data(), entry.dtype, host + dtype_storage_bytes(entry.dtype, w.first_element),
+    convert_elements(source, staged, entry.dtype, host + dtype_storage_bytes(entry.dtype, w.first_element),
                      count);
     return Status::ok();
   }
-  Status written = entry.destination->write_source(w.first_element, source, staging_.data(), count);
+  Status written = entry.destination->write_source(w.first_element, source, staged, count);
   if (!written) {
     return make_error(written.error().kind, "tensor \"" + entry.name + "\" (shard " + std::to_string(shard) +
                                                  "): " + written.error().message);

@@ -64,6 +64,19 @@ class HostBuffer final : public Destination {
   uint64_t bytes_ = 0;
 };
 
+// Where the executor stages windows that are not written in place. Without
+// one it uses a single host buffer; a GPU backend hands out pinned buffers in
+// turn, so the source fills the next while the last one is still copying.
+class StagingProvider {
+ public:
+  virtual ~StagingProvider() = default;
+  // A buffer of at least `bytes`, valid until the destination's write_source
+  // for the window staged in it has returned. nullptr when `bytes` is more
+  // than the provider holds (the executor then uses its own buffer). Errors
+  // (a failed wait) are reported by the destinations' write_source.
+  virtual uint8_t* acquire(uint64_t bytes) = 0;
+};
+
 // ---- the manifest: what the model needs -----------------------------------------
 struct ManifestEntry {
   std::string name;              // checkpoint tensor name
@@ -136,6 +149,9 @@ class LoadExecutor {
   // `n` bytes (1 <= n <= next(shard).len) were written at next(shard).dst (or
   // skipped). Converts a staging window when it is full.
   Status commit(size_t shard, uint64_t n);
+  // Stage windows in `provider`'s buffers from now on (nullptr: the
+  // executor's own buffer). Call before the first byte; frees that buffer.
+  void set_staging(StagingProvider* provider);
   // For sources that cannot seek: somewhere to read skipped bytes into.
   uint8_t* scratch(uint64_t len);
 
@@ -152,13 +168,19 @@ class LoadExecutor {
   struct Cursor {
     size_t window = 0;       // current window index
     uint64_t offset = 0;     // absolute file offset of the next byte
+    // The current window's staging buffer, taken from the provider when the
+    // window is first asked for (next() is logically const).
+    mutable uint8_t* staging = nullptr;
   };
-  Status finish_window(size_t shard, const Window& window);
+  uint8_t* staging_for(const Cursor& cursor, const Window& window) const;
+  Status finish_window(size_t shard, const Window& window, const uint8_t* staged);
 
   const LoadPlan& plan_;
   const std::vector<ManifestEntry>& manifest_;
   std::vector<Cursor> cursors_;
-  std::vector<uint8_t> staging_;
+  mutable std::vector<uint8_t> staging_;
+  uint64_t staging_needed_ = 0;
+  StagingProvider* provider_ = nullptr;
   uint64_t bytes_done_ = 0;
   ProgressCallback progress_;
 };

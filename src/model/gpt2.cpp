@@ -56,15 +56,15 @@ class Gpt2Model final : public Model {
     return Status::ok();
   }
 
-  void forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
-                      float* logits) override {
+  Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
+                        float* logits) override {
     const size_t d = config_.hidden_size, inner = config_.intermediate_size;
-    float* x = scratch(0, n * d);
-    float* h = scratch(1, n * d);
-    float* qkv = scratch(2, n * 3 * d);
-    float* q = scratch(3, n * d);
-    float* att = scratch(4, n * d);
-    float* mlp = scratch(5, n * inner);
+    WS_ASSIGN_OR_RETURN(float* x, scratch(0, n * d));
+    WS_ASSIGN_OR_RETURN(float* h, scratch(1, n * d));
+    WS_ASSIGN_OR_RETURN(float* qkv, scratch(2, n * 3 * d));
+    WS_ASSIGN_OR_RETURN(float* q, scratch(3, n * d));
+    WS_ASSIGN_OR_RETURN(float* att, scratch(4, n * d));
+    WS_ASSIGN_OR_RETURN(float* mlp, scratch(5, n * inner));
     backend_.embedding(*wte_, tokens, n, x);
     backend_.embedding(*wpe_, positions, n, h);
     backend_.add(x, h, n * d, x);
@@ -77,12 +77,10 @@ class Gpt2Model final : public Model {
       backend_.linear(h, n, matrix_view(*b.c_attn_weight, WeightLayout::InOut), b.c_attn_bias->f32(), qkv);
       float* keys = cache.layer_keys(layer);
       float* values = cache.layer_values(layer);
-      for (size_t t = 0; t < n; ++t) {
-        const float* row = qkv + t * 3 * d;
-        std::memcpy(q + t * d, row, d * sizeof(float));
-        std::memcpy(keys + static_cast<size_t>(positions[t]) * d, row + d, d * sizeof(float));
-        std::memcpy(values + static_cast<size_t>(positions[t]) * d, row + 2 * d, d * sizeof(float));
-      }
+      // c_attn's output rows are [q | k | v].
+      backend_.copy_rows(qkv, 3 * d, n, d, nullptr, q);
+      backend_.copy_rows(qkv + d, 3 * d, n, d, positions, keys);
+      backend_.copy_rows(qkv + 2 * d, 3 * d, n, d, positions, values);
       backend_.attention(q, n, positions, keys, values, shape, scale, att);
       backend_.linear(att, n, matrix_view(*b.attn_proj_weight, WeightLayout::InOut), b.attn_proj_bias->f32(), h);
       backend_.add(x, h, n * d, x);
@@ -97,6 +95,7 @@ class Gpt2Model final : public Model {
     const float* last = x + (n - 1) * d;
     backend_.layer_norm(last, 1, d, ln_f_weight_->f32(), ln_f_bias_->f32(), config_.norm_eps, h);
     backend_.linear(h, 1, matrix_view(*wte_, WeightLayout::OutIn), nullptr, logits);
+    return Status::ok();
   }
 
  private:

@@ -2,7 +2,6 @@
 // RMSNorm, rotary embeddings in the rotate_half layout, grouped-query
 // attention, SwiGLU MLP, lm_head tied or not per tie_word_embeddings.
 #include <cmath>
-#include <cstring>
 
 #include "model/architectures.h"
 
@@ -70,18 +69,18 @@ class LlamaModel final : public Model {
     return Status::ok();
   }
 
-  void forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
-                      float* logits) override {
+  Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
+                        float* logits) override {
     const size_t d = config_.hidden_size, inner = config_.intermediate_size;
     const size_t q_dim = config_.heads * config_.head_dim, kv_dim = cache.row;
-    float* x = scratch(0, n * d);
-    float* h = scratch(1, n * d);
-    float* q = scratch(2, n * q_dim);
-    float* k = scratch(3, n * kv_dim);
-    float* v = scratch(4, n * kv_dim);
-    float* att = scratch(5, n * q_dim);
-    float* gate = scratch(6, n * inner);
-    float* up = scratch(7, n * inner);
+    WS_ASSIGN_OR_RETURN(float* x, scratch(0, n * d));
+    WS_ASSIGN_OR_RETURN(float* h, scratch(1, n * d));
+    WS_ASSIGN_OR_RETURN(float* q, scratch(2, n * q_dim));
+    WS_ASSIGN_OR_RETURN(float* k, scratch(3, n * kv_dim));
+    WS_ASSIGN_OR_RETURN(float* v, scratch(4, n * kv_dim));
+    WS_ASSIGN_OR_RETURN(float* att, scratch(5, n * q_dim));
+    WS_ASSIGN_OR_RETURN(float* gate, scratch(6, n * inner));
+    WS_ASSIGN_OR_RETURN(float* up, scratch(7, n * inner));
     backend_.embedding(*embed_, tokens, n, x);
     const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim};
     const float scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
@@ -97,10 +96,8 @@ class LlamaModel final : public Model {
       backend_.rotary(k, n, config_.kv_heads, config_.head_dim, positions, inv_freq);
       float* keys = cache.layer_keys(layer);
       float* values = cache.layer_values(layer);
-      for (size_t t = 0; t < n; ++t) {
-        std::memcpy(keys + static_cast<size_t>(positions[t]) * kv_dim, k + t * kv_dim, kv_dim * sizeof(float));
-        std::memcpy(values + static_cast<size_t>(positions[t]) * kv_dim, v + t * kv_dim, kv_dim * sizeof(float));
-      }
+      backend_.copy_rows(k, kv_dim, n, kv_dim, positions, keys);
+      backend_.copy_rows(v, kv_dim, n, kv_dim, positions, values);
       backend_.attention(q, n, positions, keys, values, shape, scale, att);
       backend_.linear(att, n, matrix_view(*b.o, WeightLayout::OutIn), f32_or_null(b.o_bias), h);
       backend_.add(x, h, n * d, x);
@@ -115,6 +112,7 @@ class LlamaModel final : public Model {
     const float* last = x + (n - 1) * d;
     backend_.rms_norm(last, 1, d, norm_->f32(), config_.norm_eps, h);
     backend_.linear(h, 1, matrix_view(*lm_head_, WeightLayout::OutIn), nullptr, logits);
+    return Status::ok();
   }
 
  private:

@@ -11,7 +11,7 @@ namespace ws {
 
 uint64_t Model::weight_bytes() const {
   uint64_t bytes = 0;
-  for (const auto& p : parameters_) bytes += p->buffer.bytes();
+  for (const auto& p : parameters_) bytes += p->bytes;
   return bytes;
 }
 
@@ -32,13 +32,16 @@ Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<
   WS_ASSIGN_OR_RETURN(WeightTensor tensor, backend_.allocate_weight(dtype, shape));
   parameters_.push_back(std::make_unique<WeightTensor>(std::move(tensor)));
   WeightTensor* p = parameters_.back().get();
-  manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), &p->buffer});
+  manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), p->storage.get()});
   return p;
 }
 
-float* Model::scratch(size_t slot, size_t floats) {
+Result<float*> Model::scratch(size_t slot, size_t floats) {
   if (scratch_.size() <= slot) scratch_.resize(slot + 1);
-  if (scratch_[slot].size() < floats) scratch_[slot].resize(floats);
+  if (scratch_[slot].size() < floats) {
+    scratch_[slot] = ComputeBuffer();  // free the old one first
+    WS_ASSIGN_OR_RETURN(scratch_[slot], backend_.allocate_compute(floats));
+  }
   return scratch_[slot].data();
 }
 
@@ -63,8 +66,8 @@ Result<KVCache> Model::make_cache(size_t capacity) const {
   cache.row = config_.kv_heads * config_.head_dim;
   const uint64_t floats = uint64_t{capacity} * cache.layers * cache.row;
   if (floats > (uint64_t{1} << 36)) return make_error(ErrorKind::OutOfBudget, "KV cache too large");
-  cache.keys.assign(floats, 0.0f);
-  cache.values.assign(floats, 0.0f);
+  WS_ASSIGN_OR_RETURN(cache.keys, backend_.allocate_compute(floats));
+  WS_ASSIGN_OR_RETURN(cache.values, backend_.allocate_compute(floats));
   return cache;
 }
 
@@ -85,7 +88,12 @@ Status Model::forward(const int32_t* tokens, const int32_t* positions, size_t n,
                                                         std::to_string(cache.capacity) + " positions");
     }
   }
-  forward_layers(tokens, positions, n, cache, logits);
+  if (backend_.computes_on_host()) return forward_layers(tokens, positions, n, cache, logits);
+  // Logits are computed where the backend computes, then fetched: the one
+  // device-to-host copy per token.
+  WS_ASSIGN_OR_RETURN(float* computed, scratch(kLogitsSlot, config_.vocab_size));
+  WS_TRY(forward_layers(tokens, positions, n, cache, computed));
+  backend_.copy_to_host(computed, config_.vocab_size, logits);
   return Status::ok();
 }
 

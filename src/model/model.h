@@ -69,13 +69,14 @@ enum class WeightDType { Keep, F32, F16, BF16 };
 // "keep", "f32", "f16", "bf16". Errors: InvalidArgument.
 Result<WeightDType> parse_weight_dtype(std::string_view text);
 
-// Keys and values of every layer, f32, slot p = position p.
+// Keys and values of every layer, f32, slot p = position p, in the
+// backend's compute memory (on the GPU for a GPU backend).
 struct KVCache {
   size_t capacity = 0;       // positions
   size_t layers = 0;
   size_t row = 0;            // kv_heads * head_dim
-  std::vector<float> keys;   // [layers, capacity, row]
-  std::vector<float> values;
+  ComputeBuffer keys;        // [layers, capacity, row]
+  ComputeBuffer values;
   float* layer_keys(size_t layer) { return keys.data() + layer * capacity * row; }
   float* layer_values(size_t layer) { return values.data() + layer * capacity * row; }
 };
@@ -114,8 +115,10 @@ class Model {
 
  protected:
   Model(ModelConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
-  virtual void forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
-                              float* logits) = 0;
+  // Writes the last token's logits to `logits` (compute memory). Errors:
+  // OutOfBudget when scratch cannot grow.
+  virtual Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
+                                float* logits) = 0;
 
   // Registers a parameter: `matrix` ones take the chosen weight dtype (or the
   // checkpoint's under Keep), others are f32.
@@ -123,8 +126,9 @@ class Model {
   // Registers every parameter (called once by build_model).
   virtual Status declare_parameters() = 0;
 
-  // Scratch activations, grown on demand.
-  float* scratch(size_t slot, size_t floats);
+  // Scratch activations in the backend's compute memory, grown on demand
+  // (contents are not kept when a slot grows).
+  Result<float*> scratch(size_t slot, size_t floats);
 
   ModelConfig config_;
   Backend& backend_;
@@ -132,7 +136,8 @@ class Model {
   const Checkpoint* checkpoint_ = nullptr;  // only while building (Keep dtypes)
   std::vector<std::unique_ptr<WeightTensor>> parameters_;
   std::vector<ManifestEntry> manifest_;
-  std::vector<std::vector<float>> scratch_;
+  std::vector<ComputeBuffer> scratch_;
+  static constexpr size_t kLogitsSlot = 15;  // architectures use the slots below it
 
   friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*);
 };

@@ -26,10 +26,10 @@ WeightTensor tensor_from(const std::vector<float>& values, std::vector<uint64_t>
   WeightTensor w = std::move(t).value();
   for (size_t i = 0; i < values.size(); ++i) {
     if (dtype == DType::F32) {
-      std::memcpy(w.buffer.data() + 4 * i, &values[i], 4);
+      std::memcpy(w.data + 4 * i, &values[i], 4);
     } else {
       const uint16_t h = dtype == DType::F16 ? test::f32_to_f16_trunc(values[i]) : test::f32_to_bf16_trunc(values[i]);
-      std::memcpy(w.buffer.data() + 2 * i, &h, 2);
+      std::memcpy(w.data + 2 * i, &h, 2);
     }
   }
   return w;

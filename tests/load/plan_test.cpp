@@ -130,6 +130,79 @@ TEST(Executor, StagesNonHostDestinationsInWindowOrder) {
   EXPECT_EQ(destination.received[999], 999.0f);
 }
 
+// A ring of buffers, as the CUDA uploader's pinned ones: records what it
+// handed out so the test can check every window was staged in one of them.
+class RingProvider : public StagingProvider {
+ public:
+  RingProvider(size_t buffers, uint64_t bytes) : ring(buffers, std::vector<uint8_t>(bytes)) {}
+  uint8_t* acquire(uint64_t bytes) override {
+    if (bytes > ring[0].size()) return nullptr;
+    uint8_t* buffer = ring[handed_out++ % ring.size()].data();
+    return buffer;
+  }
+  bool owns(const uint8_t* p) const {
+    for (const auto& b : ring) {
+      if (p >= b.data() && p < b.data() + b.size()) return true;
+    }
+    return false;
+  }
+  std::vector<std::vector<uint8_t>> ring;
+  size_t handed_out = 0;
+};
+
+// Records which buffer each window arrived in.
+class StagedFromDestination : public RecordingDestination {
+ public:
+  Status write_source(uint64_t first, DType dtype, const uint8_t* bytes, uint64_t count) override {
+    sources.push_back(bytes);
+    return RecordingDestination::write_source(first, dtype, bytes, count);
+  }
+  std::vector<const uint8_t*> sources;
+};
+
+TEST(Executor, StagesWindowsInTheProvidersBuffersInTurn) {
+  InMemoryCheckpoint ckpt;
+  ckpt.add_shard(f32_file({{"a", 1000}}), "s1");
+  StagedFromDestination destination;
+  std::vector<ManifestEntry> manifest = {{"a", DType::F32, {1000}, &destination}};
+  PlanOptions options;
+  options.staging_bytes = 1024;
+  LoadPlan plan = plan_load(ckpt.checkpoint, manifest, options).value();
+  auto executor = LoadExecutor::create(plan, manifest).value();
+  RingProvider ring(3, 1024);
+  executor->set_staging(&ring);
+  EXPECT_EQ(executor->staging_allocated(), 0u);  // its own buffer is freed
+  // Reads of 100 bytes: a window is filled by several reads into one buffer.
+  ASSERT_TRUE(run_load(*executor, 1, ckpt.reader(), 100).is_ok());
+  ASSERT_EQ(destination.received.size(), 1000u);
+  for (size_t i = 0; i < 1000; ++i) ASSERT_EQ(destination.received[i], static_cast<float>(i)) << i;
+  ASSERT_EQ(destination.sources.size(), 4u);  // 4000 bytes in 1024-byte windows
+  EXPECT_EQ(ring.handed_out, 4u);
+  for (size_t w = 0; w < destination.sources.size(); ++w) {
+    EXPECT_EQ(destination.sources[w], ring.ring[w % 3].data()) << "window " << w;
+  }
+  EXPECT_EQ(executor->staging_allocated(), 0u);
+}
+
+TEST(Executor, FallsBackToItsOwnBufferForWindowsTheProviderCannotHold) {
+  InMemoryCheckpoint ckpt;
+  ckpt.add_shard(f32_file({{"a", 1000}}), "s1");
+  StagedFromDestination destination;
+  std::vector<ManifestEntry> manifest = {{"a", DType::F32, {1000}, &destination}};
+  PlanOptions options;
+  options.staging_bytes = 2048;
+  LoadPlan plan = plan_load(ckpt.checkpoint, manifest, options).value();
+  auto executor = LoadExecutor::create(plan, manifest).value();
+  RingProvider small(2, 1024);
+  executor->set_staging(&small);
+  ASSERT_TRUE(run_load(*executor, 1, ckpt.reader()).is_ok());
+  ASSERT_EQ(destination.received.size(), 1000u);
+  EXPECT_EQ(destination.received[999], 999.0f);
+  EXPECT_EQ(small.handed_out, 0u);
+  for (const uint8_t* p : destination.sources) EXPECT_FALSE(small.owns(p));
+  EXPECT_EQ(executor->staging_allocated(), 2048u);
+}
+
 TEST(Executor, RejectsCommitsThatDoNotFit) {
   InMemoryCheckpoint ckpt;
   ckpt.add_shard(f32_file({{"a", 4}}), "s1");

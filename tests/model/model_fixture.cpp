@@ -37,7 +37,9 @@ Result<LoadedModel> load_model_on(std::unique_ptr<Backend> backend, const std::s
   WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, *loaded.backend, dtype, &checkpoint));
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
   WS_ASSIGN_OR_RETURN(auto executor, LoadExecutor::create(plan, loaded.model->manifest()));
+  executor->set_staging(loaded.backend->load_staging(PlanOptions().staging_bytes));
   WS_TRY(loaded.source->load(*executor));
+  WS_TRY(loaded.backend->finish_load());
   return loaded;
 }
 
