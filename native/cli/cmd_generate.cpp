@@ -6,31 +6,21 @@
 // Loads the model straight into its parameter buffers (one pass over the
 // shards), then streams the continuation to stdout as it is generated.
 // Temperature 0 (the default) is greedy decoding.
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "backend/backend.h"
+#include "api/load_model.h"
+#include "api/model_files.h"
+#include "api/prompt.h"
+#include "api/stream_text.h"
 #include "cli/args.h"
 #include "cli/progress.h"
-#include "generate/generate.h"
-#include "model/model.h"
 #include "source/memory_stats.h"
-#include "source/model_source.h"
-
-#include "generate/chat.h"
-#include "tokenizer/tokenizer.h"
-#if defined(WS_TORCH)
-#include "torch/ws_torch.h"
-#endif
+#include "weightstream/weightstream.h"
 
 namespace ws::cli {
 
@@ -79,84 +69,7 @@ Result<size_t> get_count(const Args& args, const std::string& name, double fallb
   return static_cast<size_t>(value);
 }
 
-// EOS ids from config.json, generation_config.json and the tokenizer, merged.
-void add_eos(std::vector<int32_t>& eos, const std::vector<int32_t>& more) {
-  for (int32_t id : more) {
-    if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
-  }
-}
-
-std::vector<int32_t> generation_config_eos(ModelSource& source) {
-  Result<bool> has = source.has_file("generation_config.json");
-  if (!has.is_ok() || !*has) return {};
-  Result<std::string> text = source.read_text("generation_config.json");
-  if (!text.is_ok()) return {};
-  const json j = json::parse(*text, nullptr, false);
-  std::vector<int32_t> ids;
-  if (j.is_discarded() || !j.is_object()) return ids;
-  auto it = j.find("eos_token_id");
-  if (it == j.end()) return ids;
-  const json list = it->is_array() ? *it : json::array({*it});
-  for (const json& v : list) {
-    if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 0x7fffffff) {
-      ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
-    }
-  }
-  return ids;
-}
-
 const char* kDefaultPrompt = "What is the capital of France?";
-const char* kDefaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-// The built-in default model: $WEIGHTSTREAM_MODEL, else the SmolLM2 GGUF that
-// .ci/setup.d/30-smollm2.sh puts in build/models/, found next to this binary
-// (build/<preset>/weightstream -> build/models/).
-Result<std::string> default_model_location() {
-  if (const char* env = std::getenv("WEIGHTSTREAM_MODEL"); env && *env) return std::string(env);
-  char exe[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
-  dir = dir.substr(0, dir.rfind('/'));
-  for (const std::string& candidate : {dir + "/../models/" + kDefaultModelFile, dir + "/models/" + kDefaultModelFile}) {
-    if (::access(candidate.c_str(), R_OK) == 0) return candidate;
-  }
-  return make_error(ErrorKind::NotFound, std::string("no model given and the default (") + kDefaultModelFile +
-                                             ") is not installed: run bash .ci/setup.d/30-smollm2.sh, or set "
-                                             "WEIGHTSTREAM_MODEL");
-}
-
-// tokenizer_config.json's "chat_template": a string, or a list of
-// {"name", "template"} of which "default" is used.
-std::string chat_template_text(const std::string& tokenizer_config) {
-  const json config = json::parse(tokenizer_config, nullptr, false);
-  if (!config.is_object()) return "";
-  auto it = config.find("chat_template");
-  if (it == config.end()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_array()) {
-    for (const json& entry : *it) {
-      if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-          entry["template"].is_string()) {
-        return entry["template"].get<std::string>();
-      }
-    }
-  }
-  return "";
-}
-
-Result<std::string> render_chat_prompt(const std::string& tokenizer_config, const std::optional<std::string>& system,
-                                       const std::string& user) {
-  const std::string jinja = chat_template_text(tokenizer_config);
-  if (jinja.empty()) {
-    return make_error(ErrorKind::Unsupported, "--chat: the model has no chat_template in tokenizer_config.json");
-  }
-  WS_ASSIGN_OR_RETURN(ChatTemplate chat, parse_chat_template(jinja));
-  std::vector<ChatMessage> messages;
-  if (system) messages.push_back({"system", *system});
-  messages.push_back({"user", user});
-  return render_chat(chat, messages, /*add_generation_prompt=*/true);
-}
-
 double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens / seconds : 0.0; }
 
 }  // namespace
@@ -219,112 +132,48 @@ int run_generate(int argc, char** argv) {
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
   reset_peak_rss();
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(location);
-  if (!source) return report_error(source.error());
-  Result<std::string> config_text = (*source)->read_text("config.json");
-  if (!config_text) return report_error(config_text.error());
-  Result<ModelConfig> config = parse_model_config(*config_text);
-  if (!config) return report_error(config.error());
-
-  // The tokenizer is needed for --prompt and for text output; with
-  // --prompt-ids a tokenizer.json we cannot read only costs the text.
-  std::optional<Tokenizer> tokenizer;
-  std::optional<Error> tokenizer_error;
-  if (Result<bool> has = (*source)->has_file("tokenizer.json"); has.is_ok() && *has) {
-    Result<std::string> text = (*source)->read_text("tokenizer.json");
-    Result<Tokenizer> parsed = text.is_ok() ? Tokenizer::from_json(*text) : Result<Tokenizer>(text.error());
-    if (parsed.is_ok()) {
-      tokenizer = std::move(*parsed);
-    } else {
-      tokenizer_error = parsed.error();
-    }
-  }
-  std::string tokenizer_config;
-  if (tokenizer) {
-    if (Result<bool> has_tc = (*source)->has_file("tokenizer_config.json"); has_tc.is_ok() && *has_tc) {
-      Result<std::string> tc = (*source)->read_text("tokenizer_config.json");
-      if (tc.is_ok()) tokenizer_config = *tc;
-    }
-    // BOS/EOS naming problems (an id past the vocabulary, a token it lacks)
-    // should not stop generation: warn, and go on with what the tokenizer knows.
-    Status special = apply_special_tokens_config(*tokenizer, tokenizer_config, *config_text);
-    if (!special) std::fprintf(stderr, "weightstream: warning: %s\n", special.error().to_string().c_str());
+  Result<ModelFiles> files = open_model_files(location);
+  if (!files) return report_error(files.error());
+  // BOS/EOS naming problems should not stop generation: warn, and go on.
+  if (files->special_tokens_warning) {
+    std::fprintf(stderr, "weightstream: warning: %s\n", files->special_tokens_warning->to_string().c_str());
   }
 
-  // Chat: the prompt is the user's message inside the model's chat template,
-  // and generation also stops at the template's end-of-turn token.
-  std::string prompt_text = user_text;
-  bool chat = args->has("chat");
-  if (tokenizer && (chat || default_prompt)) {
-    Result<std::string> rendered = render_chat_prompt(tokenizer_config, args->get("system"), user_text);
-    if (rendered.is_ok()) {
-      prompt_text = *rendered;
-      chat = true;
-      Result<ChatTemplate> parsed = parse_chat_template(chat_template_text(tokenizer_config));
-      if (parsed.is_ok()) {
-        if (auto end = tokenizer->token_id(parsed->end_of_turn)) add_eos(options.eos_token_ids, {*end});
-      }
-    } else if (chat) {
-      return report_error(rendered.error());
-    }
-  }
-
+  // --prompt: tokenized, inside the chat template with --chat (and for the
+  // default question when the model has one). --prompt-ids: as given; an
+  // unusable tokenizer.json then only costs the text.
   std::vector<int32_t> prompt;
   if (auto ids = args->get("prompt-ids")) {
     Result<std::vector<int32_t>> parsed = parse_ids(*ids);
     if (!parsed) return report_error(parsed.error());
     prompt = std::move(*parsed);
-    if (tokenizer_error) {
+    if (files->tokenizer_error) {
       std::fprintf(stderr, "weightstream: warning: printing token ids, the tokenizer is unusable: %s\n",
-                   tokenizer_error->to_string().c_str());
+                   files->tokenizer_error->to_string().c_str());
     }
   } else {
-    if (tokenizer_error) return report_error(*tokenizer_error);
-    if (!tokenizer) {
-      return report_error(make_error(ErrorKind::NotFound, (*source)->location() +
-                                                              ": no tokenizer.json, so --prompt cannot be "
-                                                              "tokenized; use --prompt-ids"));
-    }
-    prompt = tokenizer->encode(prompt_text, /*add_special_tokens=*/!chat);
-    if (prompt.empty()) return report_error(make_error(ErrorKind::InvalidArgument, "--prompt encodes to no tokens"));
+    const ChatMode chat = args->has("chat") ? ChatMode::On : default_prompt ? ChatMode::IfAvailable : ChatMode::Off;
+    Result<Prompt> encoded = encode_prompt(*files, user_text, chat, args->get("system"));
+    if (!encoded) return report_error(encoded.error());
+    prompt = std::move(encoded->ids);
+    add_unique_ids(options.eos_token_ids, encoded->stop_ids);
   }
+  add_unique_ids(options.eos_token_ids, files->eos_token_ids);
 
-  add_eos(options.eos_token_ids, config->eos_token_ids);
-  add_eos(options.eos_token_ids, generation_config_eos(**source));
-  if (tokenizer && tokenizer->eos_id()) add_eos(options.eos_token_ids, {*tokenizer->eos_id()});
-
-  BackendOptions backend_options;
-  backend_options.threads = static_cast<int>(*threads);
-  backend_options.huge_page_weights = args->has("huge-pages");
+  BackendChoice choice;
+  choice.options.threads = static_cast<int>(*threads);
+  choice.options.huge_page_weights = args->has("huge-pages");
 #if defined(WS_TORCH)
-  const std::string backend_name = args->get("backend").value_or("portable");
-  if (backend_name != "portable" && backend_name != "torch") {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--backend must be portable or torch, got \"" + backend_name + "\""));
-  }
-  if (args->get("device") && backend_name != "torch") {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--device needs --backend torch"));
-  }
-  Result<TorchDevice> device = parse_torch_device(args->get("device").value_or("cpu"));
-  if (!device) return report_error(device.error());
-  Result<std::unique_ptr<Backend>> backend = backend_name == "torch" ? make_torch_backend(*device, backend_options)
-                                                                     : make_portable_backend(backend_options);
-#else
-  Result<std::unique_ptr<Backend>> backend = make_portable_backend(backend_options);
+  choice.name = args->get("backend").value_or("portable");
+  choice.device = args->get("device");
 #endif
+  Result<std::unique_ptr<Backend>> backend = make_backend(choice);
   if (!backend) return report_error(backend.error());
-  const Checkpoint& checkpoint = (*source)->checkpoint();
-  Result<std::unique_ptr<Model>> model = build_model(*config, **backend, *dtype, &checkpoint);
-  if (!model) return report_error(model.error());
-  Result<LoadPlan> plan = plan_model_load(**model, checkpoint);
-  if (!plan) return report_error(plan.error());
-  Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, (*model)->manifest());
-  if (!executor) return report_error(executor.error());
   ProgressBar progress(stderr_is_terminal() && !as_json);
-  (*executor)->set_progress([&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
-  Status loaded = (*source)->load(**executor);
+  Result<BoundModel> loaded = load_model(*files->source, files->config, **backend, *dtype,
+                                          [&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
   progress.finish();
   if (!loaded) return report_error(loaded.error());
-  executor->reset();  // frees the staging buffer before generation
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const uint64_t load_peak_rss = peak_rss_bytes();
 
@@ -334,45 +183,31 @@ int run_generate(int argc, char** argv) {
   }
 
   // ---- generate, streaming ----
-  std::string text;
-  std::optional<StreamDecoder> decoder;
-  if (tokenizer) decoder.emplace(*tokenizer);
-  auto on_token = [&](int32_t id) {
-    std::string piece;
-    const bool stops = std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(), id) !=
-                       options.eos_token_ids.end();
-    if (decoder) {
-      if (!stops) piece = decoder->push(id);  // the end-of-turn marker is not part of the answer
-    } else {
-      piece = (text.empty() ? "" : " ") + std::to_string(id);
-    }
-    text += piece;
-    if (!as_json && !piece.empty()) {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    }
-    return true;
-  };
-  Result<GenerateResult> result = generate(**model, prompt, options, on_token);
-  if (!result) return report_error(result.error());
-  if (decoder) {
-    const std::string rest = decoder->flush();
-    text += rest;
-    if (!as_json) std::fwrite(rest.data(), 1, rest.size(), stdout);
-  }
-  const double prefill_tps = per_second(result->prefill_tokens, result->prefill_seconds);
-  const double decode_tps = per_second(result->decode_tokens, result->decode_seconds);
+  const Tokenizer* tokenizer = files->tokenizer ? &*files->tokenizer : nullptr;
+  Result<TextGeneration> generated =
+      generate_text(*loaded->model, tokenizer, prompt, options, [&](const std::string& piece) {
+        if (!as_json && !piece.empty()) {
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+          std::fflush(stdout);
+        }
+        return true;
+      });
+  if (!generated) return report_error(generated.error());
+  const GenerateResult& result = generated->result;
+  const std::string& text = generated->text;
+  const double prefill_tps = per_second(result.prefill_tokens, result.prefill_seconds);
+  const double decode_tps = per_second(result.decode_tokens, result.decode_seconds);
 
   if (as_json) {
     json out = {{"prompt_ids", prompt},
-                {"ids", result->ids},
+                {"ids", result.ids},
                 {"text", text},
-                {"stopped_at_eos", result->stopped_at_eos},
-                {"load", {{"bound_bytes", plan->bytes_to_bind}, {"peak_rss_bytes", load_peak_rss},
+                {"stopped_at_eos", result.stopped_at_eos},
+                {"load", {{"bound_bytes", loaded->bound_bytes}, {"peak_rss_bytes", load_peak_rss},
                           {"seconds", load_seconds}}},
                 {"peak_rss_bytes", peak_rss_bytes()},
-                {"prefill_tokens", result->prefill_tokens},
-                {"decode_tokens", result->decode_tokens},
+                {"prefill_tokens", result.prefill_tokens},
+                {"decode_tokens", result.decode_tokens},
                 {"prefill_tokens_per_second", prefill_tps},
                 {"decode_tokens_per_second", decode_tps},
                 {"backend", (*backend)->describe()}};
@@ -385,7 +220,7 @@ int run_generate(int argc, char** argv) {
     std::fprintf(stderr,
                  "[%zu prompt + %zu new tokens; load %.2f s, %.1f MB bound, peak RSS %.1f MB; prefill %.1f tok/s, "
                  "decode %.1f tok/s; %s]\n",
-                 prompt.size(), result->ids.size(), load_seconds, plan->bytes_to_bind / 1e6, peak_rss_bytes() / 1e6,
+                 prompt.size(), result.ids.size(), load_seconds, loaded->bound_bytes / 1e6, peak_rss_bytes() / 1e6,
                  prefill_tps, decode_tps, (*backend)->describe().c_str());
   }
   return kExitOk;

@@ -1,0 +1,124 @@
+// ws::LanguageModel (include/weightstream/weightstream.h): the library's
+// facade over the same open / load / prompt / generate steps the CLI's
+// generate command takes (native/api/*.h).
+#include <chrono>
+#include <optional>
+
+#include "api/load_model.h"
+#include "api/model_files.h"
+#include "api/prompt.h"
+#include "api/stream_text.h"
+#include "generate/chat.h"
+#include "weightstream/weightstream.h"
+
+namespace ws {
+
+// Members are destroyed bottom up: the model before the backend it computes on.
+struct LanguageModel::State {
+  ModelFiles files;
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Model> model;
+  LoadStats stats;
+  std::vector<Error> warnings;
+};
+
+LanguageModel::LanguageModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
+LanguageModel::LanguageModel(LanguageModel&& other) noexcept = default;
+LanguageModel& LanguageModel::operator=(LanguageModel&& other) noexcept = default;
+LanguageModel::~LanguageModel() = default;
+
+std::vector<std::string> available_backends() { return backend_names(); }
+
+Result<LanguageModel> LanguageModel::load(const std::string& location, const ModelOptions& options) {
+  // The caller's options first: a typo should not cost a download.
+  WS_ASSIGN_OR_RETURN(WeightDType dtype, parse_weight_dtype(options.dtype));
+  if (options.threads < 0) {
+    return make_error(ErrorKind::InvalidArgument, "threads must be 0 (one per hardware thread) or more");
+  }
+  BackendChoice choice;
+  choice.name = options.backend;
+  if (!options.device.empty()) choice.device = options.device;
+  choice.options.threads = options.threads;
+
+  auto state = std::make_unique<State>();
+  WS_ASSIGN_OR_RETURN(state->backend, make_backend(choice));
+  const auto start = std::chrono::steady_clock::now();
+  WS_ASSIGN_OR_RETURN(state->files, open_model_files(location));
+  if (state->files.special_tokens_warning) state->warnings.push_back(*state->files.special_tokens_warning);
+
+  ProgressCallback progress;
+  if (options.on_progress) {
+    progress = [&options](const LoadProgress& p) { options.on_progress(p.bytes_done, p.bytes_total); };
+  }
+  WS_ASSIGN_OR_RETURN(BoundModel loaded,
+                      load_model(*state->files.source, state->files.config, *state->backend, dtype, progress));
+  state->model = std::move(loaded.model);
+  state->stats.bound_bytes = loaded.bound_bytes;
+  state->stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return LanguageModel(std::move(state));
+}
+
+const LoadStats& LanguageModel::load_stats() const { return state_->stats; }
+std::string LanguageModel::model_type() const { return state_->files.config.model_type; }
+std::string LanguageModel::backend_description() const { return state_->backend->describe(); }
+bool LanguageModel::has_tokenizer() const { return state_->files.tokenizer.has_value(); }
+const std::vector<Error>& LanguageModel::warnings() const { return state_->warnings; }
+
+bool LanguageModel::has_chat_template() const {
+  const std::string jinja = chat_template_text(state_->files.tokenizer_config);
+  return has_tokenizer() && !jinja.empty() && parse_chat_template(jinja).is_ok();
+}
+
+Result<std::vector<int32_t>> LanguageModel::tokenize(const std::string& text, bool add_special_tokens) const {
+  WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(state_->files));
+  return tokenizer->encode(text, add_special_tokens);
+}
+
+Result<std::string> LanguageModel::detokenize(const std::vector<int32_t>& ids) const {
+  WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(state_->files));
+  return tokenizer->decode(ids);
+}
+
+Result<Generation> LanguageModel::generate(const std::string& prompt, const GenerationOptions& options,
+                                           const TextCallback& on_text) {
+  if (!options.system.empty() && !options.chat) {
+    return make_error(ErrorKind::InvalidArgument, "a system message needs chat = true");
+  }
+  std::optional<std::string> system;
+  if (!options.system.empty()) system = options.system;
+  WS_ASSIGN_OR_RETURN(Prompt encoded,
+                      encode_prompt(state_->files, prompt, options.chat ? ChatMode::On : ChatMode::Off, system));
+  return run(std::move(encoded.ids), encoded.stop_ids, options, on_text);
+}
+
+Result<Generation> LanguageModel::generate_from_ids(const std::vector<int32_t>& prompt_ids,
+                                                    const GenerationOptions& options, const TextCallback& on_text) {
+  if (options.chat) return make_error(ErrorKind::InvalidArgument, "chat needs a text prompt, not token ids");
+  return run(prompt_ids, {}, options, on_text);
+}
+
+Result<Generation> LanguageModel::run(std::vector<int32_t> prompt_ids, const std::vector<int32_t>& stop_ids,
+                                      const GenerationOptions& options, const TextCallback& on_text) {
+  GenerateOptions generate_options;
+  generate_options.sampling = {options.temperature, options.top_k, options.top_p, options.repetition_penalty,
+                               options.seed};
+  generate_options.max_new_tokens = options.max_new_tokens;
+  generate_options.max_context = options.max_context;
+  generate_options.eos_token_ids = stop_ids;
+  add_unique_ids(generate_options.eos_token_ids, state_->files.eos_token_ids);
+
+  const Tokenizer* tokenizer = state_->files.tokenizer ? &*state_->files.tokenizer : nullptr;
+  WS_ASSIGN_OR_RETURN(TextGeneration out,
+                      generate_text(*state_->model, tokenizer, prompt_ids, generate_options, on_text));
+  Generation generation;
+  generation.prompt_ids = std::move(prompt_ids);
+  generation.ids = std::move(out.result.ids);
+  generation.text = std::move(out.text);
+  generation.stopped_at_eos = out.result.stopped_at_eos;
+  auto per_second = [](size_t tokens, double seconds) { return seconds > 0 ? tokens / seconds : 0.0; };
+  generation.prefill_tokens_per_second = per_second(out.result.prefill_tokens, out.result.prefill_seconds);
+  generation.decode_tokens_per_second = per_second(out.result.decode_tokens, out.result.decode_seconds);
+  return generation;
+}
+
+}  // namespace ws

@@ -1,0 +1,53 @@
+#include "api/load_model.h"
+
+#if defined(WS_TORCH)
+#include "torch/ws_torch.h"
+#endif
+
+namespace ws {
+
+std::vector<std::string> backend_names() {
+#if defined(WS_TORCH)
+  return {"portable", "torch"};
+#else
+  return {"portable"};
+#endif
+}
+
+Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice) {
+  if (choice.name != "portable" && choice.name != "torch") {
+    return make_error(ErrorKind::InvalidArgument, "backend must be portable or torch, got \"" + choice.name + "\"");
+  }
+  if (choice.device && choice.name != "torch") {
+    return make_error(ErrorKind::InvalidArgument, "a device (\"" + *choice.device + "\") needs the torch backend");
+  }
+#if defined(WS_TORCH)
+  WS_ASSIGN_OR_RETURN(TorchDevice device, parse_torch_device(choice.device.value_or("cpu")));
+  if (choice.name == "torch") return make_torch_backend(device, choice.options);
+#else
+  if (choice.name == "torch") {
+    return make_error(ErrorKind::Unsupported,
+                      "this build has no torch backend (configure with -DWS_TORCH=ON, preset native-torch)");
+  }
+#endif
+  return make_portable_backend(choice.options);
+}
+
+Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
+                               const ProgressCallback& progress) {
+  const Checkpoint& checkpoint = source.checkpoint();
+  BoundModel loaded;
+  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, backend, dtype, &checkpoint));
+  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, loaded.model->manifest()));
+  if (progress) executor->set_progress(progress);
+  // A GPU backend stages windows in its pinned buffers and copies them while
+  // the next ones are read; finish_load() waits for the last copy.
+  executor->set_staging(backend.load_staging(PlanOptions().staging_bytes));
+  WS_TRY(source.load(*executor));
+  WS_TRY(backend.finish_load());
+  loaded.bound_bytes = plan.bytes_to_bind;
+  return loaded;  // the executor, and with it the staging buffer, goes here
+}
+
+}  // namespace ws

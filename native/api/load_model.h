@@ -1,0 +1,50 @@
+// The backend a model computes on, and THE load sequence: build the model's
+// buffers on the backend, plan them against the checkpoint, stream every
+// shard into them. The CLI's generate command and the library both load
+// through load_model(), so a change to how weights are loaded is made here once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/result.h"
+#include "load/load.h"
+#include "model/model.h"
+#include "source/model_source.h"
+
+namespace ws {
+
+struct BackendChoice {
+  std::string name = "portable";      // "portable", or "torch" in WS_TORCH builds
+  std::optional<std::string> device;  // torch only: "cpu", "cuda", "cuda:N" (default "cpu")
+  BackendOptions options;
+};
+
+// The names BackendChoice::name accepts in this build.
+std::vector<std::string> backend_names();
+
+// Errors: InvalidArgument for an unknown name, a device without the torch
+// backend, or a device spelling torch does not know; Unsupported for "torch"
+// in a build without LibTorch; and the backend's own (a negative thread count).
+Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice);
+
+struct BoundModel {
+  std::unique_ptr<Model> model;  // computes on the backend given to load_model, which must outlive it
+  uint64_t bound_bytes = 0;      // the plan's destination bytes
+};
+
+// Builds the model for `config` on `backend`, checks it against the source's
+// checkpoint (every missing or mis-shaped tensor in one error) and streams
+// each shard into the model's buffers, once, in file order. `progress` (may
+// be empty) sees the bytes as they arrive. The staging buffer is freed before
+// this returns. Errors: build_model's, plan_model_load's (MissingTensor,
+// ShapeMismatch, UnexpectedTensor, Unsupported) and the source's (Io, Http,
+// Truncated, ...).
+Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
+                               const ProgressCallback& progress);
+
+}  // namespace ws

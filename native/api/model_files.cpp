@@ -1,0 +1,79 @@
+#include "api/model_files.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+namespace ws {
+
+namespace {
+
+using json = nlohmann::json;
+
+// generation_config.json's "eos_token_id" (an id or a list); the file is
+// optional and a malformed one only costs its ids.
+std::vector<int32_t> generation_config_eos(ModelSource& source) {
+  Result<bool> has = source.has_file("generation_config.json");
+  if (!has.is_ok() || !*has) return {};
+  Result<std::string> text = source.read_text("generation_config.json");
+  if (!text.is_ok()) return {};
+  const json j = json::parse(*text, nullptr, false);
+  std::vector<int32_t> ids;
+  if (j.is_discarded() || !j.is_object()) return ids;
+  auto it = j.find("eos_token_id");
+  if (it == j.end()) return ids;
+  const json list = it->is_array() ? *it : json::array({*it});
+  for (const json& v : list) {
+    if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 0x7fffffff) {
+      ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
+    }
+  }
+  return ids;
+}
+
+}  // namespace
+
+void add_unique_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more) {
+  for (int32_t id : more) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+}
+
+Result<const Tokenizer*> usable_tokenizer(const ModelFiles& files) {
+  if (files.tokenizer) return &*files.tokenizer;
+  if (files.tokenizer_error) return *files.tokenizer_error;
+  return make_error(ErrorKind::NotFound, files.source->location() +
+                                             ": no tokenizer.json, so text cannot be tokenized; give token ids (--prompt-ids, generate_from_ids)");
+}
+
+Result<ModelFiles> open_model_files(const std::string& location) {
+  ModelFiles files;
+  WS_ASSIGN_OR_RETURN(files.source, ModelSource::open(location));
+  WS_ASSIGN_OR_RETURN(files.config_text, files.source->read_text("config.json"));
+  WS_ASSIGN_OR_RETURN(files.config, parse_model_config(files.config_text));
+
+  if (Result<bool> has = files.source->has_file("tokenizer.json"); has.is_ok() && *has) {
+    Result<std::string> text = files.source->read_text("tokenizer.json");
+    Result<Tokenizer> parsed = text.is_ok() ? Tokenizer::from_json(*text) : Result<Tokenizer>(text.error());
+    if (parsed.is_ok()) {
+      files.tokenizer = std::move(*parsed);
+    } else {
+      files.tokenizer_error = parsed.error();
+    }
+  }
+  if (files.tokenizer) {
+    if (Result<bool> has = files.source->has_file("tokenizer_config.json"); has.is_ok() && *has) {
+      Result<std::string> text = files.source->read_text("tokenizer_config.json");
+      if (text.is_ok()) files.tokenizer_config = *text;
+    }
+    Status special = apply_special_tokens_config(*files.tokenizer, files.tokenizer_config, files.config_text);
+    if (!special) files.special_tokens_warning = special.error();
+  }
+
+  add_unique_ids(files.eos_token_ids, files.config.eos_token_ids);
+  add_unique_ids(files.eos_token_ids, generation_config_eos(*files.source));
+  if (files.tokenizer && files.tokenizer->eos_id()) add_unique_ids(files.eos_token_ids, {*files.tokenizer->eos_id()});
+  return files;
+}
+
+}  // namespace ws
