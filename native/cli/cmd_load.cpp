@@ -4,7 +4,10 @@
 // or, for local files, maps tensors whose dtype is kept as zero-copy views of
 // the page cache and copies only the ones that convert (--bind mmap).
 // --backend torch builds every tensor on torch's meta device, materialises it
-// with at::empty on --device and has the loader write into that storage.
+// with at::empty on --device and has the loader write into that storage (on
+// CUDA through pinned staging buffers: host memory stays that, whatever the
+// model size; --json's staging_bytes counts them).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -38,6 +41,20 @@ Result<std::optional<DType>> parse_target_dtype(const std::optional<std::string>
 
 DType bound_dtype(DType source, std::optional<DType> target) {
   return target && can_convert(source, *target) ? *target : source;
+}
+
+// SHA-256 of a tensor's bytes: in place when they are host memory, else of
+// the copy `fetch` makes (a device tensor).
+template <class Fetch>
+std::string tensor_sha256(const uint8_t* host, uint64_t bytes, Fetch fetch) {
+  Sha256 hash;
+  if (host) {
+    hash.update(host, bytes);
+  } else {
+    const std::vector<uint8_t> copy = fetch();
+    hash.update(copy.data(), copy.size());
+  }
+  return hash.finish_hex();
 }
 
 }  // namespace
@@ -92,9 +109,16 @@ int run_load(int argc, char** argv) {
                                                                "use --bind copy with --backend torch"));
   }
   std::unique_ptr<TorchSkeleton> skeleton;
+  // The CUDA context (hundreds of MB of host memory for the driver and
+  // LibTorch's kernels) is made first: rss_before is then its baseline and
+  // the peak above it is what loading costs.
+  if (on_torch && device.cuda) {
+    if (Status s = torch_cuda_init(device); !s) return report_error(s.error());
+  }
 #else
   const bool on_torch = false;
 #endif
+  const uint64_t staging_bytes = static_cast<uint64_t>(*staging_mib * (1 << 20));
 
   const uint64_t rss_before = current_rss_bytes();
   reset_peak_rss();
@@ -161,13 +185,13 @@ int run_load(int argc, char** argv) {
     Result<std::unique_ptr<TorchSkeleton>> created = TorchSkeleton::create(manifest);
     if (!created) return report_error(created.error());
     skeleton = std::move(*created);
-    if (Status s = skeleton->materialize(device); !s) return report_error(s.error());
+    if (Status s = skeleton->materialize(device, staging_bytes); !s) return report_error(s.error());
     manifest = skeleton->manifest();
     for (size_t m = 0; m < copied.size(); ++m) bound[copied[m]].data = skeleton->host_bytes(m);
   }
 #endif
   PlanOptions options;
-  options.staging_bytes = static_cast<uint64_t>(*staging_mib * (1 << 20));
+  options.staging_bytes = staging_bytes;
   Result<LoadPlan> plan = plan_load(checkpoint, manifest, options);
   if (!plan) return report_error(plan.error());
   Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, manifest);
@@ -175,7 +199,20 @@ int run_load(int argc, char** argv) {
 
   ProgressBar progress(stderr_is_terminal());
   (*executor)->set_progress([&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
+  uint64_t pinned_bytes = 0;
+#if defined(WS_TORCH)
+  if (skeleton) {
+    (*executor)->set_staging(skeleton->staging());
+    pinned_bytes = skeleton->pinned_bytes();
+  }
+#endif
   Status loaded = (*source)->load(**executor);
+#if defined(WS_TORCH)
+  if (skeleton) {  // the last copies land (or fail) before the clock stops
+    Status finished = skeleton->finish_load();
+    if (loaded) loaded = finished;
+  }
+#endif
   progress.finish();
   if (!loaded) return report_error(loaded.error());
 
@@ -183,18 +220,21 @@ int run_load(int argc, char** argv) {
   const uint64_t peak_rss = peak_rss_bytes();
   uint64_t bound_bytes = 0;
   for (const Bound& b : bound) bound_bytes += b.bytes;
-  const uint64_t staging = (*executor)->staging_allocated();
+  const uint64_t staging = (*executor)->staging_allocated() + pinned_bytes;
 
   json tensors = json::array();
   for (size_t i = 0; i < bound.size(); ++i) {
     const TensorInfo& info = checkpoint.tensors[i];
     json t = {{"name", info.name}, {"dtype", dtype_name(bound[i].dtype)}, {"shape", info.shape},
               {"bytes", bound[i].bytes}, {"bind", bound[i].mapped ? "mmap" : "copy"}};
-    if (args->has("hash") && bound[i].data) {
-      Sha256 hash;
-      hash.update(bound[i].data, bound[i].bytes);
-      t["sha256"] = hash.finish_hex();
-    }
+    if (args->has("hash")) t["sha256"] = tensor_sha256(bound[i].data, bound[i].bytes, [&] {
+#if defined(WS_TORCH)
+      // A device tensor is fetched to the host for hashing, one at a time.
+      const auto m = std::find(copied.begin(), copied.end(), i);
+      if (skeleton && m != copied.end()) return skeleton->copy_to_host(static_cast<size_t>(m - copied.begin()));
+#endif
+      return std::vector<uint8_t>();
+    });
     tensors.push_back(std::move(t));
   }
 

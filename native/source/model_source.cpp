@@ -47,7 +47,11 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
       weights_file = url.substr(slash + 1);
       url = url.substr(0, slash + 1);
     }
+#if defined(WS_HTTP)
     source->transport_ = make_http_transport(url);
+#else
+    return make_error(ErrorKind::Unsupported, location + ": this build has no HTTP support (configured with WS_HTTP=OFF)");
+#endif
   } else {
     struct stat st;
     if (location.empty() || ::stat(location.c_str(), &st) != 0) {

@@ -1,14 +1,20 @@
-// The Backend ops with ATen on the CPU. Every pointer the model passes (host
-// weights, activations, the KV cache) is viewed with at::from_blob, never
-// copied; results are written into the caller's arrays with the *_out ops.
+// The Backend ops with ATen, on the CPU or a CUDA device. Every pointer the
+// model passes (weights, activations, the KV cache) is viewed with
+// at::from_blob on the backend's device, never copied; results are written
+// into the caller's arrays with the *_out ops or copy_. Host arrays (token
+// ids, positions, rotary frequencies) are sent to the device once per
+// distinct content.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <optional>
 #include <thread>
 
+#include "torch/tensor_destination.h"
 #include "torch/ws_torch.h"
 
 // at::scaled_dot_product_attention with a `scale` argument: LibTorch >= 2.1.
@@ -30,53 +36,159 @@ at::ScalarType weight_scalar_type(DType dtype) {
   }
 }
 
-at::Tensor view_f32(const float* data, std::vector<int64_t> sizes) {
-  return at::from_blob(const_cast<float*>(data), sizes, at::TensorOptions().dtype(at::kFloat));
-}
+int64_t i64(size_t v) { return static_cast<int64_t>(v); }
 
-// The weight as stored, widened to f32 when narrow (a temporary the size of
-// the f32 matrix: LibTorch 1.13's CPU matmul has no mixed-dtype kernel).
-at::Tensor weight_f32(const void* data, DType dtype, std::vector<int64_t> sizes) {
-  at::Tensor stored = at::from_blob(const_cast<void*>(data), sizes, at::TensorOptions().dtype(weight_scalar_type(dtype)));
-  return dtype == DType::F32 ? stored : stored.to(at::kFloat);
-}
+// A host array the ops need on the device, re-sent only when its content
+// changes (positions are the same for every layer of one forward).
+template <class T>
+class HostArrayOnDevice {
+ public:
+  const at::Tensor& get(const T* data, size_t n, const at::Device& device, at::ScalarType type) {
+    if (!tensor_.defined() || host_.size() != n || std::memcmp(host_.data(), data, n * sizeof(T)) != 0) {
+      host_.assign(data, data + n);
+      tensor_ = at::from_blob(host_.data(), {i64(n)}, at::TensorOptions().dtype(type)).to(device).clone();
+    }
+    return tensor_;
+  }
+
+ private:
+  std::vector<T> host_;
+  at::Tensor tensor_;
+};
 
 class AtenBackend final : public Backend {
  public:
-  // 0 means one per hardware thread, as for the portable backend (LibTorch's
-  // own default counts physical cores: 1 on the 2-vCPU CI VM).
-  explicit AtenBackend(int threads) {
+  // 0 threads means one per hardware thread, as for the portable backend
+  // (LibTorch's own default counts physical cores: 1 on the 2-vCPU CI VM).
+  AtenBackend(at::Device device, int threads) : device_(device) {
     const int hardware = static_cast<int>(std::thread::hardware_concurrency());
     at::set_num_threads(threads > 0 ? threads : std::max(hardware, 1));
   }
+  ~AtenBackend() override {
+#if defined(WS_CUDA)
+    if (uploader_) (void)uploader_->finish();
+#endif
+  }
+
   std::string describe() const override {
-    return "torch " + torch_version() + " cpu (ATen), " + std::to_string(threads()) + " threads" +
-           (WS_TORCH_HAS_SDPA_SCALE ? ", sdpa" : "");
+    std::string text = "torch " + torch_version() + " " + device_.str() + " (ATen)";
+    if (device_.is_cpu()) text += ", " + std::to_string(threads()) + " threads";
+    return text + (WS_TORCH_HAS_SDPA_SCALE ? ", sdpa" : "");
   }
   int threads() const override { return at::get_num_threads(); }
 
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
-    return WeightTensor::allocate(dtype, std::move(shape));
+    if (device_.is_cpu()) return WeightTensor::allocate(dtype, std::move(shape));
+    WS_ASSIGN_OR_RETURN(uint64_t numel, WeightTensor::checked_numel(dtype, shape));
+    const uint64_t bytes = numel * dtype_size(dtype);
+    at::Tensor storage;
+    try {
+      storage = at::empty({i64(std::max<uint64_t>(bytes, 1))}, at::TensorOptions().dtype(at::kByte).device(device_));
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::OutOfBudget,
+                        "cannot allocate " + std::to_string(bytes) + " bytes on " + device_.str() + ": " + e.what());
+    }
+    WeightTensor tensor;
+    tensor.dtype = dtype;
+    tensor.shape = std::move(shape);
+    tensor.data = static_cast<uint8_t*>(storage.data_ptr());
+    tensor.bytes = bytes;
+    tensor.storage = std::make_unique<detail::TensorDestination>(storage, dtype, uploader_source());
+    return tensor;
   }
 
+  // ---- memory: the host defaults on the CPU, device memory on CUDA ----
+  bool computes_on_host() const override { return device_.is_cpu(); }
+
+  Result<ComputeBuffer> allocate_compute(size_t floats) override {
+    if (device_.is_cpu()) return Backend::allocate_compute(floats);
+    try {
+      auto owner = std::make_shared<at::Tensor>(
+          at::zeros({i64(std::max<size_t>(floats, 1))}, at::TensorOptions().dtype(at::kFloat).device(device_)));
+      return ComputeBuffer(owner->data_ptr<float>(), floats, owner);
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::OutOfBudget,
+                        "cannot allocate " + std::to_string(floats) + " floats on " + device_.str() + ": " + e.what());
+    }
+  }
+
+  void copy_to_host(const float* src, size_t n, float* host) override {
+    if (device_.is_cpu()) return Backend::copy_to_host(src, n, host);
+    at::from_blob(host, {i64(n)}, at::TensorOptions().dtype(at::kFloat)).copy_(view(src, {i64(n)}));
+  }
+
+  void copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
+                 float* dst) override {
+    if (device_.is_cpu()) return Backend::copy_rows(src, src_stride, n, width, rows, dst);
+    at::Tensor from = at::from_blob(const_cast<float*>(src), {i64(n), i64(width)}, {i64(src_stride), 1}, f32());
+    if (!rows) {
+      view(dst, {i64(n), i64(width)}).copy_(from);
+      return;
+    }
+    const int32_t last = *std::max_element(rows, rows + n);
+    const at::Tensor& index = positions_.get(rows, n, device_, at::kInt);
+    view(dst, {i64(last) + 1, i64(width)}).index_copy_(0, index.to(at::kLong), from);
+  }
+
+  StagingProvider* load_staging(uint64_t staging_bytes) override {
+#if defined(WS_CUDA)
+    if (device_.is_cuda() && !uploader_) {
+      Result<std::unique_ptr<CudaUploader>> made = CudaUploader::create(device_.index(), staging_bytes);
+      if (!made) {
+        upload_error_ = made.error();
+        return nullptr;
+      }
+      uploader_ = std::move(*made);
+    }
+    return uploader_.get();
+#else
+    return nullptr;
+#endif
+  }
+
+  Status finish_load() override {
+    if (upload_error_) return *upload_error_;
+#if defined(WS_CUDA)
+    if (uploader_) {
+      Status finished = uploader_->finish();
+      uploader_.reset();  // frees the pinned buffers
+      return finished;
+    }
+#endif
+    return Status::ok();
+  }
+
+  // ---- ops ----
   void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
-    const int64_t vocab = static_cast<int64_t>(table.shape[0]), dim = static_cast<int64_t>(table.shape[1]);
-    at::Tensor t = at::from_blob(const_cast<uint8_t*>(table.buffer.data()), {vocab, dim},
-                                 at::TensorOptions().dtype(weight_scalar_type(table.dtype)));
-    at::Tensor index = at::from_blob(const_cast<int32_t*>(ids), {static_cast<int64_t>(n)},
-                                     at::TensorOptions().dtype(at::kInt)).to(at::kLong);
-    view_f32(out, {static_cast<int64_t>(n), dim}).copy_(at::index_select(t, 0, index));
+    const int64_t vocab = i64(table.shape[0]), dim = i64(table.shape[1]);
+    at::Tensor t = at::from_blob(table.data, {vocab, dim}, options(weight_scalar_type(table.dtype)));
+    at::Tensor index = at::from_blob(const_cast<int32_t*>(ids), {i64(n)}, at::TensorOptions().dtype(at::kInt))
+                           .to(device_, at::kLong);
+    view(out, {i64(n), dim}).copy_(at::index_select(t, 0, index));
   }
 
   void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) override {
-    const int64_t in = static_cast<int64_t>(w.in), out = static_cast<int64_t>(w.out);
-    at::Tensor input = view_f32(x, {static_cast<int64_t>(n), in});
-    at::Tensor result = view_f32(y, {static_cast<int64_t>(n), out});
+    const int64_t in = i64(w.in), out = i64(w.out);
+    at::Tensor input = view(x, {i64(n), in});
+    at::Tensor result = view(y, {i64(n), out});
     // [in, out] for x · W: OutIn (nn.Linear) is the transpose of its storage.
-    at::Tensor weight = w.layout == WeightLayout::OutIn ? weight_f32(w.data, w.dtype, {out, in}).t()
-                                                        : weight_f32(w.data, w.dtype, {in, out});
+    const bool out_in = w.layout == WeightLayout::OutIn;
+    at::Tensor stored = at::from_blob(const_cast<void*>(w.data), out_in ? std::vector<int64_t>{out, in}
+                                                                        : std::vector<int64_t>{in, out},
+                                      options(weight_scalar_type(w.dtype)));
+    at::Tensor weight = out_in ? stored.t() : stored;
+    if (w.dtype != DType::F32 && device_.is_cuda()) {
+      // On the GPU a narrow weight is used as stored (as transformers runs a
+      // bf16 model): the activations are narrowed, the product widened.
+      result.copy_(at::mm(input.to(stored.scalar_type()), weight));
+      if (bias) result.add_(view(bias, {out}));
+      return;
+    }
+    // LibTorch 1.13's CPU matmul has no mixed-dtype kernel: narrow weights are
+    // widened (a temporary the size of the f32 matrix).
+    if (w.dtype != DType::F32) weight = weight.to(at::kFloat);
     if (bias) {
-      at::addmm_out(result, view_f32(bias, {out}), input, weight);
+      at::addmm_out(result, view(bias, {out}), input, weight);
     } else {
       at::mm_out(result, input, weight);
     }
@@ -84,54 +196,50 @@ class AtenBackend final : public Backend {
 
   void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta, float eps,
                   float* y) override {
-    const int64_t d = static_cast<int64_t>(dim);
-    at::Tensor normed = at::layer_norm(view_f32(x, {static_cast<int64_t>(n), d}), {d}, view_f32(gamma, {d}),
-                                       beta ? view_f32(beta, {d}) : at::Tensor(), eps);
-    view_f32(y, {static_cast<int64_t>(n), d}).copy_(normed);
+    const int64_t d = i64(dim);
+    at::Tensor normed = at::layer_norm(view(x, {i64(n), d}), {d}, view(gamma, {d}),
+                                       beta ? view(beta, {d}) : at::Tensor(), eps);
+    view(y, {i64(n), d}).copy_(normed);
   }
 
   // As transformers' LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * gamma, in f32.
   void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float eps, float* y) override {
-    const int64_t d = static_cast<int64_t>(dim);
-    at::Tensor input = view_f32(x, {static_cast<int64_t>(n), d});
+    const int64_t d = i64(dim);
+    at::Tensor input = view(x, {i64(n), d});
     at::Tensor variance = input.pow(2).mean(-1, /*keepdim=*/true);
     at::Tensor normed = input * at::rsqrt(variance + eps);
-    at::Tensor result = view_f32(y, {static_cast<int64_t>(n), d});
-    at::mul_out(result, view_f32(gamma, {d}), normed);
+    at::Tensor result = view(y, {i64(n), d});
+    at::mul_out(result, view(gamma, {d}), normed);
   }
 
   // transformers' apply_rotary_pos_emb: x * cos + rotate_half(x) * sin, with
   // rotate_half(x) = cat(-x[half:], x[:half]) and angles position * inv_freq.
   void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
               const float* inv_freq) override {
-    const int64_t rows = static_cast<int64_t>(n), h = static_cast<int64_t>(heads);
-    const int64_t hd = static_cast<int64_t>(head_dim), half = hd / 2;
-    at::Tensor pos = at::from_blob(const_cast<int32_t*>(positions), {rows, 1}, at::TensorOptions().dtype(at::kInt))
-                         .to(at::kFloat);
-    at::Tensor freqs = pos * view_f32(inv_freq, {1, half});  // [n, half]
+    const int64_t rows = i64(n), h = i64(heads), hd = i64(head_dim), half = hd / 2;
+    at::Tensor pos = positions_.get(positions, n, device_, at::kInt).to(at::kFloat).unsqueeze(1);
+    at::Tensor freqs = pos * inv_freq_.get(inv_freq, static_cast<size_t>(half), device_, at::kFloat).unsqueeze(0);
     at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);  // [n, 1, head_dim]
-    at::Tensor t = view_f32(x, {rows, h, hd});
+    at::Tensor t = view(x, {rows, h, hd});
     at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
     t.copy_(t * emb.cos() + rotated * emb.sin());
   }
 
   void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache, const float* v_cache,
                  const AttentionShape& shape, float scale, float* out) override {
-    const int64_t rows = static_cast<int64_t>(n), heads = static_cast<int64_t>(shape.heads);
-    const int64_t kv_heads = static_cast<int64_t>(shape.kv_heads), hd = static_cast<int64_t>(shape.head_dim);
-    int32_t last = 0;
-    for (size_t t = 0; t < n; ++t) last = std::max(last, positions[t]);
-    const int64_t slots = static_cast<int64_t>(last) + 1;  // the cache slots any query sees
-    at::Tensor query = view_f32(q, {rows, heads, hd}).transpose(0, 1);                  // [heads, n, hd]
-    at::Tensor keys = view_f32(k_cache, {slots, kv_heads, hd}).transpose(0, 1);         // [kv, slots, hd]
-    at::Tensor values = view_f32(v_cache, {slots, kv_heads, hd}).transpose(0, 1);
+    const int64_t rows = i64(n), heads = i64(shape.heads), kv_heads = i64(shape.kv_heads), hd = i64(shape.head_dim);
+    const int32_t last = *std::max_element(positions, positions + n);
+    const int64_t slots = i64(static_cast<size_t>(last)) + 1;  // the cache slots any query sees
+    at::Tensor query = view(q, {rows, heads, hd}).transpose(0, 1);           // [heads, n, hd]
+    at::Tensor keys = view(k_cache, {slots, kv_heads, hd}).transpose(0, 1);  // [kv, slots, hd]
+    at::Tensor values = view(v_cache, {slots, kv_heads, hd}).transpose(0, 1);
     if (kv_heads != heads) {  // grouped-query: each kv head serves heads / kv_heads query heads
       keys = keys.repeat_interleave(heads / kv_heads, 0);
       values = values.repeat_interleave(heads / kv_heads, 0);
     }
     // Query t sees slots 0..positions[t] (true = attend).
-    at::Tensor pos = at::from_blob(const_cast<int32_t*>(positions), {rows, 1}, at::TensorOptions().dtype(at::kInt));
-    at::Tensor visible = at::arange(slots, at::TensorOptions().dtype(at::kInt)).unsqueeze(0).le(pos);  // [n, slots]
+    at::Tensor pos = positions_.get(positions, n, device_, at::kInt).unsqueeze(1);
+    at::Tensor visible = at::arange(slots, options(at::kInt)).unsqueeze(0).le(pos);  // [n, slots]
 #if WS_TORCH_HAS_SDPA_SCALE
     at::Tensor context = at::scaled_dot_product_attention(query, keys, values, visible, 0.0, false,
                                                           static_cast<double>(scale));
@@ -140,46 +248,95 @@ class AtenBackend final : public Backend {
     scores.masked_fill_(visible.logical_not(), -std::numeric_limits<float>::infinity());
     at::Tensor context = at::matmul(at::softmax(scores, -1), values);  // [heads, n, hd]
 #endif
-    view_f32(out, {rows, heads, hd}).copy_(context.transpose(0, 1));
+    view(out, {rows, heads, hd}).copy_(context.transpose(0, 1));
   }
 
   // GPT-2's gelu_new: the tanh approximation.
   void gelu_new(float* x, size_t n) override {
-    at::Tensor t = view_f32(x, {static_cast<int64_t>(n)});
+    at::Tensor t = view(x, {i64(n)});
     t.copy_(at::gelu(t, "tanh"));
   }
 
   void silu_mul(const float* gate, const float* up, size_t n, float* out) override {
-    const int64_t len = static_cast<int64_t>(n);
-    at::Tensor result = view_f32(out, {len});
-    at::mul_out(result, at::silu(view_f32(gate, {len})), view_f32(up, {len}));
+    at::Tensor result = view(out, {i64(n)});
+    at::mul_out(result, at::silu(view(gate, {i64(n)})), view(up, {i64(n)}));
   }
 
   void softmax(float* x, size_t n) override {
-    at::Tensor t = view_f32(x, {static_cast<int64_t>(n)});
+    at::Tensor t = view(x, {i64(n)});
     t.copy_(at::softmax(t, 0));
   }
 
   void add(const float* a, const float* b, size_t n, float* out) override {
-    const int64_t len = static_cast<int64_t>(n);
-    at::Tensor result = view_f32(out, {len});
-    at::add_out(result, view_f32(a, {len}), view_f32(b, {len}));
+    at::Tensor result = view(out, {i64(n)});
+    at::add_out(result, view(a, {i64(n)}), view(b, {i64(n)}));
   }
+
+ private:
+  at::TensorOptions options(at::ScalarType type) const { return at::TensorOptions().dtype(type).device(device_); }
+  at::TensorOptions f32() const { return options(at::kFloat); }
+  at::Tensor view(const float* data, std::vector<int64_t> sizes) const {
+    return at::from_blob(const_cast<float*>(data), sizes, f32());
+  }
+
+  // How a weight's destination finds the upload ring: made at the first
+  // write when the caller did not ask load_staging() first.
+  detail::UploaderSource uploader_source() {
+#if defined(WS_CUDA)
+    return [this]() -> Result<CudaUploader*> {
+      if (!uploader_) {
+        if (!load_staging(16ull << 20)) return *upload_error_;
+      }
+      return uploader_.get();
+    };
+#else
+    return {};
+#endif
+  }
+
+  at::Device device_;
+  HostArrayOnDevice<int32_t> positions_;
+  HostArrayOnDevice<float> inv_freq_;
+#if defined(WS_CUDA)
+  std::unique_ptr<CudaUploader> uploader_;
+#endif
+  std::optional<Error> upload_error_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Backend>> make_torch_backend(const TorchDevice& device, const BackendOptions& options) {
-  if (device.cuda) {
-    return make_error(ErrorKind::Unsupported,
-                      "--backend torch --device " + device.name() +
-                          ": the op interface passes activations and the KV cache as host pointers, so this "
-                          "backend computes on the CPU only");
-  }
   if (options.threads < 0) {
     return make_error(ErrorKind::InvalidArgument, "thread count " + std::to_string(options.threads));
   }
-  return std::unique_ptr<Backend>(std::make_unique<AtenBackend>(options.threads));
+  if (device.cuda) {
+#if defined(WS_CUDA)
+    WS_TRY(torch_cuda_init(device));
+    const at::Device where(at::kCUDA, static_cast<c10::DeviceIndex>(device.index));
+    try {
+      // cuBLAS handles and attention kernels are made on first use: made
+      // here, so the first forward (the prefill) does not pay for them, as a
+      // warmed-up transformers run does not.
+      for (at::ScalarType type : {at::kFloat, at::kHalf, at::kBFloat16}) {
+        at::Tensor a = at::ones({16, 16}, at::TensorOptions().dtype(type).device(where));
+        at::mm(a, a);
+        at::Tensor q = a.view({1, 16, 16});
+        at::softmax(at::matmul(q, q.transpose(1, 2)), -1);
+      }
+      at::Tensor q = at::ones({2, 4, 8}, at::TensorOptions().dtype(at::kFloat).device(where));
+#if WS_TORCH_HAS_SDPA_SCALE
+      at::scaled_dot_product_attention(q, q, q, at::ones({4, 4}, q.options().dtype(at::kBool)), 0.0, false, 1.0);
+#endif
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::Device, device.name() + ": " + e.what());
+    }
+    return std::unique_ptr<Backend>(std::make_unique<AtenBackend>(where, options.threads));
+#else
+    return make_error(ErrorKind::Unsupported, "--backend torch --device " + device.name() + ": " +
+                                                  torch_cuda_unavailable_reason());
+#endif
+  }
+  return std::unique_ptr<Backend>(std::make_unique<AtenBackend>(at::Device(at::kCPU), options.threads));
 }
 
 }  // namespace ws

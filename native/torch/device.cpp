@@ -27,6 +27,26 @@ std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-bool torch_cuda_available() { return at::hasCUDA(); }
+bool torch_cuda_available() { return torch_cuda_unavailable_reason().empty(); }
+
+std::string torch_cuda_unavailable_reason() {
+#if defined(WS_CUDA)
+  // at::hasCUDA(): a CUDA build of LibTorch that sees at least one device.
+  if (at::hasCUDA()) return "";
+  return "LibTorch " + torch_version() + " has no CUDA support or sees no CUDA device";
+#else
+  return "this build has no CUDA upload path (configure with -DWS_CUDA=ON: preset native-cuda)";
+#endif
+}
+
+Status torch_cuda_init(const TorchDevice& device) {
+  if (!torch_cuda_available()) return make_error(ErrorKind::Device, torch_cuda_unavailable_reason());
+  try {
+    at::empty({1}, at::TensorOptions().device(at::kCUDA, static_cast<c10::DeviceIndex>(device.index)));
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::Device, device.name() + ": " + e.what());
+  }
+  return Status::ok();
+}
 
 }  // namespace ws

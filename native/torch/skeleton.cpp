@@ -3,6 +3,7 @@
 
 #include <exception>
 
+#include "torch/tensor_destination.h"
 #include "torch/ws_torch.h"
 
 namespace ws {
@@ -27,25 +28,17 @@ bool torch_scalar_type(DType dtype, at::ScalarType* out) {
   }
 }
 
-// The loader writes a tensor's final bytes straight into its host storage.
-class TensorDestination final : public Destination {
- public:
-  explicit TensorDestination(at::Tensor tensor) : tensor_(std::move(tensor)) {}
-  uint8_t* host_data() override {
-    return tensor_.is_cpu() ? static_cast<uint8_t*>(tensor_.data_ptr()) : nullptr;
-  }
-
- private:
-  at::Tensor tensor_;
-};
-
 }  // namespace
 
 struct TorchSkeleton::Impl {
   std::vector<ManifestEntry> manifest;
   std::vector<at::Tensor> tensors;
   std::vector<uint64_t> bytes;
-  std::vector<std::unique_ptr<TensorDestination>> destinations;
+  std::vector<std::unique_ptr<detail::TensorDestination>> destinations;
+#if defined(WS_CUDA)
+  std::unique_ptr<CudaUploader> uploader;  // CUDA only, until finish_load()
+#endif
+  uint64_t pinned_bytes = 0;
 };
 
 TorchSkeleton::TorchSkeleton() : impl_(std::make_unique<Impl>()) {}
@@ -83,31 +76,66 @@ Result<std::unique_ptr<TorchSkeleton>> TorchSkeleton::create(const std::vector<M
   return skeleton;
 }
 
-Status TorchSkeleton::materialize(const TorchDevice& device) {
-  if (device.cuda) {
-    // Non-host destinations (pinned staging + copies on a stream) are not part
-    // of this build yet: say so instead of pretending.
-    return make_error(ErrorKind::Unsupported, "device " + device.name() +
-                                                  ": this build has no CUDA destination (CPU-only LibTorch " +
-                                                  torch_version() + ")");
-  }
+Status TorchSkeleton::materialize(const TorchDevice& device, uint64_t window_bytes) {
   Impl& impl = *impl_;
+  detail::UploaderSource uploader;
+  if (device.cuda) {
+#if defined(WS_CUDA)
+    if (!torch_cuda_available()) {
+      return make_error(ErrorKind::Device, "device " + device.name() + ": " + torch_cuda_unavailable_reason());
+    }
+    WS_ASSIGN_OR_RETURN(impl.uploader, CudaUploader::create(device.index, window_bytes));
+    impl.pinned_bytes = impl.uploader->stats().pinned_bytes;
+    uploader = [&impl]() -> Result<CudaUploader*> {
+      if (!impl.uploader) return make_error(ErrorKind::InvalidArgument, "write after finish_load()");
+      return impl.uploader.get();
+    };
+#else
+    return make_error(ErrorKind::Unsupported, "device " + device.name() +
+                                                  ": this build has no CUDA upload path (configure with "
+                                                  "-DWS_CUDA=ON: preset native-cuda)");
+#endif
+  }
+  const at::Device where = device.cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device.index))
+                                       : at::Device(at::kCPU);
   impl.destinations.clear();
   for (size_t i = 0; i < impl.tensors.size(); ++i) {
     at::Tensor& meta = impl.tensors[i];
     try {
-      // at::empty: malloc'd, untouched; pages are committed as pread fills them.
-      meta = at::empty(meta.sizes(), at::TensorOptions().device(at::kCPU).dtype(meta.scalar_type()));
+      // at::empty: allocated, untouched; host pages are committed as pread
+      // fills them, device memory as the copies land.
+      meta = at::empty(meta.sizes(), at::TensorOptions().device(where).dtype(meta.scalar_type()));
     } catch (const std::exception& e) {
       return make_error(ErrorKind::OutOfBudget, impl.manifest[i].name + ": cannot allocate " +
                                                     std::to_string(impl.bytes[i]) + " bytes on " + device.name() +
                                                     ": " + e.what());
     }
-    impl.destinations.push_back(std::make_unique<TensorDestination>(meta));
+    impl.destinations.push_back(std::make_unique<detail::TensorDestination>(meta, impl.manifest[i].dtype, uploader));
     impl.manifest[i].destination = impl.destinations.back().get();
   }
   return Status();
 }
+
+StagingProvider* TorchSkeleton::staging() {
+#if defined(WS_CUDA)
+  return impl_->uploader.get();
+#else
+  return nullptr;
+#endif
+}
+
+Status TorchSkeleton::finish_load() {
+#if defined(WS_CUDA)
+  if (impl_->uploader) {
+    Status finished = impl_->uploader->finish();
+    impl_->uploader.reset();  // frees the pinned buffers
+    return finished;
+  }
+#endif
+  return Status::ok();
+}
+
+uint64_t TorchSkeleton::pinned_bytes() const { return impl_->pinned_bytes; }
 
 const std::vector<ManifestEntry>& TorchSkeleton::manifest() const { return impl_->manifest; }
 size_t TorchSkeleton::size() const { return impl_->tensors.size(); }
@@ -117,6 +145,13 @@ uint64_t TorchSkeleton::bytes(size_t i) const { return impl_->bytes[i]; }
 const uint8_t* TorchSkeleton::host_bytes(size_t i) const {
   const at::Tensor& t = impl_->tensors[i];
   return t.is_cpu() ? static_cast<const uint8_t*>(t.data_ptr()) : nullptr;
+}
+
+std::vector<uint8_t> TorchSkeleton::copy_to_host(size_t i) const {
+  const at::Tensor host = impl_->tensors[i].is_meta() ? at::Tensor() : impl_->tensors[i].contiguous().cpu();
+  if (!host.defined()) return {};
+  const uint8_t* p = static_cast<const uint8_t*>(host.data_ptr());
+  return std::vector<uint8_t>(p, p + impl_->bytes[i]);
 }
 
 uint64_t TorchSkeleton::materialized_bytes() const {

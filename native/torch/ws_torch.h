@@ -3,10 +3,13 @@
 //   skeleton : every parameter a manifest names, as a tensor on torch's meta
 //              device (shape and dtype, no memory); materialize() then gives
 //              each one storage with at::empty on the chosen device and makes
-//              that storage the loader's Destination, so the source's pread
-//              lands straight in the tensor.
-//   backend  : the Backend ops (backend/backend.h) computed with ATen, so each
-//              architecture's single forward in src/model runs on LibTorch.
+//              that storage the loader's Destination: on the CPU the source's
+//              pread lands straight in the tensor; on CUDA (-DWS_CUDA=ON) the
+//              windows stream through pinned buffers (native/cuda).
+//   backend  : the Backend ops (backend/backend.h) computed with ATen on the
+//              CPU or a CUDA device, so each architecture's single forward in
+//              src/model runs on LibTorch; on CUDA weights, activations and
+//              the KV cache live on the device.
 //
 // This header does not include LibTorch: the CLI compiles without its headers.
 #pragma once
@@ -35,8 +38,14 @@ Result<TorchDevice> parse_torch_device(std::string_view text);
 // "1.13.1", from the headers this build used.
 std::string torch_version();
 // True when this build can place tensors on CUDA devices (a CUDA LibTorch and
-// a CUDA toolkit at build time) and a device is present at run time.
+// -DWS_CUDA=ON at build time) and a device is present at run time.
 bool torch_cuda_available();
+// Why torch_cuda_available() is false ("" when it is true), for messages and
+// for tests that skip.
+std::string torch_cuda_unavailable_reason();
+// Creates the CUDA context of `device` (so that memory measured afterwards
+// excludes it). Errors: Device when CUDA is unavailable.
+Status torch_cuda_init(const TorchDevice& device);
 
 class TorchSkeleton {
  public:
@@ -51,10 +60,20 @@ class TorchSkeleton {
   static Result<std::unique_ptr<TorchSkeleton>> create(const std::vector<ManifestEntry>& entries);
 
   // Gives every tensor storage on `device` (at::empty: allocated, not
-  // touched) and points manifest()[i].destination at it. Errors: Unsupported
-  // for CUDA when torch_cuda_available() is false; OutOfBudget when torch
-  // cannot allocate (naming the tensor).
-  Status materialize(const TorchDevice& device);
+  // touched) and points manifest()[i].destination at it. For CUDA, windows of
+  // up to `window_bytes` (the plan's PlanOptions::staging_bytes) are staged in
+  // pinned buffers: give staging() to the executor, call finish_load() after
+  // the last byte. Errors: Unsupported for CUDA in a build without WS_CUDA,
+  // Device when CUDA is unavailable; OutOfBudget when torch cannot allocate
+  // (naming the tensor).
+  Status materialize(const TorchDevice& device, uint64_t window_bytes = 16ull << 20);
+  // The executor's staging (pinned buffers) for a CUDA skeleton, else nullptr.
+  StagingProvider* staging();
+  // Waits for the last copies, reports any CUDA error, frees the pinned
+  // buffers. A no-op on the CPU.
+  Status finish_load();
+  // Host memory the CUDA upload path held (pinned staging), 0 on the CPU.
+  uint64_t pinned_bytes() const;
 
   // The entries, with destinations into the tensors once materialized
   // (owned by this skeleton; valid for its lifetime).
@@ -64,6 +83,8 @@ class TorchSkeleton {
   uint64_t bytes(size_t i) const;
   // Tensor i's bytes when it lives in host memory, else nullptr.
   const uint8_t* host_bytes(size_t i) const;
+  // A host copy of tensor i's bytes, wherever it lives (hashing, tests).
+  std::vector<uint8_t> copy_to_host(size_t i) const;
   // Sum of bytes() over every tensor that has storage.
   uint64_t materialized_bytes() const;
 
@@ -79,12 +100,16 @@ class TorchSkeleton {
 // model built on it must not be run.
 std::unique_ptr<Backend> make_manifest_only_backend();
 
-// The Backend ops computed with ATen on the CPU (threads: at::set_num_threads,
-// process-wide; 0 = one per hardware thread). Weights are host buffers the loader fills in
-// place (WeightTensor owns a HostBuffer); the ops view them and the caller's
-// activations as tensors without copying. Errors: Unsupported for CUDA (the
-// op interface passes host pointers for activations and the KV cache),
-// InvalidArgument for a negative thread count.
+// The Backend ops computed with ATen (CPU threads: at::set_num_threads,
+// process-wide; 0 = one per hardware thread). The ops view weights,
+// activations and the KV cache as tensors (at::from_blob) without copying.
+// On the CPU weights are host buffers the loader fills in place; on CUDA they
+// are device tensors filled through the pinned upload ring (load_staging /
+// finish_load), activations and the KV cache are device memory, and the only
+// per-token transfers are the token ids and positions in and the logits out.
+// Narrow (f16/bf16) weights are multiplied in their own dtype on CUDA, in f32
+// on the CPU. Errors: Unsupported for CUDA in a build without WS_CUDA, Device
+// when CUDA is unavailable, InvalidArgument for a negative thread count.
 Result<std::unique_ptr<Backend>> make_torch_backend(const TorchDevice& device, const BackendOptions& options = {});
 
 }  // namespace ws

@@ -18,6 +18,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::OutOfBudget: return "OutOfBudget";
     case ErrorKind::Cancelled: return "Cancelled";
     case ErrorKind::NotFound: return "NotFound";
+    case ErrorKind::Device: return "Device";
   }
   return "Unknown";
 }

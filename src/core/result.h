@@ -27,6 +27,7 @@ enum class ErrorKind {
   OutOfBudget,      // a size limit was hit (header cap, memory budget)
   Cancelled,        // the caller asked to stop
   NotFound,         // a file or URL that does not exist (ENOENT, HTTP 404)
+  Device,           // the GPU or its driver failed (CUDA errors, no device)
 };
 
 const char* error_kind_name(ErrorKind kind);

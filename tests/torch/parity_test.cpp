@@ -46,10 +46,15 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"mistral", WeightDType::Keep}),
     [](const testing::TestParamInfo<Case>& info) { return std::string(info.param.fixture); });
 
-TEST(TorchBackend, CudaIsRefusedWithAReason) {
+TEST(TorchBackend, CudaIsRefusedWithAReasonWhereItIsUnavailable) {
+  if (torch_cuda_available()) GTEST_SKIP() << "CUDA is available here (tests/torch/cuda_test.cpp covers it)";
   Result<std::unique_ptr<Backend>> backend = make_torch_backend(TorchDevice{true, 0});
   ASSERT_FALSE(backend.is_ok());
-  EXPECT_EQ(backend.error().kind, ErrorKind::Unsupported);
+  // Unsupported: a build without the CUDA path; Device: no CUDA LibTorch or GPU.
+  EXPECT_TRUE(backend.error().kind == ErrorKind::Unsupported || backend.error().kind == ErrorKind::Device)
+      << backend.error().to_string();
+  EXPECT_FALSE(torch_cuda_unavailable_reason().empty());
+  EXPECT_NE(backend.error().message.find("CUDA"), std::string::npos) << backend.error().to_string();
 }
 
 }  // namespace
