@@ -2,8 +2,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "source/transports.h"
 
@@ -14,7 +17,11 @@ namespace {
 class FileTransport final : public Transport {
  public:
   FileTransport(std::string directory, FileTransportOptions options)
-      : directory_(std::move(directory)), options_(options) {}
+      : directory_(std::move(directory)), options_(options) {
+    if (options_.read_threads == 0) {
+      options_.read_threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    }
+  }
 
   std::string describe(const std::string& file) const override { return directory_ + "/" + file; }
 
@@ -54,7 +61,7 @@ class FileTransport final : public Transport {
         continue;
       }
       const uint64_t n = std::min(t.len, options_.read_chunk_bytes);
-      status = pread_exact(fd, file, t.file_offset, t.dst, n);
+      status = pread_parallel(fd, file, t.file_offset, t.dst, n);
       if (status) status = executor.commit(shard, n);
       if (drop_cache && t.file_offset + n - dropped_until >= (64ull << 20)) {
         ::posix_fadvise(fd, static_cast<off_t>(dropped_until), static_cast<off_t>(t.file_offset + n - dropped_until),
@@ -70,6 +77,27 @@ class FileTransport final : public Transport {
  private:
   Error io_error(const std::string& file, const char* what) const {
     return make_error(ErrorKind::Io, describe(file) + ": " + what + ": " + std::strerror(errno));
+  }
+
+  // One read split over up to read_threads threads, each a contiguous piece
+  // of at least 1 MiB; the first error (in file order) is the result.
+  Status pread_parallel(int fd, const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) const {
+    constexpr uint64_t kMinPiece = 1ull << 20;
+    const uint64_t pieces = std::min<uint64_t>(options_.read_threads, std::max<uint64_t>(len / kMinPiece, 1));
+    if (pieces <= 1) return pread_exact(fd, file, offset, dst, len);
+    const uint64_t piece = (len + pieces - 1) / pieces;
+    std::vector<Status> results(pieces);
+    std::vector<std::thread> helpers;
+    helpers.reserve(pieces - 1);
+    auto read_piece = [&](uint64_t i) {
+      const uint64_t begin = i * piece, count = std::min(piece, len - begin);
+      results[i] = pread_exact(fd, file, offset + begin, dst + begin, count);
+    };
+    for (uint64_t i = 1; i < pieces; ++i) helpers.emplace_back(read_piece, i);
+    read_piece(0);
+    for (std::thread& t : helpers) t.join();
+    for (const Status& r : results) WS_TRY(r);
+    return Status::ok();
   }
 
   Status pread_exact(int fd, const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) const {

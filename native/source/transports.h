@@ -15,6 +15,11 @@ namespace ws {
 struct FileTransportOptions {
   uint64_t drop_cache_min_bytes = 1ull << 30;
   uint64_t read_chunk_bytes = 16ull << 20;
+  // Threads one read is split over (pieces of >= 1 MiB). A single pread from
+  // the page cache copies at one core's memcpy speed (8.9 GB/s on the H200
+  // host, bench/RESULTS.md), far below a GPU's pinned copy bandwidth.
+  // 0: min(8, hardware threads).
+  unsigned read_threads = 0;
 };
 std::unique_ptr<Transport> make_file_transport(std::string directory, FileTransportOptions options = {});
 
