@@ -5,17 +5,10 @@
 #include "../model/model_fixture.h"
 #include "native/test_support.h"
 #include "torch/ws_torch.h"
+#include "torch_cases.h"
 
 namespace ws::test {
 namespace {
-
-nlohmann::json run_json(const std::string& args) {
-  auto [status, out] = run_command(std::string(WS_CLI) + " " + args);
-  EXPECT_EQ(status, 0) << out;
-  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << out;
-  return j;
-}
 
 TEST(TorchCli, LoadGivesThePortableHashesAndFields) {
   for (const char* dtype : {"keep", "f16"}) {

@@ -14,6 +14,7 @@
 #include "../model/parity_check.h"
 #include "native/test_support.h"
 #include "torch/ws_torch.h"
+#include "torch_cases.h"
 
 namespace ws::test {
 namespace {
@@ -24,16 +25,6 @@ namespace {
   } while (0)
 
 const TorchDevice kCuda{true, 0};
-
-struct Case {
-  const char* fixture;
-  WeightDType dtype;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture; }
-std::string case_name(const testing::TestParamInfo<Case>& info) {
-  const char* dtypes[] = {"keep", "f32", "f16", "bf16"};
-  return std::string(info.param.fixture) + "_" + dtypes[static_cast<int>(info.param.dtype)];
-}
 
 class TorchCudaSkeleton : public testing::TestWithParam<Case> {};
 
@@ -134,14 +125,6 @@ TEST(TorchCuda, NarrowWeightsComputeCloseToF32) {
   }
   EXPECT_GT(diff, 0.0f);  // it really ran in bf16
   EXPECT_LE(diff, 0.05f * scale + 1e-3f);
-}
-
-nlohmann::json run_json(const std::string& args) {
-  auto [status, out] = run_command(std::string(WS_CLI) + " " + args);
-  EXPECT_EQ(status, 0) << out;
-  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << out;
-  return j;
 }
 
 TEST(TorchCudaCli, LoadGivesThePortableHashes) {

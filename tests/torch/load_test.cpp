@@ -6,21 +6,10 @@
 
 #include "../model/model_fixture.h"
 #include "torch/ws_torch.h"
+#include "torch_cases.h"
 
 namespace ws::test {
 namespace {
-
-struct Case {
-  const char* fixture;
-  WeightDType dtype;
-};
-
-void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture; }
-
-std::string case_name(const testing::TestParamInfo<Case>& info) {
-  const char* dtypes[] = {"keep", "f32", "f16", "bf16"};
-  return std::string(info.param.fixture) + "_" + dtypes[static_cast<int>(info.param.dtype)];
-}
 
 class TorchLoad : public testing::TestWithParam<Case> {};
 

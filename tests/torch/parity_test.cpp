@@ -8,6 +8,7 @@
 #include "../model/parity_check.h"
 #include "generate/generate.h"
 #include "torch/ws_torch.h"
+#include "torch_cases.h"
 
 namespace ws::test {
 namespace {
@@ -18,13 +19,6 @@ Result<LoadedModel> load_on_torch(const std::string& dir, WeightDType dtype) {
   WS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_torch_backend(TorchDevice{}, options));
   return load_model_on(std::move(backend), dir, dtype);
 }
-
-struct Case {
-  const char* fixture;
-  WeightDType dtype;
-};
-
-void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture; }
 
 class TorchParity : public testing::TestWithParam<Case> {};
 
