@@ -1,76 +1,287 @@
 #!/usr/bin/env bash
-# bench/gpu.sh — the LibTorch backend on a GPU machine with PyTorch 2.x (CUDA)
-# and a CUDA toolkit (nvcc on PATH). It has NOT been run: the machine this was
-# written on has no GPU, no CUDA toolkit and only Debian's CPU LibTorch 1.13.
+# bench/gpu.sh — one time-boxed pass on a GPU machine (CUDA toolkit + PyTorch 2.x wheel):
 #
-#   1. configures preset native-torch (binary dir build/gpu) against PyTorch's
-#      LibTorch (python3 -c "import torch; print(torch.utils.cmake_prefix_path)")
-#   2. builds and runs the torch tests: the ATen ops on LibTorch 2.x (the
-#      scaled_dot_product_attention path that 1.13 lacks) against transformers;
-#      the CUDA tests skip with their reason where a GPU is present
-#   3. measures pinned host -> device bandwidth (torch, 1 GiB, best of 5)
-#   4. loads a 2 GiB bf16 checkpoint with --backend torch --device cuda and
-#      reports host peak RSS and throughput next to that bandwidth. This build
-#      has no CUDA destination yet (issue 4, step 4): the load is refused with
-#      a typed error, which the script reports instead of a figure.
+#   env      nvidia-smi, nvcc, torch / transformers versions, build prerequisites -> $OUT/env.txt
+#   build    cmake --preset native-cuda -B build/gpu (LibTorch from the torch wheel, sm_90),
+#            then the targets weightstream, then torch_tests cuda_tests    -> $OUT/build.log
+#   tests    ctest -V -R 'Torch|Cuda' --timeout 120 in build/gpu           -> $OUT/tests.log
+#   bench    bench/gpu_bench.py: pinned/pageable H2D bandwidth, random Llama bf16 checkpoints
+#            (GPU_BENCH_SIZES_GIB, default 1,8), weightstream load --device cuda and
+#            transformers from_pretrained(device_map="cuda") side by side, greedy decode
+#            ours vs transformers on the first size   -> $OUT/bench.log, gpu_results.{json,md}
 #
-# usage: bash bench/gpu.sh            (PYTHON=python3 by default)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# Every step is time-boxed (`timeout`) within one overall budget and may fail without
+# stopping the others; each prints "== [elapsed s] step" and the end prints a step
+# summary and the markdown table. The whole output is also in $OUT/gpu.log.
+#
+# usage (repository root or anywhere):  bash bench/gpu.sh
+# environment:
+#   OUT                   where results go (default build/gpu-bench/out)
+#   PYTHON                python with torch + transformers (default python3)
+#   GPU_BUDGET_S          overall seconds for the whole script (default 450)
+#   GPU_BENCH_RESERVE_S   seconds kept for the benchmark while building/testing (default 180)
+#   GPU_STEPS             steps to run (default "env build tests bench")
+#   GPU_SKIP_BUILD=1      skip configure + build when build/gpu/weightstream exists
+#   GPU_PRESET            configure preset (default native-cuda); GPU_BUILD_DIR (default build/gpu)
+#   GPU_CUDA_ARCH         CMAKE_CUDA_ARCHITECTURES (default 90: H100 / H200)
+#   GPU_CTEST_JOBS        ctest -j (default 1)
+#   GPU_BENCH_SIZES_GIB   checkpoint sizes (default 1,8); GPU_BENCH_REPEAT (default 2)
+#   GPU_BENCH_CKPT_DIR    where checkpoints are written (default build/gpu-bench; reused when present)
+#   GPU_BENCH_DEVICE      cuda (default); cpu runs the benchmark's logic without a GPU (dry run:
+#                         portable backend, transformers on the CPU; use small GPU_BENCH_SIZES_GIB)
+# Run it with a command timeout of at least GPU_BUDGET_S + 30 s.
+set -u -o pipefail
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+OUT=${OUT:-$ROOT/build/gpu-bench/out}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 PYTHON=${PYTHON:-python3}
-stamp() { echo "== $*"; }
-
-prefix=$("$PYTHON" -c "import torch; print(torch.utils.cmake_prefix_path)")
-torch_version=$("$PYTHON" -c "import torch; print(torch.__version__)")
-cxx11_abi=$("$PYTHON" -c "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))")
-cuda=$("$PYTHON" -c "import torch; print(int(torch.cuda.is_available()))")
-stamp "PyTorch $torch_version (CMake prefix $prefix), CUDA available: $cuda, C++11 ABI: $cxx11_abi"
-if [ "$cxx11_abi" != 1 ]; then
-  # Debian's GoogleTest and our other dependencies use the C++11 string ABI.
-  echo "this PyTorch uses the pre-C++11 ABI; install a build with torch._C._GLIBCXX_USE_CXX11_ABI == True" >&2
-  exit 1
+BUDGET=${GPU_BUDGET_S:-450}
+BENCH_RESERVE=${GPU_BENCH_RESERVE_S:-180}
+STEPS=${GPU_STEPS:-env build tests bench}
+BUILD_DIR=${GPU_BUILD_DIR:-build/gpu}
+BENCH_DEVICE=${GPU_BENCH_DEVICE:-cuda}
+PRESET=${GPU_PRESET:-native-cuda}
+CUDA_ARCH=${GPU_CUDA_ARCH:-90}
+CTEST_JOBS=${GPU_CTEST_JOBS:-8}
+# Build prerequisites and test fixtures made on another machine, for a GPU box
+# that has neither the Debian -dev packages nor the reference Python stack:
+#   .devdeps/usr       nlohmann-json and GoogleTest (headers, static libs, CMake configs)
+#   .devdeps/fixtures  build/native/fixtures/{models,gguf} (then ctest skips fixture setup)
+DEVDEPS=${GPU_DEVDEPS:-$ROOT/.devdeps}
+SIZES=${GPU_BENCH_SIZES_GIB:-1,8}
+NPROC=$(nproc 2> /dev/null || echo 4)
+START=$SECONDS
+SUMMARY=()
+TORCH_PREFIX=""
+NVCC=$(command -v nvcc || true)
+if [ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
+  NVCC=/usr/local/cuda/bin/nvcc
+  export PATH=/usr/local/cuda/bin:$PATH
 fi
-extra=()
-if command -v nvcc > /dev/null; then
-  extra+=("-DCUDAToolkit_ROOT=$(dirname "$(dirname "$(command -v nvcc)")")" "-DCMAKE_CUDA_COMPILER=$(command -v nvcc)")
-fi
 
-stamp "configure + build (preset native-torch -> build/gpu)"
-cmake --preset native-torch -B build/gpu -DCMAKE_PREFIX_PATH="$prefix" -DWS_PYTHON="$(command -v "$PYTHON")" "${extra[@]}"
-cmake --build build/gpu -j "$(nproc)"
+el() { echo $((SECONDS - START)); }
+abs_cmd() { local p; p=$(command -v "$1") || { echo "$1"; return; }; case $p in /*) echo "$p" ;; *) echo "$ROOT/$p" ;; esac; }
+banner() { echo; echo "== [$(el) s] $*"; }
+want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+note() { SUMMARY+=("$(printf '%-16s %4s s  %s' "$1" "$2" "$3")"); }
 
-stamp "torch tests"
-(cd build/gpu && ctest --output-on-failure -R 'Torch(Skeleton|Device|Cuda|Backend|Cli|Load|Parity)\.')
+# Seconds a step may take: its cap, less what later steps are promised.
+box() {
+  local cap=$1 reserve=$2 left
+  left=$((BUDGET - (SECONDS - START) - reserve))
+  if ((left < cap)); then echo "$left"; else echo "$cap"; fi
+}
 
-stamp "pinned host -> device bandwidth"
-h2d=$("$PYTHON" - <<'PY'
-import time, torch
-n = 1 << 30
-host = torch.empty(n, dtype=torch.uint8).pin_memory()
-dev = torch.empty(n, dtype=torch.uint8, device="cuda")
-best = 0.0
-for _ in range(5):
-    torch.cuda.synchronize(); t = time.perf_counter()
-    dev.copy_(host, non_blocking=True); torch.cuda.synchronize()
-    best = max(best, n / (time.perf_counter() - t))
-print(f"{best / 1e9:.2f}")
+# run_step NAME CAP RESERVE LOG MODE CMD...   MODE: live (tee to stdout) or quiet (log only)
+# Returns the command's status; 124/137 = time box hit; 200 = not started.
+run_step() {
+  local name=$1 cap=$2 reserve=$3 log=$4 mode=$5 t s rc
+  shift 5
+  t=$(box "$cap" "$reserve")
+  if ((t < 15)); then
+    banner "$name: skipped, only ${t} s of the budget left for it"
+    note "$name" 0 "skipped: out of time"
+    return 200
+  fi
+  banner "$name (time box ${t} s): $(printf '%q ' "$@")"
+  echo "== [$(el) s] $name: $(printf '%q ' "$@")" >> "$log"
+  s=$SECONDS
+  if [ "$mode" = live ]; then
+    timeout -k 10 "$t" "$@" 2>&1 | tee -a "$log"
+  else
+    timeout -k 10 "$t" "$@" >> "$log" 2>&1
+  fi
+  rc=$?
+  case $rc in
+    0) note "$name" $((SECONDS - s)) "ok" ;;
+    124 | 137) note "$name" $((SECONDS - s)) "TIMED OUT after ${t} s (rc $rc)" ;;
+    *) note "$name" $((SECONDS - s)) "FAILED (rc $rc)" ;;
+  esac
+  echo "== [$(el) s] $name: rc $rc after $((SECONDS - s)) s"
+  return $rc
+}
+
+# ---------------------------------------------------------------- env
+step_env() {
+  banner "env -> $OUT/env.txt"
+  local s=$SECONDS f=$OUT/env.txt
+  TORCH_PREFIX=$(timeout 60 "$PYTHON" -c "import torch; print(torch.utils.cmake_prefix_path)" 2> /dev/null | tail -n 1)
+  {
+    echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "uname: $(uname -a)"
+    echo "nproc: $NPROC"
+    free -g 2> /dev/null | sed 's/^/free: /'
+    df -h "$ROOT" 2> /dev/null | sed 's/^/df: /'
+    echo
+    echo "--- nvidia-smi"
+    if command -v nvidia-smi > /dev/null; then
+      timeout 30 nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap,pcie.link.gen.max,pcie.link.width.max --format=csv 2>&1
+      timeout 30 nvidia-smi 2>&1
+    else
+      echo "MISSING: nvidia-smi not on PATH"
+    fi
+    echo
+    echo "--- nvcc (${NVCC:-MISSING: no nvcc on PATH nor in /usr/local/cuda/bin})"
+    [ -n "$NVCC" ] && timeout 30 "$NVCC" --version 2>&1
+    echo
+    echo "--- python ($(command -v "$PYTHON" || echo "MISSING: $PYTHON"))"
+    timeout 60 "$PYTHON" - << 'PY' 2>&1
+import importlib
+for mod in ["torch", "transformers", "safetensors", "accelerate", "psutil", "numpy"]:
+    try:
+        m = importlib.import_module(mod)
+        print(f"{mod} {m.__version__}")
+    except Exception as e:
+        print(f"MISSING: {mod} ({e})")
+try:
+    import torch
+    print("torch.version.cuda", torch.version.cuda)
+    print("torch.cuda.is_available()", torch.cuda.is_available())
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        print("device 0:", p.name, f"{p.total_memory / 2**30:.1f} GiB", f"sm_{p.major}{p.minor}")
+    print("torch.utils.cmake_prefix_path", torch.utils.cmake_prefix_path)
+    print("torch._C._GLIBCXX_USE_CXX11_ABI", torch._C._GLIBCXX_USE_CXX11_ABI)
+except Exception as e:
+    print("torch probe failed:", e)
 PY
-)
-echo "pinned H2D: $h2d GB/s"
+    echo
+    echo "--- build tools"
+    for tool in cmake ninja g++ c++ /usr/bin/time; do
+      if command -v "$tool" > /dev/null; then echo "$tool: $(command -v "$tool") $("$tool" --version 2>&1 | head -n 1)"; else echo "MISSING: $tool"; fi
+    done
+    echo
+    echo "--- build prerequisites (Debian paths; CMake may still find them elsewhere)"
+    [ -n "$TORCH_PREFIX" ] && [ -f "$TORCH_PREFIX/Torch/TorchConfig.cmake" ] &&
+      echo "ok: LibTorch $TORCH_PREFIX/Torch/TorchConfig.cmake" || echo "MISSING: TorchConfig.cmake under '$TORCH_PREFIX'"
+    [ -f /usr/include/nlohmann/json.hpp ] && echo "ok: nlohmann/json.hpp" || echo "MISSING: /usr/include/nlohmann/json.hpp (nlohmann-json3-dev)"
+    [ -f /usr/include/curl/curl.h ] || ls /usr/include/*/curl/curl.h > /dev/null 2>&1 &&
+      echo "ok: curl/curl.h" || echo "MISSING: curl/curl.h (libcurl4-openssl-dev)"
+    { [ -d /usr/include/gtest ] || ls /usr/lib/*/cmake/GTest /usr/lib/cmake/GTest > /dev/null 2>&1; } &&
+      echo "ok: GoogleTest" || echo "MISSING: GoogleTest headers/CMake config (libgtest-dev)"
+    if timeout 20 cmake --list-presets 2> /dev/null | grep -q "\"$PRESET\""; then echo "ok: preset $PRESET"; else echo "MISSING: CMake preset $PRESET in CMakePresets.json"; fi
+  } > "$f" 2>&1
+  cat "$f"
+  grep -q '^MISSING' "$f" && { echo; echo "== env: missing pieces:"; grep '^MISSING' "$f"; }
+  note env $((SECONDS - s)) "ok (torch prefix ${TORCH_PREFIX:-NONE}, nvcc ${NVCC:-NONE})"
+}
 
-stamp "CUDA load of a 2 GiB bf16 checkpoint"
-ckpt=build/gpu/bench-bf16-2g
-[ -s "$ckpt/model.safetensors.index.json" ] || "$PYTHON" bench/make_checkpoint.py "$ckpt" --gib 2 --shards 3 --dtype BF16
-cat "$ckpt"/*.safetensors > /dev/null  # warm page cache: the figure is the copy path, not the disk
-if out=$(build/gpu/weightstream load "$ckpt" --backend torch --device cuda --json 2> build/gpu/cuda-load.err); then
-  "$PYTHON" - "$out" "$h2d" <<'PY'
-import json, sys
-r, h2d = json.loads(sys.argv[1]), float(sys.argv[2])
-gbs = r["bound_bytes"] / r["seconds"] / 1e9
-print(f"bound {r['bound_bytes'] / 1e9:.2f} GB in {r['seconds']:.3f} s = {gbs:.2f} GB/s ({100 * gbs / h2d:.0f}% of pinned H2D); "
-      f"host peak RSS {r['peak_rss_bytes'] / 1e6:.1f} MB (before loading {r['rss_before_bytes'] / 1e6:.1f} MB), "
-      f"staging {r['staging_bytes'] / 1e6:.1f} MB")
-PY
-else
-  echo "CUDA load refused: $(cat build/gpu/cuda-load.err)"
-fi
+# ---------------------------------------------------------------- build
+step_build() {
+  local log=$OUT/build.log rc
+  : > "$log"
+  if [ "${GPU_SKIP_BUILD:-0}" = 1 ] && [ -x "$BUILD_DIR/weightstream" ]; then
+    banner "build: skipped (GPU_SKIP_BUILD=1, $BUILD_DIR/weightstream exists)"
+    note build 0 "skipped (GPU_SKIP_BUILD=1)"
+    return 0
+  fi
+  [ -n "$TORCH_PREFIX" ] || TORCH_PREFIX=$(timeout 60 "$PYTHON" -c "import torch; print(torch.utils.cmake_prefix_path)" 2> /dev/null | tail -n 1)
+  local args=(--preset "$PRESET" -B "$BUILD_DIR" "-DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH"
+    "-DWS_TORCH_COMPILE_JOBS=$NPROC" "-DWS_PYTHON=$(abs_cmd "$PYTHON")")
+  local prefix=$TORCH_PREFIX
+  [ -d "$DEVDEPS/usr" ] && prefix="$prefix;$DEVDEPS/usr"
+  [ -n "$TORCH_PREFIX" ] || echo "warning: no torch cmake prefix (is torch importable by $PYTHON?)"
+  args+=("-DCMAKE_PREFIX_PATH=$prefix")
+  if [ -n "$NVCC" ]; then
+    local cuda_root
+    cuda_root=$(dirname "$(dirname "$(readlink -f "$NVCC")")")
+    args+=("-DCMAKE_CUDA_COMPILER=$NVCC" "-DCUDAToolkit_ROOT=$cuda_root" "-DCUDA_TOOLKIT_ROOT_DIR=$cuda_root")
+  else
+    echo "warning: no nvcc found: CMake will not find a CUDA compiler"
+  fi
+  # libcurl's headers are rarely on a GPU image: build without HTTP sources then.
+  if ! [ -f /usr/include/curl/curl.h ] && ! ls /usr/include/*/curl/curl.h > /dev/null 2>&1; then
+    args+=("-DWS_HTTP=OFF")
+  fi
+  export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}  # LibTorch's CMake config: no autodetection pass
+  run_step configure 150 $((BENCH_RESERVE + 60)) "$log" quiet cmake "${args[@]}"
+  rc=$?
+  if ((rc == 0)) && [ -d "$DEVDEPS/fixtures" ]; then
+    mkdir -p "$BUILD_DIR/fixtures" && cp -r "$DEVDEPS/fixtures/." "$BUILD_DIR/fixtures/"
+  fi
+  if ((rc == 200)); then
+    note build 0 "skipped: no time to configure"
+    return $rc
+  elif ((rc != 0)); then
+    echo "-- configure failed ($log):"
+    grep -q 'CMake Error' "$log" && grep -A12 'CMake Error' "$log" | head -n 60 || tail -n 25 "$log"
+    note build 0 "skipped: configure failed"
+    return $rc
+  fi
+  # weightstream first (the benchmark needs it), then the test binaries.
+  run_step build-cli 420 $((BENCH_RESERVE + 30)) "$log" quiet cmake --build "$BUILD_DIR" -j "$NPROC" --target weightstream
+  rc=$?
+  if ((rc != 0 && rc != 200)); then
+    echo "-- build of weightstream failed ($log):"
+    grep -qE 'error:|FAILED:' "$log" && grep -m 20 -B2 -A6 -E 'error:|FAILED:' "$log" | head -n 80 || tail -n 20 "$log"
+  fi
+  run_step build-tests 420 $((BENCH_RESERVE + 60)) "$log" quiet cmake --build "$BUILD_DIR" -j "$NPROC" --target torch_tests cuda_tests
+  local rc2=$?
+  if ((rc2 != 0 && rc2 != 200)); then
+    echo "-- build of the tests failed ($log):"
+    sed -n '/build-tests: cmake/,$p' "$log" | grep -m 20 -B2 -A6 -E 'error|FAILED:' | head -n 80
+  fi
+  # keep the log under the 16 MiB a result file may have
+  if [ "$(stat -c %s "$log")" -gt $((8 << 20)) ]; then
+    tail -c $((4 << 20)) "$log" > "$log.tail" && mv "$log.tail" "$log"
+  fi
+  return $rc
+}
+
+# ---------------------------------------------------------------- tests
+step_tests() {
+  local log=$OUT/tests.log rc
+  : > "$log"
+  # Carried fixtures: do not regenerate them (that needs transformers' own versions).
+  local fixture_args=()
+  [ -d "$DEVDEPS/fixtures" ] && fixture_args=(-FS '.*')
+  if [ ! -f "$BUILD_DIR/CTestTestfile.cmake" ]; then
+    banner "tests: skipped, $BUILD_DIR is not configured"
+    note tests 0 "skipped: not configured"
+    return 0
+  fi
+  run_step tests 240 "$BENCH_RESERVE" "$log" quiet \
+    ctest --test-dir "$BUILD_DIR" -V --output-on-failure --no-tests=error -R 'Torch|Cuda' --timeout 120 -j "$CTEST_JOBS" \
+    "${fixture_args[@]}"
+  rc=$?
+  echo "-- tests (all but the passed lines; the full output is in $log):"
+  grep -E '^ *[0-9]+/[0-9]+ Test ' "$log" | grep -v ' Passed ' | head -n 60
+  grep -B2 -E '\[  SKIPPED \] [A-Za-z]' "$log" | head -n 45
+  grep -E 'No tests were found|Total Test time' "$log"
+  grep -A40 'The following tests' "$log"
+  grep -E 'tests passed' "$log" | tail -n 1 | sed "s/^/== tests: /"
+  return $rc
+}
+
+# ---------------------------------------------------------------- bench
+step_bench() {
+  local log=$OUT/bench.log t
+  : > "$log"
+  t=$(box 100000 0)
+  local d=$((t - 25))
+  ((d >= t / 2)) || d=$((t / 2))
+  # the Python script stops starting measurements 25 s before the box closes and
+  # rewrites its results after each one, so what it measured survives a timeout
+  run_step bench 100000 0 "$log" live "$PYTHON" bench/gpu_bench.py --device "$BENCH_DEVICE" --out "$OUT" \
+    --weightstream "$BUILD_DIR/weightstream" --sizes-gib "$SIZES" --deadline-s "$d" --no-print
+}
+
+main() {
+  banner "bench/gpu.sh: budget ${BUDGET} s, steps: $STEPS, results in $OUT"
+  want env && step_env
+  want build && step_build
+  want tests && step_tests
+  want bench && step_bench
+  banner "summary (total $(el) s of a ${BUDGET} s budget)"
+  printf '%s\n' "${SUMMARY[@]}"
+  if [ -f "$OUT/gpu_results.md" ]; then
+    echo
+    cat "$OUT/gpu_results.md"
+  fi
+  echo "== files in $OUT:"
+  ls -la "$OUT"
+}
+
+main 2>&1 | tee "$OUT/gpu.log"
