@@ -14,16 +14,19 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS weightstream RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# WS_TORCH and WS_CUDA builds link LibTorch / the CUDA runtime (ws_api links
-# ws_torch), which the package does not describe yet: those builds install
-# the CLI only.
-if(WS_TORCH OR WS_CUDA)
-  message(STATUS "weightstream: WS_TORCH/WS_CUDA builds install the CLI only; the C++ package is not exported yet")
-  return()
+# WS_TORCH builds add the LibTorch backend (ws_torch, and ws_cuda with
+# WS_CUDA): the config file then finds Torch again (the consumer points
+# CMAKE_PREFIX_PATH at the same LibTorch) and the CUDA runtime is linked by the
+# path this build used.
+set(ws_exported ws_api ws_native ws_generate ws_model ws_tokenizer ws_backend ws_core)
+if(WS_TORCH)
+  list(APPEND ws_exported ws_torch)
 endif()
-
+if(WS_CUDA)
+  list(APPEND ws_exported ws_cuda)
+endif()
 set_target_properties(ws_api PROPERTIES EXPORT_NAME weightstream)
-install(TARGETS ws_api ws_native ws_generate ws_model ws_tokenizer ws_backend ws_core
+install(TARGETS ${ws_exported}
         EXPORT weightstreamTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES include/weightstream/weightstream.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weightstream)

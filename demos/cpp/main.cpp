@@ -4,6 +4,8 @@
 // stdout; load and generation figures, and the generated ids, go to stderr.
 // Without <model>: the CLI's default ($WEIGHTSTREAM_MODEL, else
 // build/models/SmolLM2-135M-Instruct.Q4_1.gguf under the current directory).
+// $WEIGHTSTREAM_BACKEND / $WEIGHTSTREAM_DEVICE pick the backend ("torch",
+// "cuda:0") when the installed library was built with it.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -17,6 +19,8 @@ int main(int argc, char** argv) {
 
   ws::ModelOptions model_options;
   model_options.dtype = "keep";  // or "f32", "f16", "bf16"
+  if (const char* backend = std::getenv("WEIGHTSTREAM_BACKEND")) model_options.backend = backend;
+  if (const char* device = std::getenv("WEIGHTSTREAM_DEVICE")) model_options.device = device;
   ws::Result<ws::LanguageModel> model = ws::LanguageModel::load(*location, model_options);
   if (!model) {
     std::fprintf(stderr, "weightstream_demo: %s\n", model.error().to_string().c_str());

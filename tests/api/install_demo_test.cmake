@@ -7,6 +7,9 @@
 #
 # Inputs (-D): BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER LINK_FLAGS
 #              CLI FIXTURE SMOLLM2 (the real default model; checked when present)
+#              BACKEND (portable, or torch: the demo via $WEIGHTSTREAM_BACKEND,
+#              the CLI via --backend) PREFIX_PATH (the build's own, '|'-separated:
+#              where the consumer finds LibTorch)
 cmake_minimum_required(VERSION 3.25)
 
 function(run)
@@ -26,9 +29,10 @@ foreach(installed include/weightstream/weightstream.h include/weightstream/core/
     message(FATAL_ERROR "cmake --install did not install ${installed}")
   endif()
 endforeach()
+string(REPLACE "|" ";" consumer_prefix "${prefix}|${PREFIX_PATH}")
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/demos/cpp -B ${demo_build} -G ${GENERATOR}
     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release
-    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS})
+    "-DCMAKE_PREFIX_PATH=${consumer_prefix}" -DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS})
 # The package must come from the prefix just installed, not from elsewhere.
 file(STRINGS ${demo_build}/CMakeCache.txt found_dir REGEX "^weightstream_DIR:")
 string(FIND "${found_dir}" "${prefix}/" at)
@@ -44,7 +48,10 @@ function(compare model prompt max_new cli_flags out_ids)
   get_filename_component(tag ${model} NAME)
   set(demo_out ${WORK_DIR}/${tag}.demo.txt)
   set(cli_out ${WORK_DIR}/${tag}.cli.txt)
-  execute_process(COMMAND ${demo} ${model} ${prompt} ${max_new}
+  if(BACKEND STREQUAL "torch")
+    list(APPEND cli_flags --backend torch)
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env WEIGHTSTREAM_BACKEND=${BACKEND} ${demo} ${model} ${prompt} ${max_new}
                   RESULT_VARIABLE status OUTPUT_FILE ${demo_out} ERROR_VARIABLE demo_err)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "the demo failed (${status}) on ${model}:\n${demo_err}")
@@ -84,7 +91,7 @@ function(compare model prompt max_new cli_flags out_ids)
   if(NOT "${CMAKE_MATCH_1}" STREQUAL "${cli_ids}" OR cli_ids STREQUAL "")
     message(FATAL_ERROR "generated ids differ on ${model}\n  demo: ${CMAKE_MATCH_1}\n  CLI:  ${cli_ids}")
   endif()
-  message(STATUS "${tag}: demo == CLI, ${count} ids: ${cli_ids}")
+  message(STATUS "${tag} (${BACKEND} backend): demo == CLI, ${count} ids: ${cli_ids}")
   set(${out_ids} "${cli_ids}" PARENT_SCOPE)
 endfunction()
 
