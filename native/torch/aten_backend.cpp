@@ -117,6 +117,12 @@ class AtenBackend final : public Backend {
     at::from_blob(host, {i64(n)}, at::TensorOptions().dtype(at::kFloat)).copy_(view(src, {i64(n)}));
   }
 
+  // at::argmax returns the first of equal maxima, as the host default does.
+  int32_t argmax(const float* x, size_t n) override {
+    if (device_.is_cpu()) return Backend::argmax(x, n);
+    return static_cast<int32_t>(at::argmax(view(x, {i64(n)})).item<int64_t>());
+  }
+
   void copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
                  float* dst) override {
     if (device_.is_cpu()) return Backend::copy_rows(src, src_stride, n, width, rows, dst);

@@ -107,6 +107,9 @@ class Backend {
   virtual Result<ComputeBuffer> allocate_compute(size_t floats);
   // host[i] = src[i] for i < n (src is compute memory).
   virtual void copy_to_host(const float* src, size_t n, float* host);
+  // The index of the first largest of x[0..n) (compute memory): greedy
+  // decoding fetches this one id, not the logits.
+  virtual int32_t argmax(const float* x, size_t n);
   // dst[(rows ? rows[t] : t) * width + i] = src[t * src_stride + i] for
   // t < n, i < width: splits fused projections and stores keys/values in the
   // cache slots of their positions (rows is a host array).

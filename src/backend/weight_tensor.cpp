@@ -74,6 +74,10 @@ void Backend::copy_to_host(const float* src, size_t n, float* host) {
   if (n) std::memcpy(host, src, n * sizeof(float));
 }
 
+int32_t Backend::argmax(const float* x, size_t n) {
+  return static_cast<int32_t>(std::max_element(x, x + n) - x);
+}
+
 void Backend::copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
                         float* dst) {
   for (size_t t = 0; t < n; ++t) {

@@ -35,12 +35,22 @@ Result<GenerateResult> generate(Model& model, const std::vector<int32_t>& prompt
   std::vector<int32_t> positions(prompt.size());
   std::iota(positions.begin(), positions.end(), 0);
 
+  // Plain greedy needs only the argmax, which the backend computes where the
+  // logits are (on a GPU: one id comes back per token, not the logits).
+  const bool argmax_only = options.sampling.temperature == 0.0f && options.sampling.repetition_penalty == 1.0f;
+  int32_t chosen = 0;
+  auto step = [&](const int32_t* tokens, const int32_t* at, size_t n) -> Status {
+    if (!argmax_only) return model.forward(tokens, at, n, cache, logits.data());
+    WS_ASSIGN_OR_RETURN(chosen, model.forward_argmax(tokens, at, n, cache));
+    return Status::ok();
+  };
+
   auto start = std::chrono::steady_clock::now();
-  WS_TRY(model.forward(prompt.data(), positions.data(), prompt.size(), cache, logits.data()));
+  WS_TRY(step(prompt.data(), positions.data(), prompt.size()));
   result.prefill_tokens = prompt.size();
   bool prefill = true;
   while (result.ids.size() < options.max_new_tokens) {
-    const int32_t id = sampler.sample(logits.data(), logits.size(), history);
+    const int32_t id = argmax_only ? chosen : sampler.sample(logits.data(), logits.size(), history);
     if (prefill) {
       result.prefill_seconds = seconds_since(start);
       prefill = false;
@@ -56,7 +66,7 @@ Result<GenerateResult> generate(Model& model, const std::vector<int32_t>& prompt
     if (!keep_going || result.ids.size() >= options.max_new_tokens) break;
     const int32_t position = static_cast<int32_t>(history.size() - 1);
     if (static_cast<size_t>(position) >= capacity) break;  // the cache is full
-    WS_TRY(model.forward(&id, &position, 1, cache, logits.data()));
+    WS_TRY(step(&id, &position, 1));
     ++result.decode_tokens;
   }
   if (prefill) result.prefill_seconds = seconds_since(start);

@@ -71,7 +71,8 @@ Result<KVCache> Model::make_cache(size_t capacity) const {
   return cache;
 }
 
-Status Model::forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits) {
+Status Model::check_forward(const int32_t* tokens, const int32_t* positions, size_t n,
+                            const KVCache& cache) const {
   if (n == 0) return make_error(ErrorKind::InvalidArgument, "forward needs at least one token");
   if (cache.layers != config_.layers || cache.row != config_.kv_heads * config_.head_dim) {
     return make_error(ErrorKind::InvalidArgument, "KV cache was made for another model");
@@ -88,13 +89,24 @@ Status Model::forward(const int32_t* tokens, const int32_t* positions, size_t n,
                                                         std::to_string(cache.capacity) + " positions");
     }
   }
+  return Status::ok();
+}
+
+Status Model::forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits) {
+  WS_TRY(check_forward(tokens, positions, n, cache));
   if (backend_.computes_on_host()) return forward_layers(tokens, positions, n, cache, logits);
-  // Logits are computed where the backend computes, then fetched: the one
-  // device-to-host copy per token.
+  // Logits are computed where the backend computes, then fetched.
   WS_ASSIGN_OR_RETURN(float* computed, scratch(kLogitsSlot, config_.vocab_size));
   WS_TRY(forward_layers(tokens, positions, n, cache, computed));
   backend_.copy_to_host(computed, config_.vocab_size, logits);
   return Status::ok();
+}
+
+Result<int32_t> Model::forward_argmax(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache) {
+  WS_TRY(check_forward(tokens, positions, n, cache));
+  WS_ASSIGN_OR_RETURN(float* computed, scratch(kLogitsSlot, config_.vocab_size));
+  WS_TRY(forward_layers(tokens, positions, n, cache, computed));
+  return backend_.argmax(computed, config_.vocab_size);
 }
 
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend, WeightDType dtype,

@@ -112,6 +112,10 @@ class Model {
   // caches may share one Model. Errors: InvalidArgument for an id >=
   // vocab_size or a position out of range.
   Status forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits);
+  // forward, then the greedy choice: the index of the largest logit (the
+  // first of equal ones), computed where the backend computes, so a GPU
+  // backend sends back one id instead of vocab_size logits. Errors as forward.
+  Result<int32_t> forward_argmax(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache);
 
  protected:
   Model(ModelConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
@@ -125,6 +129,9 @@ class Model {
   Result<WeightTensor*> add_parameter(const std::string& name, std::vector<uint64_t> shape, bool matrix);
   // Registers every parameter (called once by build_model).
   virtual Status declare_parameters() = 0;
+
+  // forward's argument checks (ids, positions, the cache's shape).
+  Status check_forward(const int32_t* tokens, const int32_t* positions, size_t n, const KVCache& cache) const;
 
   // Scratch activations in the backend's compute memory, grown on demand
   // (contents are not kept when a slot grows).

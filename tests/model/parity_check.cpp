@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -21,6 +22,12 @@ void expect_transformers_parity(Model& model, const Reference& ref) {
   float max_diff = 0;
   for (size_t i = 0; i < logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(logits[i] - ref.logits[i]));
   EXPECT_LE(max_diff, 1e-4f);
+  // The greedy shortcut (the argmax computed where the logits are) picks the
+  // same id as the host does from the fetched logits. Same tokens at the same
+  // positions: the cache slots are rewritten with the same values.
+  Result<int32_t> argmax = model.forward_argmax(ref.prompt.data(), positions.data(), ref.prompt.size(), *cache);
+  ASSERT_TRUE(argmax.is_ok()) << argmax.error().to_string();
+  EXPECT_EQ(*argmax, std::max_element(logits.begin(), logits.end()) - logits.begin());
 
   GenerateOptions options;
   options.sampling.temperature = 0;
