@@ -45,7 +45,7 @@ BENCH_DEVICE=${GPU_BENCH_DEVICE:-cuda}
 PRESET=${GPU_PRESET:-native-cuda}
 CUDA_ARCH=${GPU_CUDA_ARCH:-90}
 CTEST_JOBS=${GPU_CTEST_JOBS:-8}
-# Build prerequisites and test fixtures made on another machine, for a GPU box
+# Build prerequisites and test fixtures made on another machine (bench/make_devdeps.sh), for a GPU box
 # that has neither the Debian -dev packages nor the reference Python stack:
 #   .devdeps/usr       nlohmann-json and GoogleTest (headers, static libs, CMake configs)
 #   .devdeps/fixtures  build/native/fixtures/{models,gguf} (then ctest skips fixture setup)
