@@ -1,5 +1,7 @@
 #include "model_fixture.h"
 
+#include "api/load_model.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -33,13 +35,9 @@ Result<LoadedModel> load_model_on(std::unique_ptr<Backend> backend, const std::s
   WS_ASSIGN_OR_RETURN(loaded.source, ModelSource::open(dir));
   WS_ASSIGN_OR_RETURN(std::string config_text, loaded.source->read_text("config.json"));
   WS_ASSIGN_OR_RETURN(ModelConfig config, parse_model_config(config_text));
-  const Checkpoint& checkpoint = loaded.source->checkpoint();
-  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, *loaded.backend, dtype, &checkpoint));
-  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
-  WS_ASSIGN_OR_RETURN(auto executor, LoadExecutor::create(plan, loaded.model->manifest()));
-  executor->set_staging(loaded.backend->load_staging(PlanOptions().staging_bytes));
-  WS_TRY(loaded.source->load(*executor));
-  WS_TRY(loaded.backend->finish_load());
+  // The CLI's and the library's own load sequence (native/api).
+  WS_ASSIGN_OR_RETURN(BoundModel bound, ws::load_model(*loaded.source, config, *loaded.backend, dtype, {}));
+  loaded.model = std::move(bound.model);
   return loaded;
 }
 
