@@ -35,10 +35,7 @@ TEST(TorchCli, CudaDeviceIsAnErrorNotAFallback) {
 TEST(TorchCli, GenerateGivesTransformersGreedyIds) {
   const Reference ref = read_reference("llama_gqa");
   ASSERT_FALSE(ref.prompt.empty());
-  std::string ids;
-  for (int32_t id : ref.prompt) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-  const nlohmann::json out = run_json("generate " + fixture_dir("llama_gqa") + " --prompt-ids " + ids +
-                                      " --max-new-tokens " + std::to_string(ref.greedy.size()) +
+  const nlohmann::json out = run_json(greedy_generate_args(fixture_dir("llama_gqa"), ref.prompt, ref.greedy.size()) +
                                       " --backend torch --device cpu --threads 2 --json");
   ASSERT_FALSE(out.is_discarded());
   EXPECT_EQ(out["ids"].get<std::vector<int32_t>>(), ref.greedy);

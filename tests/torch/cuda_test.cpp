@@ -36,11 +36,8 @@ TEST_P(TorchCudaSkeleton, GpuTensorsHoldThePortableBytes) {
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir(c.fixture));
   ASSERT_TRUE(source.is_ok());
   const Checkpoint& checkpoint = (*source)->checkpoint();
-  std::unique_ptr<Backend> declare_only = make_manifest_only_backend();
-  Result<std::unique_ptr<Model>> declared = build_model(portable->model->config(), *declare_only, c.dtype, &checkpoint);
-  ASSERT_TRUE(declared.is_ok());
-  Result<std::unique_ptr<TorchSkeleton>> skeleton = TorchSkeleton::create((*declared)->manifest());
-  ASSERT_TRUE(skeleton.is_ok());
+  Result<std::unique_ptr<TorchSkeleton>> skeleton = declare_skeleton(portable->model->config(), c.dtype, checkpoint);
+  ASSERT_TRUE(skeleton.is_ok()) << skeleton.error().to_string();
   PlanOptions options;
   options.staging_bytes = 4096;  // many windows: the pinned ring wraps often
   ASSERT_TRUE((*skeleton)->materialize(kCuda, options.staging_bytes).is_ok());
@@ -143,10 +140,7 @@ TEST(TorchCudaCli, GenerateGivesTransformersGreedyIds) {
   SKIP_WITHOUT_CUDA();
   const Reference ref = read_reference("llama_gqa");
   ASSERT_FALSE(ref.prompt.empty());
-  std::string ids;
-  for (int32_t id : ref.prompt) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-  const nlohmann::json out = run_json("generate " + fixture_dir("llama_gqa") + " --prompt-ids " + ids +
-                                      " --max-new-tokens " + std::to_string(ref.greedy.size()) +
+  const nlohmann::json out = run_json(greedy_generate_args(fixture_dir("llama_gqa"), ref.prompt, ref.greedy.size()) +
                                       " --backend torch --device cuda --dtype f32 --json");
   EXPECT_EQ(out["ids"].get<std::vector<int32_t>>(), ref.greedy);
   EXPECT_NE(out["backend"].get<std::string>().find("cuda"), std::string::npos);

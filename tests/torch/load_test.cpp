@@ -22,11 +22,8 @@ TEST_P(TorchLoad, SameBytesAsThePortableBackend) {
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir(c.fixture));
   ASSERT_TRUE(source.is_ok());
   const Checkpoint& checkpoint = (*source)->checkpoint();
-  std::unique_ptr<Backend> declare_only = make_manifest_only_backend();
-  Result<std::unique_ptr<Model>> declared = build_model(portable->model->config(), *declare_only, c.dtype, &checkpoint);
-  ASSERT_TRUE(declared.is_ok());
-  Result<std::unique_ptr<TorchSkeleton>> skeleton = TorchSkeleton::create((*declared)->manifest());
-  ASSERT_TRUE(skeleton.is_ok());
+  Result<std::unique_ptr<TorchSkeleton>> skeleton = declare_skeleton(portable->model->config(), c.dtype, checkpoint);
+  ASSERT_TRUE(skeleton.is_ok()) << skeleton.error().to_string();
   ASSERT_TRUE((*skeleton)->materialize(TorchDevice{}).is_ok());
   Result<LoadPlan> plan = plan_load(checkpoint, (*skeleton)->manifest());
   ASSERT_TRUE(plan.is_ok()) << plan.error().to_string();

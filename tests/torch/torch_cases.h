@@ -1,5 +1,5 @@
-// What the torch tests share: a fixture x weight-dtype case, and running the
-// CLI for its --json output.
+// What the torch tests share: a fixture x weight-dtype case, the meta
+// skeleton of a fixture's model, and running the CLI for its --json output.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 
 #include "model/model.h"
 #include "native/test_support.h"
+#include "torch/ws_torch.h"
 
 namespace ws::test {
 
@@ -33,6 +34,23 @@ inline nlohmann::json run_json(const std::string& args) {
   nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << out;
   return j;
+}
+
+// The meta skeleton of `config`'s model: its manifest, declared on a backend
+// that allocates nothing, as meta tensors.
+inline Result<std::unique_ptr<TorchSkeleton>> declare_skeleton(const ModelConfig& config, WeightDType dtype,
+                                                               const Checkpoint& checkpoint) {
+  std::unique_ptr<Backend> declare_only = make_manifest_only_backend();
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<Model> declared, build_model(config, *declare_only, dtype, &checkpoint));
+  return TorchSkeleton::create(declared->manifest());
+}
+
+// "generate <fixture> --prompt-ids <ref.prompt> --max-new-tokens <ref.greedy.size()>"
+inline std::string greedy_generate_args(const std::string& fixture, const std::vector<int32_t>& prompt,
+                                        size_t new_tokens) {
+  std::string ids;
+  for (int32_t id : prompt) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  return "generate " + fixture + " --prompt-ids " + ids + " --max-new-tokens " + std::to_string(new_tokens);
 }
 
 }  // namespace ws::test
