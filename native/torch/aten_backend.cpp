@@ -38,22 +38,43 @@ at::ScalarType weight_scalar_type(DType dtype) {
 
 int64_t i64(size_t v) { return static_cast<int64_t>(v); }
 
-// A host array the ops need on the device, re-sent only when its content
-// changes (positions are the same for every layer of one forward).
-template <class T>
-class HostArrayOnDevice {
+// Rotary frequencies on the device, re-sent only when they change (they are
+// the same for every call of one model).
+class FrequenciesOnDevice {
  public:
-  const at::Tensor& get(const T* data, size_t n, const at::Device& device, at::ScalarType type) {
-    if (!tensor_.defined() || host_.size() != n || std::memcmp(host_.data(), data, n * sizeof(T)) != 0) {
+  const at::Tensor& get(const float* data, size_t n, const at::Device& device) {
+    if (!tensor_.defined() || host_.size() != n || std::memcmp(host_.data(), data, n * sizeof(float)) != 0) {
       host_.assign(data, data + n);
-      tensor_ = at::from_blob(host_.data(), {i64(n)}, at::TensorOptions().dtype(type)).to(device).clone();
+      tensor_ = at::from_blob(host_.data(), {i64(n)}, at::TensorOptions().dtype(at::kFloat)).to(device).clone();
     }
     return tensor_;
   }
 
  private:
-  std::vector<T> host_;
+  std::vector<float> host_;
   at::Tensor tensor_;
+};
+
+// The positions of one forward in the forms the ops use, made once per
+// distinct content: every layer of a forward shares them, so a layer costs no
+// transfer and no conversion for them.
+struct DevicePositions {
+  std::vector<int32_t> host;
+  int64_t slots = 0;   // max position + 1: the cache slots any query sees
+  at::Tensor index;    // int64 [n]: the KV cache rows (index_copy_)
+  at::Tensor angle;    // float [n, 1]: the rotary angle's position factor
+  at::Tensor visible;  // bool [n, slots]: query t sees slots 0..positions[t]
+
+  const DevicePositions& update(const int32_t* p, size_t n, const at::Device& device) {
+    if (index.defined() && host.size() == n && std::memcmp(host.data(), p, n * sizeof(int32_t)) == 0) return *this;
+    host.assign(p, p + n);
+    slots = i64(static_cast<size_t>(*std::max_element(p, p + n))) + 1;
+    const at::Tensor ints = at::from_blob(host.data(), {i64(n)}, at::TensorOptions().dtype(at::kInt)).to(device);
+    index = ints.to(at::kLong);
+    angle = ints.to(at::kFloat).unsqueeze(1);
+    visible = at::arange(slots, ints.options()).unsqueeze(0).le(ints.unsqueeze(1));
+    return *this;
+  }
 };
 
 class AtenBackend final : public Backend {
@@ -131,9 +152,8 @@ class AtenBackend final : public Backend {
       view(dst, {i64(n), i64(width)}).copy_(from);
       return;
     }
-    const int32_t last = *std::max_element(rows, rows + n);
-    const at::Tensor& index = positions_.get(rows, n, device_, at::kInt);
-    view(dst, {i64(last) + 1, i64(width)}).index_copy_(0, index.to(at::kLong), from);
+    const DevicePositions& at_rows = positions_.update(rows, n, device_);
+    view(dst, {at_rows.slots, i64(width)}).index_copy_(0, at_rows.index, from);
   }
 
   StagingProvider* load_staging(uint64_t staging_bytes) override {
@@ -223,8 +243,8 @@ class AtenBackend final : public Backend {
   void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
               const float* inv_freq) override {
     const int64_t rows = i64(n), h = i64(heads), hd = i64(head_dim), half = hd / 2;
-    at::Tensor pos = positions_.get(positions, n, device_, at::kInt).to(at::kFloat).unsqueeze(1);
-    at::Tensor freqs = pos * inv_freq_.get(inv_freq, static_cast<size_t>(half), device_, at::kFloat).unsqueeze(0);
+    at::Tensor freqs = positions_.update(positions, n, device_).angle *
+                       inv_freq_.get(inv_freq, static_cast<size_t>(half), device_).unsqueeze(0);
     at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);  // [n, 1, head_dim]
     at::Tensor t = view(x, {rows, h, hd});
     at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
@@ -234,8 +254,8 @@ class AtenBackend final : public Backend {
   void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache, const float* v_cache,
                  const AttentionShape& shape, float scale, float* out) override {
     const int64_t rows = i64(n), heads = i64(shape.heads), kv_heads = i64(shape.kv_heads), hd = i64(shape.head_dim);
-    const int32_t last = *std::max_element(positions, positions + n);
-    const int64_t slots = i64(static_cast<size_t>(last)) + 1;  // the cache slots any query sees
+    const DevicePositions& at_positions = positions_.update(positions, n, device_);
+    const int64_t slots = at_positions.slots;
     at::Tensor query = view(q, {rows, heads, hd}).transpose(0, 1);           // [heads, n, hd]
     at::Tensor keys = view(k_cache, {slots, kv_heads, hd}).transpose(0, 1);  // [kv, slots, hd]
     at::Tensor values = view(v_cache, {slots, kv_heads, hd}).transpose(0, 1);
@@ -243,9 +263,7 @@ class AtenBackend final : public Backend {
       keys = keys.repeat_interleave(heads / kv_heads, 0);
       values = values.repeat_interleave(heads / kv_heads, 0);
     }
-    // Query t sees slots 0..positions[t] (true = attend).
-    at::Tensor pos = positions_.get(positions, n, device_, at::kInt).unsqueeze(1);
-    at::Tensor visible = at::arange(slots, options(at::kInt)).unsqueeze(0).le(pos);  // [n, slots]
+    const at::Tensor& visible = at_positions.visible;  // true = attend
 #if WS_TORCH_HAS_SDPA_SCALE
     at::Tensor context = at::scaled_dot_product_attention(query, keys, values, visible, 0.0, false,
                                                           static_cast<double>(scale));
@@ -301,8 +319,8 @@ class AtenBackend final : public Backend {
   }
 
   at::Device device_;
-  HostArrayOnDevice<int32_t> positions_;
-  HostArrayOnDevice<float> inv_freq_;
+  DevicePositions positions_;
+  FrequenciesOnDevice inv_freq_;
 #if defined(WS_CUDA)
   std::unique_ptr<CudaUploader> uploader_;
 #endif
