@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "source/transports.h"
+#include "util/thread_pool.h"
 
 namespace ws {
 
@@ -53,6 +55,7 @@ class FileTransport final : public Transport {
     struct stat st;
     const bool drop_cache = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= options_.drop_cache_min_bytes;
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!pool_) pool_ = std::make_unique<detail::ThreadPool>(static_cast<int>(options_.read_threads));
     uint64_t dropped_until = 0;
     Status status;
     for (FillTarget t = executor.next(shard); t.len != 0 && status; t = executor.next(shard)) {
@@ -79,23 +82,19 @@ class FileTransport final : public Transport {
     return make_error(ErrorKind::Io, describe(file) + ": " + what + ": " + std::strerror(errno));
   }
 
-  // One read split over up to read_threads threads, each a contiguous piece
-  // of at least 1 MiB; the first error (in file order) is the result.
+  // One read split over the pool, each thread a contiguous piece of at least
+  // 1 MiB; the first error (in file order) is the result.
   Status pread_parallel(int fd, const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) const {
     constexpr uint64_t kMinPiece = 1ull << 20;
-    const uint64_t pieces = std::min<uint64_t>(options_.read_threads, std::max<uint64_t>(len / kMinPiece, 1));
+    const uint64_t pieces =
+        std::min<uint64_t>(static_cast<uint64_t>(pool_->threads()), std::max<uint64_t>(len / kMinPiece, 1));
     if (pieces <= 1) return pread_exact(fd, file, offset, dst, len);
     const uint64_t piece = (len + pieces - 1) / pieces;
     std::vector<Status> results(pieces);
-    std::vector<std::thread> helpers;
-    helpers.reserve(pieces - 1);
-    auto read_piece = [&](uint64_t i) {
+    pool_->parallel_for(pieces, [&](size_t i) {
       const uint64_t begin = i * piece, count = std::min(piece, len - begin);
       results[i] = pread_exact(fd, file, offset + begin, dst + begin, count);
-    };
-    for (uint64_t i = 1; i < pieces; ++i) helpers.emplace_back(read_piece, i);
-    read_piece(0);
-    for (std::thread& t : helpers) t.join();
+    });
     for (const Status& r : results) WS_TRY(r);
     return Status::ok();
   }
@@ -121,6 +120,7 @@ class FileTransport final : public Transport {
 
   std::string directory_;
   FileTransportOptions options_;
+  std::unique_ptr<detail::ThreadPool> pool_;  // made by the first stream()
 };
 
 }  // namespace

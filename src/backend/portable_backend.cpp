@@ -9,7 +9,7 @@
 
 #include "backend/backend.h"
 #include "backend/kernels/kernels.h"
-#include "backend/thread_pool.h"
+#include "util/thread_pool.h"
 
 namespace ws {
 namespace detail {

@@ -1,4 +1,4 @@
-#include "backend/thread_pool.h"
+#include "util/thread_pool.h"
 
 namespace ws::detail {
 

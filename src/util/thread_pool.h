@@ -1,4 +1,5 @@
-// A small persistent thread pool for splitting one op over output rows.
+// A small persistent thread pool: the portable backend splits one op over
+// output rows with it, the file transport one read over file ranges.
 // The calling thread works too, so `threads` = 1 means no worker threads.
 #pragma once
 

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <vector>
 
-#include "backend/thread_pool.h"
+#include "util/thread_pool.h"
 
 namespace ws::detail {
 namespace {
