@@ -24,9 +24,9 @@ constexpr DTypeRow kDTypes[] = {
     {DType::Q4_0, "Q4_0", 18, 32, false, false},   {DType::Q4_1, "Q4_1", 20, 32, false, false},
     {DType::Q5_0, "Q5_0", 22, 32, false, false},   {DType::Q5_1, "Q5_1", 24, 32, false, false},
     {DType::Q8_0, "Q8_0", 34, 32, false, false},   {DType::Q4_K, "Q4_K", 144, 256, false, false},
-    {DType::Q6_K, "Q6_K", 210, 256, false, false},
+    {DType::Q6_K, "Q6_K", 210, 256, false, false}, {DType::Q5_K, "Q5_K", 176, 256, false, false},
 };
-static_assert(sizeof(kDTypes) / sizeof(kDTypes[0]) == static_cast<size_t>(DType::Q6_K) + 1,
+static_assert(sizeof(kDTypes) / sizeof(kDTypes[0]) == static_cast<size_t>(DType::Q5_K) + 1,
               "one row per dtype, in enum order");
 const DTypeRow& row(DType dtype) { return kDTypes[static_cast<size_t>(dtype)]; }
 }  // namespace

@@ -24,7 +24,7 @@ namespace ws {
 // bytes. A tensor of a block type has a whole number of blocks per row.
 enum class DType : uint8_t {
   F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2, U16, U32, U64,
-  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K,
+  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K, Q5_K,
 };
 
 // Bytes of one block: the element size for plain dtypes. (For block types

@@ -44,6 +44,7 @@ std::optional<DType> dtype_from_ggml_type(uint32_t ggml_type) {
     case 7: return DType::Q5_1;
     case 8: return DType::Q8_0;
     case 12: return DType::Q4_K;
+    case 13: return DType::Q5_K;
     case 14: return DType::Q6_K;
     case 24: return DType::I8;
     case 25: return DType::I16;
@@ -77,7 +78,7 @@ Status gguf_checkpoint(const GgufHeader& header, uint64_t file_bytes, std::strin
       return make_error(ErrorKind::Unsupported, std::string(file_name) + ": " + where + " is " +
                                                     ggml_type_name(g.ggml_type) +
                                                     ", which weightstream cannot dequantise (supported: F32 F16 BF16 "
-                                                    "Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q6_K)");
+                                                    "Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K)");
     }
     uint64_t numel = 1;
     for (uint64_t d : g.shape) {

@@ -101,6 +101,25 @@ void q4_k(const uint8_t* b, float* y) {
   }
 }
 
+// block_q5_K {f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}: Q4_K plus
+// a fifth bit per element in qh (bit u of qh[l] for sub-block pair u/2).
+void q5_k(const uint8_t* b, float* y) {
+  const float d = load_half(b), dmin = load_half(b + 2);
+  const uint8_t* scales = b + 4;
+  const uint8_t* qh = b + 16;
+  const uint8_t* ql = b + 48;
+  uint8_t u1 = 1, u2 = 2;
+  for (int j = 0, is = 0; j < 256; j += 64, is += 2, ql += 32, u1 <<= 2, u2 <<= 2) {
+    uint8_t sc, m;
+    scale_min_k4(is, scales, sc, m);
+    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+    scale_min_k4(is + 1, scales, sc, m);
+    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+    for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+    for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+  }
+}
+
 // block_q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}: 16 sub-blocks of 16.
 void q6_k(const uint8_t* b, float* y) {
   const uint8_t* ql = b;
@@ -148,6 +167,7 @@ void dequantize_blocks(DType dtype, const uint8_t* in, float* out, uint64_t bloc
     case DType::Q5_1: kernel = q5_1; break;
     case DType::Q8_0: kernel = q8_0; break;
     case DType::Q4_K: kernel = q4_k; break;
+    case DType::Q5_K: kernel = q5_k; break;
     case DType::Q6_K: kernel = q6_k; break;
     default: return;  // not a block type: can_convert refused it before
   }

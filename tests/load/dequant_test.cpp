@@ -71,7 +71,7 @@ std::vector<uint8_t> load_tensor(const Loaded& l, const std::string& name, DType
   return std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.bytes());
 }
 
-const char* const kTypes[] = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q6_K"};
+const char* const kTypes[] = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"};
 
 TEST(Dequant, ToF32IsBitExactWithGgufPackage) {
   const Loaded l = open_quants();
@@ -132,6 +132,7 @@ TEST(Dequant, BlockGeometry) {
   EXPECT_EQ(dtype_block_bytes(DType::Q8_0), 34u);
   EXPECT_EQ(dtype_block_elements(DType::Q4_K), 256u);
   EXPECT_EQ(dtype_block_bytes(DType::Q4_K), 144u);
+  EXPECT_EQ(dtype_block_bytes(DType::Q5_K), 176u);
   EXPECT_EQ(dtype_block_bytes(DType::Q6_K), 210u);
   EXPECT_EQ(dtype_block_elements(DType::F32), 1u);
   EXPECT_EQ(dtype_storage_bytes(DType::Q8_0, 64), 68u);

@@ -29,7 +29,7 @@ rng = np.random.default_rng(6)
 
 # ---- one tensor per type -------------------------------------------------------
 QUANTIZABLE = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0"]
-K_QUANTS = {"Q4_K": 144, "Q6_K": 210}  # block bytes; gguf-py cannot quantise these
+K_QUANTS = {"Q4_K": 144, "Q5_K": 176, "Q6_K": 210}  # block bytes; gguf-py cannot quantise these
 ROWS, COLS = 4, 512
 
 writer = gguf.GGUFWriter(f"{out}/quants.gguf", "fixture")
@@ -45,7 +45,7 @@ for name, block_bytes in K_QUANTS.items():
     raw = rng.integers(0, 256, size=(blocks, block_bytes), dtype=np.uint8)
     # Keep the f16 scales finite and modest (random bits could be inf/NaN).
     scales = (rng.standard_normal((blocks, 2)) * 0.01).astype(np.float16).view(np.uint8)
-    if name == "Q4_K":
+    if name in ("Q4_K", "Q5_K"):
         raw[:, 0:4] = scales
     else:
         raw[:, 208:210] = scales[:, 0:2]

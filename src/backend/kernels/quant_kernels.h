@@ -1,0 +1,48 @@
+// Quantized matrix products: weights stay in ggml's block layout (the bytes a
+// GGUF file stores, or what the loader quantized them to) and are never
+// dequantized into a float copy. As in ggml, each activation row is quantized
+// once per op into the 8-bit block format its weight type pairs with (Q8_0,
+// Q8_1 or Q8_K style; the layout is private to the kernels), then every
+// output is a sum of integer block dot products times the blocks' scales.
+//
+// One table per ISA (scalar reference, AVX2, AVX-512 (+VNNI), WASM SIMD128),
+// picked once at start-up like kernels.h. Kernels are single-threaded; the
+// backend splits the n outputs over its thread pool and quantizes the
+// activations once, before the split.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ws::kernels {
+
+// The ggml block types, in ws::DType order from Q4_0 (format.h).
+enum QuantType { kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ8_0, kQ4_K, kQ6_K, kQ5_K, kQuantTypes };
+
+struct QuantGemm {
+  // Bytes of one quantized activation row of k values (k a multiple of the
+  // weight type's block elements).
+  size_t (*act_row_bytes)(size_t k);
+  // Quantizes one activation row x[0..k) into `out` (act_row_bytes(k) bytes).
+  void (*quantize_act)(const float* x, size_t k, void* out);
+  // y[i*ys + j] = sum over c < k of x_i[c] * W_j[c], for i < m, j < n, where
+  // x_i is activation row i quantized at xq + i * act_row_bytes(k) and W_j is
+  // weight row j (k values, k / block_elements blocks) at w + j * w_row_bytes.
+  void (*gemm)(size_t m, size_t n, size_t k, const void* xq, const void* w, size_t w_row_bytes, float* y,
+               size_t ys);
+};
+
+struct QuantKernelTable {
+  const char* isa;
+  QuantGemm types[kQuantTypes];
+};
+
+const QuantKernelTable& quant_scalar_table();
+// nullptr when the ISA was not compiled in or the running CPU lacks it.
+const QuantKernelTable* quant_avx2_table();
+const QuantKernelTable* quant_avx512_table();
+const QuantKernelTable* quant_wasm_simd_table();
+// The best table for this CPU (cached after the first call).
+const QuantKernelTable& quant_best_table();
+
+}  // namespace ws::kernels
