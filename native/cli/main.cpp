@@ -13,7 +13,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  inspect <model> [--json]      shards and every tensor (name, dtype, shape, bytes, shard)\n"
-    "  load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]\n"
+    "  load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--hash] [--json]\n"
     "                                bind every tensor into its own buffer; report bytes, peak RSS, speed\n"
     "  generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N] [--temperature T]\n"
     "           [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--dtype keep|f32|f16|bf16]\n"
