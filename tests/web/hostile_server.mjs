@@ -45,7 +45,8 @@ export function hostileServer() {
       res.writeHead(404, { 'Content-Length': '0' }).end();
       return;
     }
-    if (mode === 'endless-config' && name === 'config.json') {
+    if ((mode === 'endless-config' && name === 'config.json') ||
+        (mode === 'endless-side-files' && name !== 'model.safetensors')) {
       // Chunked, no Content-Length, never ends: the reader's cap must stop it.
       res.writeHead(200, { 'Content-Type': 'application/json' });
       const chunk = Buffer.alloc(256 << 10, 0x20);

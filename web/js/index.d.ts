@@ -24,7 +24,7 @@ export class HttpError extends WeightstreamError {
 }
 /** Malformed or inconsistent files: InvalidHeader, InvalidIndex, InvalidConfig, Truncated, ShapeMismatch, MissingTensor, UnexpectedTensor. */
 export class FormatError extends WeightstreamError {}
-/** The model does not fit (wasm32: at most 4 GiB of memory), or a size cap was hit (a side file over 256 MiB). */
+/** The model does not fit (wasm32: at most 4 GiB of memory), or a size cap was hit (a load's side files over 256 MiB together). */
 export class OutOfBudgetError extends WeightstreamError {}
 export class UnsupportedError extends WeightstreamError {}
 /** An AbortSignal fired. */

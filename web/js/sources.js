@@ -8,8 +8,10 @@ import { importNode, isNode } from './core.js';
 import { CHUNK_BYTES, LoadSignal, checkRangeReply, discardBody, readBody } from './transfer.js';
 
 export { CHUNK_BYTES };
-// The cap on a side file (config.json, tokenizer.json, ...; the largest real
-// tokenizer.json files are tens of MB), checked while the body streams.
+// The cap on the side files (config.json, tokenizer.json, ...; the largest
+// real tokenizer.json files are tens of MB) of one load, all together, checked
+// while the bodies stream: they are read in parallel, so a per-file cap alone
+// would let a hostile server hold several times it.
 export const SIDE_FILE_MAX_BYTES = 256 << 20;
 
 // Copies `bytes` into the shard's next targets, committing as it goes.
@@ -49,6 +51,7 @@ export class HttpSource {
     this.retryDelayMs = retryDelayMs;
     this.fetchOptions = fetchOptions;
     this.fileBytes = new Map();   // file -> size, from the first reply that gave it
+    this.sideBytes = 0;           // side-file bytes held so far (SIDE_FILE_MAX_BYTES)
     this.prefixReuse = {};        // the reusable read buffer of header prefixes
     this.streamReuse = {};        // ... and of shard bodies
   }
@@ -129,16 +132,21 @@ export class HttpSource {
       let total = 0;
       try {
         await readBody(response, { url, maxBytes: SIDE_FILE_MAX_BYTES, load: this.load, onChunk: (chunk) => {
+          this.sideBytes += chunk.length;
+          if (this.sideBytes > SIDE_FILE_MAX_BYTES) {
+            throw new OutOfBudgetError(`${url}: the side files of this model pass the ${SIDE_FILE_MAX_BYTES}-byte cap`);
+          }
           parts.push(chunk.slice());
           total += chunk.length;
         } });
       } catch (error) {
+        this.sideBytes -= total;  // a retry reads it again
         const typed = this.transferError(url, error);
         if (typed.kind !== 'Http' || this.load.abortError() || ++failures > this.retries) throw typed;
         await this.load.sleep(this.retryDelayMs * failures);
         continue;
       }
-      return utf8.decode(concatBytes(parts, total));
+      return utf8.decode(concatBytes(parts, total));  // still counted: the core keeps side files
     }
   }
 
