@@ -123,6 +123,7 @@ async function pageCase([name, server]) {
     const model = await ws.loadModel('/fixtures/gpt2/');
     await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
     out.afterIds = model.lastGeneration.ids;
+    out.backend = model.info.backend;  // the pthreads build where it is staged
     model.dispose();
   } catch (error) {
     out.after = `${error?.name} ${error?.kind}: ${error?.message}`;
@@ -172,7 +173,7 @@ test('hostile input and misuse in headless Chromium: typed errors, and the page 
             clearInterval(sampler);
           }
           console.log(`chromium ${name}: ${r.resolved ? 'resolved' : `${r.class} (${r.kind})`} in ${r.ms.toFixed(0)} ms, ` +
-            `browser RSS ${(rssBefore / MiB).toFixed(0)} -> peak ${(peak / MiB).toFixed(0)} MiB`);
+            `browser RSS ${(rssBefore / MiB).toFixed(0)} -> peak ${(peak / MiB).toFixed(0)} MiB; afterwards ${r.backend}`);
           assert.equal(r.returnedPromise, true, 'threw synchronously instead of returning a promise');
           if (expect.resolved) {
             assert.equal(r.resolved, true, `${r.class} ${r.kind}: ${r.message}`);

@@ -8,7 +8,7 @@
 //   model.dispose();
 import { canUseThreads, loadCore, isNode } from './core.js';
 import { openLocation } from './sources.js';
-import { CancelledError, UsageError, WeightstreamError, asWeightstreamError } from './errors.js';
+import { CancelledError, FormatError, UsageError, WeightstreamError, asWeightstreamError } from './errors.js';
 import { invalid, generateOptions, loadArguments, promptArgument, tokenIds } from './options.js';
 import { LoadSignal } from './transfer.js';
 
@@ -42,6 +42,11 @@ async function feedHeader(core, session, source, file) {
     if (need < 0) core.fail();
     if (need === 0) return;
     chunk = (await source.prefix(file, have, need)).bytes;
+    // Never ask again for nothing: a header that claims more bytes than the
+    // file has would otherwise loop here forever.
+    if (chunk.length === 0) {
+      throw new FormatError('Truncated', `${source.url(file)}: the header parser asks for bytes up to ${need}, the file ends at ${have}`);
+    }
   }
 }
 
