@@ -59,7 +59,8 @@ const Sources& sources() {
 
 // Loads tensor `name` as `dtype` through the whole pipeline; reads are cut to
 // `read_bytes` so windows arrive in several pieces.
-std::vector<uint8_t> load_as(const std::string& name, DType dtype, uint64_t staging, uint64_t read_bytes = 1000) {
+std::vector<uint8_t> load_as(const std::string& name, DType dtype, uint64_t staging, uint64_t read_bytes = 1000,
+                             int threads = 1) {
   const Sources& s = sources();
   const TensorInfo* t = s.checkpoint.find(name);
   EXPECT_NE(t, nullptr) << name;
@@ -77,6 +78,7 @@ std::vector<uint8_t> load_as(const std::string& name, DType dtype, uint64_t stag
   EXPECT_LE(plan->staging_bytes, std::max(staging, one_block)) << name << " as " << dtype_name(dtype);
   auto executor = LoadExecutor::create(*plan, manifest);
   EXPECT_TRUE(executor.is_ok());
+  (*executor)->set_conversion_threads(threads);
   Status done = run_load(
       **executor, 1,
       [&](size_t, uint64_t offset, uint8_t* dst, uint64_t len) -> Status {
@@ -129,6 +131,8 @@ TEST(QuantizeOnLoad, GgufPyFormatsAreBitIdenticalToGgufPackage) {
         const std::string what = std::string(source) + " -> " + dtype_name(dtype) + " staging " +
                                  std::to_string(staging);
         EXPECT_EQ(mismatched_blocks(dtype, load_as(source, dtype, staging), expected, what), 0u) << what;
+        EXPECT_EQ(mismatched_blocks(dtype, load_as(source, dtype, staging, 4096, 3), expected, what + " 3 threads"), 0u)
+            << what;
       }
     }
   }
@@ -145,6 +149,9 @@ TEST(QuantizeOnLoad, KQuantWindowedLoadEqualsOneShotQuantize) {
         const std::string what = std::string(source) + " -> " + dtype_name(dtype) + " staging " +
                                  std::to_string(staging);
         EXPECT_EQ(mismatched_blocks(dtype, load_as(source, dtype, staging, 77), one_shot, what), 0u) << what;
+        EXPECT_EQ(mismatched_blocks(dtype, load_as(source, dtype, staging, 1 << 20, 3), one_shot, what + " 3 threads"),
+                  0u)
+            << what;
       }
     }
   }
