@@ -164,9 +164,9 @@ TEST(QuantizeOnLoad, KQuantWindowedLoadEqualsOneShotQuantize) {
 // Q6_K's symmetric grid (-32..31) has steps of about amax / 32, half a step
 // amax / 64. The 6-bit (Q4_K/Q5_K) or 8-bit (Q6_K) rounding of the sub-block
 // scales and the clamping at the grid's ends add to that. The bounds below
-// are that half step times 1.5, checked on normal,
-// outlier, constant, tiny and zero rows (row 1 of F32/BF16, whose scales
-// overflow f16, is left out: its blocks are checked bit for bit above).
+// are that half step times 1.5, checked on normal, outlier, constant, tiny
+// and zero rows. Row 1 of F32/BF16 (values near 1e30, whose scales overflow
+// f16 as they do in ggml) is left out: only windowed == one-shot is asked of it.
 struct KBound {
   DType dtype;
   float max_over_amax;   // per super-block: max |error| / max |x|
