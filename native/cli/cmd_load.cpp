@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -217,6 +218,8 @@ int run_load(int argc, char** argv) {
   Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, manifest);
   if (!executor) return report_error(executor.error());
 
+  // Quantising is compute-bound (Q4_K: ~65 ns of CPU per element): convert on every core.
+  (*executor)->set_conversion_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   ProgressBar progress(stderr_is_terminal());
   (*executor)->set_progress([&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
   uint64_t pinned_bytes = 0;
