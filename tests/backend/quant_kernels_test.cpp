@@ -231,9 +231,12 @@ void compare_with_scalar(const QuantKernelTable& simd) {
   // Odd block counts (k = 288, 800: 9 and 25 blocks of 32) reach the tails of
   // kernels that take blocks in pairs.
   const std::vector<size_t> ks_32 = {256, 288, 800, 1280, 4096}, ks_256 = {256, 512, 1280, 4096};
-  const size_t ns[] = {1, 2, 3, 7, 19};
+  // n = 131 at k = 4096 spans several of the ~256 KiB weight chunks that
+  // prefill (m > 4) walks (60 to 225 rows, depending on the format).
   for (int type = 0; type < kQuantTypes; ++type) {
     for (size_t k : is_k(type) ? ks_256 : ks_32) {
+      std::vector<size_t> ns = {1, 2, 3, 7, 19};
+      if (k == 4096) ns.push_back(131);
       for (size_t n : ns) {
         const std::vector<uint8_t> w = random_blocks(type, n, k, 11 + type * 7 + static_cast<uint32_t>(n * k));
         const std::vector<float> wd = dequantize(type, w, n, k);

@@ -151,14 +151,19 @@ template <class P>
 void pair_gemm(size_t m, size_t n, size_t k, const void* xq, const void* w, size_t w_row_bytes, float* y, size_t ys) {
   const size_t arb = act_q8_row_bytes(k);
   const auto* x = static_cast<const uint8_t*>(xq);
-  const auto* wb = static_cast<const uint8_t*>(w);
-  size_t i = 0;
-  for (; i + 4 <= m; i += 4) pair_tile<P, 4>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys);
-  switch (m - i) {
-    case 3: pair_tile<P, 3>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys); break;
-    case 2: pair_tile<P, 2>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys); break;
-    case 1: pair_tile<P, 1>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys); break;
-    default: break;
+  const size_t chunk = m > 4 ? rows_per_chunk(w_row_bytes) : n;  // as gemm() in quant_simd.inl
+  for (size_t j0 = 0; j0 < n; j0 += chunk) {
+    const size_t nc = n - j0 < chunk ? n - j0 : chunk;
+    const auto* wb = static_cast<const uint8_t*>(w) + j0 * w_row_bytes;
+    float* yc = y + j0;
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) pair_tile<P, 4>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys);
+    switch (m - i) {
+      case 3: pair_tile<P, 3>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys); break;
+      case 2: pair_tile<P, 2>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys); break;
+      case 1: pair_tile<P, 1>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys); break;
+      default: break;
+    }
   }
 }
 
