@@ -109,6 +109,7 @@ WS_QINLINE void pair_rows(const ActQ8* a, size_t nb, const uint8_t* w, size_t w_
   for (; b + 2 <= nb; b += 2) {
     for (int jj = 0; jj < J; ++jj) {
       const uint8_t* wb = w + jj * w_row_bytes + b * bb;
+      for (size_t line = 0; line < 2 * bb; line += 64) qsimd::prefetch(wb + qsimd::kPrefetchBytes + line);
       const __m128 dw = half_pair(wb, bb);
       const __m512i u = P::values(wb);
       const __m128 cs = P::corr_scale(wb, dw);

@@ -8,7 +8,8 @@
 //    unpacked weight block from registers R times, while the weights stream
 //    through the cache once per R rows.
 //  - Decode (R = 1, 2) walks J = 2 weight rows side by side: two independent
-//    accumulation chains and two sequential memory streams.
+//    accumulation chains and two sequential memory streams, prefetched
+//    kPrefetchBytes ahead (see quant_simd_x86.h for the measurement).
 //  - Integer parts (block dot products, the Q4_0/Q5_0 offsets, the K-quant
 //    group scales) stay exact in i32 lanes; each block then costs one convert
 //    and one fused multiply-add with its float scale dw * dx. The Q4_1/Q5_1
@@ -197,9 +198,14 @@ WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size
       corr[jj][r] = 0.0f;
     }
   }
+  constexpr size_t bb = kBlockBytes[B::kType];
   for (size_t b = 0; b < nb; ++b) {
     for (int jj = 0; jj < J; ++jj) {
-      B::template run<R>(w + jj * w_row_bytes + b * kBlockBytes[B::kType], a, b, acc[jj], corr[jj]);
+      const uint8_t* wb = w + jj * w_row_bytes + b * bb;
+      if (qsimd::kPrefetchBytes) {
+        for (size_t line = 0; line < bb; line += 64) qsimd::prefetch(wb + qsimd::kPrefetchBytes + line);
+      }
+      B::template run<R>(wb, a, b, acc[jj], corr[jj]);
     }
   }
   for (int jj = 0; jj < J; ++jj) {
