@@ -46,6 +46,17 @@ bool contains_type(const json& component, const char* type) {
   return false;
 }
 
+bool byte_level_prefix_space(const json& component) {
+  if (!component.is_object()) return false;
+  if (component.value("type", "") == "ByteLevel") return component.value("add_prefix_space", false);
+  if (component.contains("pretokenizers") && component["pretokenizers"].is_array()) {
+    for (const json& c : component["pretokenizers"]) {
+      if (byte_level_prefix_space(c)) return true;
+    }
+  }
+  return false;
+}
+
 // The tokenizer.ggml.pre value whose pre-tokenizer (as our GGUF reader
 // builds it) is `pre_tokenizer`.
 Result<std::string> pre_tokenizer_name(const json& pre_tokenizer) {
@@ -222,11 +233,12 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json, st
   if (tokenizer_config.contains("add_eos_token") && tokenizer_config["add_eos_token"].is_boolean()) {
     out.emplace_back("tokenizer.ggml.add_eos_token", gguf_bool(tokenizer_config["add_eos_token"].get<bool>()));
   }
-  if (spm) {
-    const bool prefix = contains_type(tokenizer["normalizer"], "Prepend") ||
-                        contains_type(tokenizer["pre_tokenizer"], "Metaspace");
-    out.emplace_back("tokenizer.ggml.add_space_prefix", gguf_bool(prefix));
-  }
+  // SentencePiece style: a "▁" prepended by the normalizer; byte-level: the
+  // ByteLevel pre-tokenizer's add_prefix_space.
+  const bool prefix = spm ? contains_type(tokenizer["normalizer"], "Prepend") ||
+                                contains_type(tokenizer["pre_tokenizer"], "Metaspace")
+                          : byte_level_prefix_space(tokenizer["pre_tokenizer"]);
+  out.emplace_back("tokenizer.ggml.add_space_prefix", gguf_bool(prefix));
 
   // chat_template: a string, or a list of {name, template} (the "default" one).
   if (tokenizer_config.contains("chat_template")) {
