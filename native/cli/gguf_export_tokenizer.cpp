@@ -154,15 +154,20 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json, st
     tokens[i] = by_id[i] ? *by_id[i] : "[PAD" + std::to_string(i) + "]";
     id_of.emplace(tokens[i], static_cast<int32_t>(i));
   }
-  auto lookup = [&](const json& value) -> std::optional<int32_t> {
+  // Token ids as int64_t, -1 for none (a sentinel keeps GCC's
+  // -Wmaybe-uninitialized quiet, which std::optional<int32_t> does not).
+  auto lookup = [&](const json& value) -> int64_t {
     std::optional<std::string> text = token_text(value);
-    if (!text) return std::nullopt;
+    if (!text) return -1;
     auto it = id_of.find(*text);
-    return it == id_of.end() ? std::nullopt : std::optional<int32_t>(it->second);
+    return it == id_of.end() ? -1 : it->second;
   };
-  std::optional<int32_t> unk = model.contains("unk_token") ? lookup(model["unk_token"]) : std::nullopt;
-  if (tokenizer_config.contains("unk_token")) unk = lookup(tokenizer_config["unk_token"]);
-  if (spm && unk && types[*unk] != kControl) types[*unk] = kUnknown;
+  auto configured = [&](const char* key) -> int64_t {
+    return tokenizer_config.contains(key) ? lookup(tokenizer_config[key]) : -1;
+  };
+  int64_t unk = model.contains("unk_token") ? lookup(model["unk_token"]) : -1;
+  if (tokenizer_config.contains("unk_token")) unk = configured("unk_token");
+  if (spm && unk >= 0 && types[unk] != kControl) types[unk] = kUnknown;
 
   std::vector<std::string> merges;
   if (model.contains("merges") && model["merges"].is_array()) {
@@ -202,15 +207,13 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json, st
   out.emplace_back("tokenizer.ggml.token_type", gguf_i32_array(types));
   if (!spm) out.emplace_back("tokenizer.ggml.merges", gguf_string_array(std::move(merges)));
 
-  std::optional<int32_t> bos = tokenizer_config.contains("bos_token") ? lookup(tokenizer_config["bos_token"]) : std::nullopt;
-  std::optional<int32_t> eos = tokenizer_config.contains("eos_token") ? lookup(tokenizer_config["eos_token"]) : std::nullopt;
-  if (!bos && config.bos_token_id && *config.bos_token_id >= 0) bos = *config.bos_token_id;
-  if (!eos && !config.eos_token_ids.empty() && config.eos_token_ids[0] >= 0) eos = config.eos_token_ids[0];
-  const std::optional<int32_t> pad =
-      tokenizer_config.contains("pad_token") ? lookup(tokenizer_config["pad_token"]) : std::nullopt;
-  auto id_key = [&](const char* key, std::optional<int32_t> id) {
-    if (id && static_cast<size_t>(*id) < tokens.size()) {
-      out.emplace_back(std::string("tokenizer.ggml.") + key, gguf_u32(static_cast<uint32_t>(*id)));
+  int64_t bos = configured("bos_token"), eos = configured("eos_token");
+  if (bos < 0 && config.bos_token_id) bos = *config.bos_token_id;
+  if (eos < 0 && !config.eos_token_ids.empty()) eos = config.eos_token_ids[0];
+  const int64_t pad = configured("pad_token");
+  auto id_key = [&](const char* key, int64_t id) {
+    if (id >= 0 && static_cast<uint64_t>(id) < tokens.size()) {
+      out.emplace_back(std::string("tokenizer.ggml.") + key, gguf_u32(static_cast<uint32_t>(id)));
     }
   };
   id_key("bos_token_id", bos);
