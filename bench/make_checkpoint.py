@@ -12,10 +12,16 @@ package, one shard at a time (so this script never holds more than one shard).
       width when --gib is too small for two layers of 2048). Weights ~ N(0, 0.02), norms 1.
       Generated on --device (cuda: fast), moved to the host tensor by tensor. Skipped when
       OUT_DIR already holds the same checkpoint (.complete marker). (bench/gpu_bench.py)
+
+  make_checkpoint.py OUT_DIR --llama --hidden 2048 --intermediate 5632 --layers 22 --heads 32 --kv-heads 4
+                     [--vocab 49152] [--tokenizer-from DIR]
+      an exact shape (TinyLlama-1.1B above; Llama-2-13B: 5120 / 13824 / 40 / 40 / 40), with the
+      tokenizer files of DIR copied beside it (bench/quant_bench.py)
 """
 import argparse
 import json
 import os
+import shutil
 import time
 
 import torch
@@ -52,11 +58,11 @@ def write_layers_checkpoint(out, gib, shards, dtype_name):
 
 # ---- Llama ----
 
-def llama_dims(hidden, vocab=32000):
+def llama_dims(hidden, vocab=32000, intermediate=None, heads=None, kv_heads=None):
     """Width 2048 -> 32 heads of 64, 4 KV heads, MLP 5632 (2.75x, TinyLlama's shape)."""
-    heads = max(1, hidden // 64)
-    return {"hidden_size": hidden, "intermediate_size": hidden * 11 // 4, "num_attention_heads": heads,
-            "num_key_value_heads": max(1, heads // 8), "vocab_size": vocab}
+    heads = heads or max(1, hidden // 64)
+    return {"hidden_size": hidden, "intermediate_size": intermediate or hidden * 11 // 4,
+            "num_attention_heads": heads, "num_key_value_heads": kv_heads or max(1, heads // 8), "vocab_size": vocab}
 
 
 def llama_tensors(dims, layers):
@@ -123,12 +129,17 @@ def llama_config(dims, layers, dtype_name):
 
 
 def write_llama_checkpoint(out, gib, shard_gib=2.0, device="cpu", dtype_name="BF16", std=0.02, seed=0,
-                           hidden=None, vocab=32000):
+                           hidden=None, vocab=32000, shape=None, tokenizer_from=None):
+    """shape: an exact {"layers", "intermediate", "heads", "kv_heads"} with hidden (else sized by gib)."""
     dtype, size = DTYPES[dtype_name], SIZES[dtype_name]
-    dims, layers = llama_plan(gib, size, vocab, hidden)
+    if shape:
+        dims = llama_dims(hidden, vocab, shape["intermediate"], shape["heads"], shape["kv_heads"])
+        layers = shape["layers"]
+    else:
+        dims, layers = llama_plan(gib, size, vocab, hidden)
     config = llama_config(dims, layers, dtype_name)
     tensors = llama_tensors(dims, layers)
-    spec = {"config": config, "shard_gib": shard_gib, "std": std, "seed": seed}
+    spec = {"config": config, "shard_gib": shard_gib, "std": std, "seed": seed, "tokenizer_from": tokenizer_from}
     marker = os.path.join(out, ".complete")
     if os.path.exists(marker):
         with open(marker) as f:
@@ -172,6 +183,9 @@ def write_llama_checkpoint(out, gib, shard_gib=2.0, device="cpu", dtype_name="BF
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=1)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        if tokenizer_from and os.path.exists(os.path.join(tokenizer_from, name)):
+            shutil.copyfile(os.path.join(tokenizer_from, name), os.path.join(out, name))
     params = sum(numel(s) for _, s, _ in tensors)
     summary = {"dir": out, "bytes": total, "params": params, "tensors": len(tensors), "shards": len(groups),
                "layers": layers, **dims, "dtype": dtype_name, "device": str(device),
@@ -194,10 +208,22 @@ def main():
     p.add_argument("--device", default="cpu", help="--llama: where to generate (cpu, cuda)")
     p.add_argument("--hidden", type=int, default=None, help="--llama: fixed width (default: auto)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layers", type=int, help="--llama: exact shape (with --hidden, --intermediate, --heads, --kv-heads)")
+    p.add_argument("--intermediate", type=int)
+    p.add_argument("--heads", type=int)
+    p.add_argument("--kv-heads", type=int)
+    p.add_argument("--vocab", type=int, default=32000)
+    p.add_argument("--tokenizer-from", help="--llama: copy tokenizer.json / tokenizer_config.json from this directory")
     a = p.parse_args()
     if a.llama:
+        shape = None
+        if a.layers:
+            if not (a.hidden and a.intermediate and a.heads and a.kv_heads):
+                p.error("--layers needs --hidden, --intermediate, --heads and --kv-heads")
+            shape = {"layers": a.layers, "intermediate": a.intermediate, "heads": a.heads, "kv_heads": a.kv_heads}
         summary = write_llama_checkpoint(a.out, a.gib, a.shard_gib, a.device, a.dtype or "BF16", seed=a.seed,
-                                         hidden=a.hidden)
+                                         hidden=a.hidden, vocab=a.vocab, shape=shape,
+                                         tokenizer_from=a.tokenizer_from)
         print("SUMMARY " + json.dumps(summary))
     else:
         write_layers_checkpoint(a.out, a.gib, a.shards, a.dtype or "F32")

@@ -37,9 +37,18 @@ struct ModelOptions {
   std::string backend = "portable";
   // Torch only: "cpu" (the default when empty), "cuda" or "cuda:N".
   std::string device;
-  // The dtype of the 2-D weights: "keep" (as stored; GGUF blocks become f32),
-  // "f32", "f16" or "bf16". Norms and biases are always f32.
+  // The dtype of the 2-D weights: "keep" (as stored: f16/bf16 stay, GGUF
+  // blocks stay blocks), "f32", "f16", "bf16", or a ggml block type to
+  // quantize to while loading: "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
+  // "q4_k", "q5_k", "q6_k" (the output head is held at q6_k unless q8_0 is
+  // asked). Norms and biases are always f32.
   std::string dtype = "keep";
+  // Bytes the load may use (weights + KV cache + activations + staging),
+  // checked before anything is allocated; 0 = what the process may commit
+  // (MemAvailable, the cgroup limit, RLIMIT_AS).
+  uint64_t max_memory = 0;
+  // Positions the KV cache is sized for in that check (0: min(model maximum, 2048)).
+  size_t context = 0;
   // Compute threads; 0 = one per hardware thread.
   int threads = 0;
   // Called on the loading thread as weight bytes arrive; optional.

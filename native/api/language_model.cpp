@@ -50,8 +50,11 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
   if (options.on_progress) {
     progress = [&options](const LoadProgress& p) { options.on_progress(p.bytes_done, p.bytes_total); };
   }
-  WS_ASSIGN_OR_RETURN(BoundModel loaded,
-                      load_model(*state->files.source, state->files.config, *state->backend, dtype, progress));
+  LoadOptions load_options;
+  if (options.max_memory) load_options.max_memory = options.max_memory;
+  load_options.context = options.context;
+  WS_ASSIGN_OR_RETURN(BoundModel loaded, load_model(*state->files.source, state->files.config, *state->backend, dtype,
+                                                    progress, load_options));
   state->model = std::move(loaded.model);
   state->stats.bound_bytes = loaded.bound_bytes;
   state->stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,5 +1,8 @@
 #include "api/load_model.h"
 
+#include "api/memory_budget.h"
+#include "model/admission.h"
+
 #if defined(WS_TORCH)
 #include "torch/ws_torch.h"
 #endif
@@ -34,8 +37,18 @@ Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice) {
 }
 
 Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
-                               const ProgressCallback& progress) {
+                               const ProgressCallback& progress, const LoadOptions& options) {
   const Checkpoint& checkpoint = source.checkpoint();
+  // A GPU backend's weights are device memory; host admission is for the
+  // backends that compute in this process's memory.
+  if (backend.computes_on_host()) {
+    AdmissionOptions admission;
+    admission.context = options.context;
+    admission.staging_bytes = PlanOptions().staging_bytes;
+    const MemoryBudget budget =
+        options.max_memory ? MemoryBudget{*options.max_memory, "--max-memory"} : process_memory_budget();
+    WS_TRY(admit_model(config, backend, dtype, &checkpoint, budget.bytes, budget.source, admission));
+  }
   BoundModel loaded;
   WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, backend, dtype, &checkpoint));
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));

@@ -32,19 +32,30 @@ std::vector<std::string> backend_names();
 // in a build without LibTorch; and the backend's own (a negative thread count).
 Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice);
 
+struct LoadOptions {
+  // Bytes the load may use (weights + KV cache + activations + staging);
+  // unset: what this process may still commit (process_memory_budget()).
+  std::optional<uint64_t> max_memory;
+  // Positions admission sizes the KV cache for (0: min(model maximum, 2048)).
+  size_t context = 0;
+};
+
 struct BoundModel {
   std::unique_ptr<Model> model;  // computes on the backend given to load_model, which must outlive it
   uint64_t bound_bytes = 0;      // the plan's destination bytes
 };
 
-// Builds the model for `config` on `backend`, checks it against the source's
+// Admits the load (a backend computing in host memory: weights + KV cache +
+// activations + staging against the budget, before anything is allocated),
+// builds the model for `config` on `backend`, checks it against the source's
 // checkpoint (every missing or mis-shaped tensor in one error) and streams
 // each shard into the model's buffers, once, in file order. `progress` (may
 // be empty) sees the bytes as they arrive. The staging buffer is freed before
-// this returns. Errors: build_model's, plan_model_load's (MissingTensor,
-// ShapeMismatch, UnexpectedTensor, Unsupported) and the source's (Io, Http,
-// Truncated, ...).
+// this returns. Errors: OutOfBudget (admission: what was needed, what was
+// available, which dtypes would fit), build_model's, plan_model_load's
+// (MissingTensor, ShapeMismatch, UnexpectedTensor, Unsupported) and the
+// source's (Io, Http, Truncated, ...).
 Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
-                               const ProgressCallback& progress);
+                               const ProgressCallback& progress, const LoadOptions& options = {});
 
 }  // namespace ws

@@ -1,11 +1,12 @@
 // weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3] [--max-new-tokens N]
 //     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
-//     [--dtype keep|f32|f16|bf16] [--threads N] [--max-context N] [--huge-pages] [--json]
+//     [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--huge-pages] [--json]
 //     [--backend portable|torch] [--device cpu]   (the last two in WS_TORCH builds)
 //
 // Loads the model straight into its parameter buffers (one pass over the
 // shards), then streams the continuation to stdout as it is generated.
 // Temperature 0 (the default) is greedy decoding.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -32,7 +33,10 @@ const char* kGenerateUsage =
     "usage: weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3]\n"
     "         [--max-new-tokens N]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]\n"
-    "         [--dtype keep|f32|f16|bf16] [--threads N] [--max-context N] [--huge-pages] [--json]\n"
+    "         [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--huge-pages] [--json]\n"
+    "  --dtype: keep (as stored, GGUF blocks included), f32, f16, bf16, or quantize while loading to\n"
+    "    q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;\n"
+    "  --max-memory: the bytes the load may use (default: what the process may commit; suffixes K M G);\n"
     "  no <model>: the built-in default (SmolLM2-135M-Instruct); no prompt: a default question as a chat;\n"
     "  --chat wraps the prompt in the model's chat template (ChatML, Llama 2) and stops at its end of turn;\n"
     "  temperature 0 (default) = greedy; --json prints one object with ids, text, load and speed figures;\n"
@@ -69,6 +73,23 @@ Result<size_t> get_count(const Args& args, const std::string& name, double fallb
   return static_cast<size_t>(value);
 }
 
+// "123", "64M", "8G" (powers of 1024).
+Result<uint64_t> parse_bytes(const std::string& name, const std::string& text) {
+  static const std::string kSuffixes = "KMGT";
+  std::string digits = text;
+  int shift = 0;
+  if (!digits.empty() && kSuffixes.find(static_cast<char>(std::toupper(digits.back()))) != std::string::npos) {
+    shift = 10 * (1 + static_cast<int>(kSuffixes.find(static_cast<char>(std::toupper(digits.back())))));
+    digits.pop_back();
+  }
+  if (digits.empty() || digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return make_error(ErrorKind::InvalidArgument, "--" + name + ": \"" + text + "\" is not a byte count (e.g. 8G)");
+  }
+  const uint64_t value = std::stoull(digits);
+  if (shift && value > (UINT64_MAX >> shift)) return make_error(ErrorKind::InvalidArgument, "--" + name + " is too large");
+  return value << shift;
+}
+
 const char* kDefaultPrompt = "What is the capital of France?";
 double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens / seconds : 0.0; }
 
@@ -77,7 +98,7 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 int run_generate(int argc, char** argv) {
   Result<Args> args = parse_args(argc, argv, 1,
                                  {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
-                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "system",
+                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system",
 #if defined(WS_TORCH)
                                   "backend", "device"
 #endif
@@ -128,6 +149,13 @@ int run_generate(int argc, char** argv) {
   if (Result<Sampler> check = Sampler::create(options.sampling); !check) return report_error(check.error());
   Result<WeightDType> dtype = parse_weight_dtype(args->get("dtype").value_or("keep"));
   if (!dtype) return report_error(dtype.error());
+  LoadOptions load_options;
+  load_options.context = options.max_context;
+  if (auto text = args->get("max-memory")) {
+    Result<uint64_t> bytes = parse_bytes("max-memory", *text);
+    if (!bytes) return report_error(bytes.error());
+    load_options.max_memory = *bytes;
+  }
 
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
@@ -170,8 +198,9 @@ int run_generate(int argc, char** argv) {
   Result<std::unique_ptr<Backend>> backend = make_backend(choice);
   if (!backend) return report_error(backend.error());
   ProgressBar progress(stderr_is_terminal() && !as_json);
-  Result<BoundModel> loaded = load_model(*files->source, files->config, **backend, *dtype,
-                                          [&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
+  Result<BoundModel> loaded = load_model(
+      *files->source, files->config, **backend, *dtype,
+      [&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); }, load_options);
   progress.finish();
   if (!loaded) return report_error(loaded.error());
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();

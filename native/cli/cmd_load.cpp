@@ -1,4 +1,4 @@
-// weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]
+// weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]
 //     [--backend portable|torch] [--device cpu|cuda[:N]]   (the last two in WS_TORCH builds)
 // Binds every tensor of the checkpoint into its own host buffer (--bind copy),
 // or, for local files, maps tensors whose dtype is kept as zero-copy views of
@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -31,16 +32,31 @@ using json = nlohmann::json;
 
 // `--dtype` applies to the float tensors a model computes with; integer,
 // bool and fp8 tensors are bound as they are.
+constexpr std::pair<const char*, DType> kTargetDTypes[] = {
+    {"f32", DType::F32},   {"f16", DType::F16},   {"bf16", DType::BF16}, {"q8_0", DType::Q8_0},
+    {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0}, {"q5_1", DType::Q5_1},
+    {"q4_k", DType::Q4_K}, {"q5_k", DType::Q5_K}, {"q6_k", DType::Q6_K},
+};
+
 Result<std::optional<DType>> parse_target_dtype(const std::optional<std::string>& value) {
   if (!value || *value == "keep") return std::optional<DType>();
-  if (*value == "f32") return std::optional<DType>(DType::F32);
-  if (*value == "f16") return std::optional<DType>(DType::F16);
-  if (*value == "bf16") return std::optional<DType>(DType::BF16);
-  return make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16 or bf16, got \"" + *value + "\"");
+  for (const auto& [name, dtype] : kTargetDTypes) {
+    if (*value == name) return std::optional<DType>(dtype);
+  }
+  std::string names = "keep";
+  for (const auto& entry : kTargetDTypes) names += std::string(", ") + entry.first;
+  return make_error(ErrorKind::InvalidArgument, "--dtype must be one of " + names + ", got \"" + *value + "\"");
 }
 
-DType bound_dtype(DType source, std::optional<DType> target) {
-  return target && can_convert(source, *target) ? *target : source;
+// A ggml block type is, as llama.cpp's quantizer does it, only for matrices
+// whose rows are whole blocks: vectors (norms, biases) keep their dtype.
+DType bound_dtype(const TensorInfo& t, std::optional<DType> target) {
+  if (!target || !can_convert(t.dtype, *target)) return t.dtype;
+  if (dtype_is_quantized(*target) && *target != t.dtype &&
+      (t.shape.size() < 2 || t.shape.back() % dtype_block_elements(*target) != 0)) {
+    return t.dtype;
+  }
+  return *target;
 }
 
 // SHA-256 of a tensor's bytes: in place when they are host memory, else of
@@ -61,11 +77,11 @@ std::string tensor_sha256(const uint8_t* host, uint64_t bytes, Fetch fetch) {
 
 #if defined(WS_TORCH)
 constexpr const char* kLoadUsage =
-    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
+    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
     "         [--backend portable|torch] [--device cpu|cuda[:N]]\n";
 #else
 constexpr const char* kLoadUsage =
-    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n";
+    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n";
 #endif
 
 int run_load(int argc, char** argv) {
@@ -104,6 +120,10 @@ int run_load(int argc, char** argv) {
     if (!parsed) return report_error(parsed.error());
     device = *parsed;
   }
+  if (on_torch && *target && dtype_is_quantized(**target)) {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype " + *args->get("dtype") +
+                                                               " binds ggml blocks, which --backend torch does not hold"));
+  }
   if (on_torch && bind == "mmap") {
     return report_error(make_error(ErrorKind::InvalidArgument, "--bind mmap binds page-cache views, not torch tensors: "
                                                                "use --bind copy with --backend torch"));
@@ -133,7 +153,7 @@ int run_load(int argc, char** argv) {
   if (bind == "mmap") {
     std::vector<bool> shard_has_view(checkpoint.shards.size(), false);
     for (const TensorInfo& t : checkpoint.tensors) {
-      if (bound_dtype(t.dtype, *target) == t.dtype) shard_has_view[t.shard] = true;
+      if (bound_dtype(t, *target) == t.dtype) shard_has_view[t.shard] = true;
     }
     for (size_t s = 0; s < checkpoint.shards.size(); ++s) {
       if (!shard_has_view[s]) continue;  // every tensor converts: nothing to map
@@ -158,7 +178,7 @@ int run_load(int argc, char** argv) {
   buffers.reserve(checkpoint.tensors.size());
   for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     const TensorInfo& t = checkpoint.tensors[i];
-    const DType dtype = bound_dtype(t.dtype, *target);
+    const DType dtype = bound_dtype(t, *target);
     // A GGUF q/k projection stores its rows in llama.cpp's rotary order: only
     // the planned copy puts them back, so it is never a view.
     if (mappings[t.shard] && dtype == t.dtype && t.interleaved_heads == 0) {

@@ -8,5 +8,6 @@ int run_inspect(int argc, char** argv);
 int run_load(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_convert(int argc, char** argv);
+int run_perplexity(int argc, char** argv);
 
 }  // namespace ws::cli

@@ -13,7 +13,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  inspect <model> [--json]      shards and every tensor (name, dtype, shape, bytes, shard)\n"
-    "  load <model> [--dtype keep|f32|f16|bf16] [--staging-mib N] [--hash] [--json]\n"
+    "  load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--hash] [--json]\n"
     "                                bind every tensor into its own buffer; report bytes, peak RSS, speed\n"
     "  generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N] [--temperature T]\n"
     "           [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--dtype keep|f32|f16|bf16]\n"
@@ -21,6 +21,8 @@ const char* kUsage =
     "  convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]\n"
     "                                write a Hugging Face directory (model.safetensors, config.json,\n"
     "                                tokenizer files); GGUF weights are dequantised\n"
+    "  perplexity <model> --file TEXT [--dtype D] [--context N] [--json]\n"
+    "                                exp(mean negative log-likelihood) of the text's first N tokens\n"
     "\n"
     "<model> is a directory (model.safetensors, or model.safetensors.index.json + shards),\n"
     "a single .safetensors or .gguf file, or an http(s) URL of one of these.\n";
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(command, "load") == 0) return ws::cli::run_load(argc - 1, argv + 1);
   if (std::strcmp(command, "generate") == 0) return ws::cli::run_generate(argc - 1, argv + 1);
   if (std::strcmp(command, "convert") == 0) return ws::cli::run_convert(argc - 1, argv + 1);
+  if (std::strcmp(command, "perplexity") == 0) return ws::cli::run_perplexity(argc - 1, argv + 1);
   std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", command, kUsage);
   return ws::cli::kExitUsage;
 }

@@ -9,7 +9,7 @@
 // (host memory here; device memory on a GPU backend, which model code never
 // dereferences); weights are WeightTensors whose storage the loader fills in
 // place (f32, f16 or bf16: narrow weights are widened inside the kernels,
-// never copied). Token ids, positions and rotary frequencies stay host arrays.
+// never copied; or ggml blocks, which the kernels read as blocks). Token ids, positions and rotary frequencies stay host arrays.
 #pragma once
 
 #include <cstddef>
@@ -36,12 +36,13 @@ struct WeightTensor {
   uint64_t bytes = 0;
 
   uint64_t numel() const;
-  // Host memory: allocates (without touching) numel * dtype_size bytes.
-  // Errors: Unsupported for dtypes other than F32/F16/BF16, OutOfBudget on
-  // overflow or when the allocation fails.
+  // Host memory: allocates (without touching) dtype_storage_bytes(numel)
+  // bytes. Errors: as checked_numel, OutOfBudget when the allocation fails.
   static Result<WeightTensor> allocate(DType dtype, std::vector<uint64_t> shape);
   // numel(), or OutOfBudget when the shape overflows; Unsupported for dtypes
-  // other than F32/F16/BF16 (shared by every backend's allocate_weight).
+  // other than F32/F16/BF16 and the ggml block types, and for a block type
+  // whose rows (last dimension) are not whole blocks (shared by every
+  // backend's allocate_weight).
   static Result<uint64_t> checked_numel(DType dtype, const std::vector<uint64_t>& shape);
   // The data as f32; only valid when dtype == F32.
   const float* f32() const { return reinterpret_cast<const float*>(data); }
@@ -71,10 +72,13 @@ enum class WeightLayout { OutIn, InOut };
 
 struct MatrixView {
   const void* data = nullptr;
-  DType dtype = DType::F32;  // F32, F16 or BF16
+  DType dtype = DType::F32;  // F32, F16, BF16 or a ggml block type (rows are whole blocks)
   WeightLayout layout = WeightLayout::OutIn;
   size_t in = 0;
   size_t out = 0;
+  // Bytes between consecutive stored rows (rows are `in` long for OutIn,
+  // `out` long for InOut).
+  size_t row_bytes() const;
 };
 // View of a 2-D tensor (shape [out, in] for OutIn, [in, out] for InOut).
 MatrixView matrix_view(const WeightTensor& weight, WeightLayout layout);
@@ -98,6 +102,11 @@ class Backend {
   // A weight buffer placed where this backend computes best; the loader fills
   // it in place. Errors as WeightTensor::allocate.
   virtual Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) = 0;
+  // True when linear() and embedding() take weights of this dtype (F32, F16
+  // and BF16 everywhere; ggml blocks where the backend has kernels for them).
+  virtual bool supports_weight_dtype(DType dtype) const {
+    return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+  }
 
   // ---- memory (host defaults; a GPU backend overrides all of these) ----
   // True when ComputeBuffers are host memory the caller may read directly.

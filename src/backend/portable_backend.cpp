@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "backend/kernels/kernels.h"
+#include "load/dequant.h"
 #include "util/thread_pool.h"
 
 namespace ws {
@@ -43,6 +44,10 @@ class PortableBackend final : public Backend {
   }
   int threads() const override { return pool_.threads(); }
 
+  bool supports_weight_dtype(DType dtype) const override {
+    return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype_is_quantized(dtype);
+  }
+
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
     WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, std::move(shape)));
     if (huge_pages_) detail::advise_huge_pages(tensor.data, tensor.bytes);
@@ -65,12 +70,18 @@ class PortableBackend final : public Backend {
           for (size_t i = 0; i < dim; ++i) dst[i] = kernels::bf16_to_f32(src[i]);
           break;
         }
-        default: std::memcpy(dst, table.f32() + row, dim * sizeof(float));
+        case DType::F32: std::memcpy(dst, table.f32() + row, dim * sizeof(float)); break;
+        default: {  // ggml blocks: one row is dim / block_elements whole blocks
+          const uint64_t row_bytes = dtype_storage_bytes(table.dtype, dim);
+          detail::dequantize_blocks(table.dtype, table.data + static_cast<size_t>(ids[t]) * row_bytes, dst,
+                                    dim / dtype_block_elements(table.dtype));
+        }
       }
     }
   }
 
   void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) override {
+    if (dtype_is_quantized(w.dtype)) return linear_blocks(x, n, w, bias, y);
     const bool out_in = w.layout == WeightLayout::OutIn;
     const kernels::GemmOiFn kernel =
         out_in ? table_.gemm_oi[weight_type(w.dtype)] : table_.gemm_io[weight_type(w.dtype)];
@@ -161,6 +172,54 @@ class PortableBackend final : public Backend {
   void add(const float* a, const float* b, size_t n, float* out) override { table_.add(a, b, n, out); }
 
  private:
+  // ggml block weights, one stored row at a time: each task dequantizes a
+  // row (or a block-aligned part of it) into a small per-thread buffer and
+  // uses it for all n inputs, so no float copy of a weight ever exists.
+  //   OutIn: y[t, j] = dot(x[t, :], row j)
+  //   InOut: y[t, begin:end] += x[t, c] * row c[begin:end]   (rows run along the outputs)
+  void linear_blocks(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) {
+    const bool out_in = w.layout == WeightLayout::OutIn;
+    const size_t block = static_cast<size_t>(dtype_block_elements(w.dtype));
+    const size_t block_bytes = static_cast<size_t>(dtype_block_bytes(w.dtype));
+    const size_t row_bytes = w.row_bytes();
+    const uint8_t* base = static_cast<const uint8_t*>(w.data);
+    // InOut tasks own whole blocks of output columns.
+    const size_t tile = out_in ? 4 : std::max<size_t>(block, 64);
+    const size_t tiles = (w.out + tile - 1) / tile;
+    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * 4);
+    if (n * w.in * w.out < kMinParallelWork) tasks = 1;
+    const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
+    const kernels::KernelTable& table = table_;
+    pool_.parallel_for(tasks, [&](size_t task) {
+      const size_t begin = std::min(w.out, task * tiles_per_task * tile);
+      const size_t end = std::min(w.out, begin + tiles_per_task * tile);
+      if (begin >= end) return;
+      thread_local std::vector<float> row;
+      if (out_in) {
+        row.resize(w.in);
+        for (size_t j = begin; j < end; ++j) {
+          detail::dequantize_blocks(w.dtype, base + j * row_bytes, row.data(), w.in / block);
+          table.gemm_oi[kernels::kF32](n, 1, w.in, x, w.in, row.data(), w.in, y + j, w.out);
+        }
+      } else {
+        row.resize(end - begin);
+        for (size_t t = 0; t < n; ++t) std::fill(y + t * w.out + begin, y + t * w.out + end, 0.0f);
+        for (size_t c = 0; c < w.in; ++c) {
+          detail::dequantize_blocks(w.dtype, base + c * row_bytes + begin / block * block_bytes, row.data(),
+                                    (end - begin) / block);
+          for (size_t t = 0; t < n; ++t) {
+            const float a = x[t * w.in + c];
+            float* yt = y + t * w.out + begin;
+            for (size_t i = 0; i < end - begin; ++i) yt[i] += a * row[i];
+          }
+        }
+      }
+      if (bias) {
+        for (size_t t = 0; t < n; ++t) table.add(y + t * w.out + begin, bias + begin, end - begin, y + t * w.out + begin);
+      }
+    });
+  }
+
   const kernels::KernelTable& table_;
   detail::ThreadPool pool_;
   bool huge_pages_;

@@ -38,21 +38,25 @@ uint64_t WeightTensor::numel() const {
 }
 
 Result<uint64_t> WeightTensor::checked_numel(DType dtype, const std::vector<uint64_t>& shape) {
-  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) {
-    return make_error(ErrorKind::Unsupported,
-                      std::string("weight dtype ") + dtype_name(dtype) + " (supported: F32, F16, BF16)");
+  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16 && !dtype_is_quantized(dtype)) {
+    return make_error(ErrorKind::Unsupported, std::string("weight dtype ") + dtype_name(dtype) +
+                                                  " (supported: F32, F16, BF16 and the ggml block types)");
   }
   uint64_t n = 1;
   for (uint64_t d : shape) {
     if (d != 0 && n > (uint64_t{1} << 48) / d) return make_error(ErrorKind::OutOfBudget, "weight shape overflows");
     n *= d;
   }
+  if (dtype_is_quantized(dtype) && (shape.empty() || shape.back() % dtype_block_elements(dtype) != 0)) {
+    return make_error(ErrorKind::Unsupported, std::string("a ") + dtype_name(dtype) + " weight needs rows of whole " +
+                                                  std::to_string(dtype_block_elements(dtype)) + "-element blocks");
+  }
   return n;
 }
 
 Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> shape) {
   WS_ASSIGN_OR_RETURN(uint64_t n, checked_numel(dtype, shape));
-  WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(n * dtype_size(dtype)));
+  WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(dtype_storage_bytes(dtype, n)));
   WeightTensor tensor;
   tensor.dtype = dtype;
   tensor.shape = std::move(shape);
@@ -84,6 +88,10 @@ void Backend::copy_rows(const float* src, size_t src_stride, size_t n, size_t wi
     const size_t row = rows ? static_cast<size_t>(rows[t]) : t;
     std::memcpy(dst + row * width, src + t * src_stride, width * sizeof(float));
   }
+}
+
+size_t MatrixView::row_bytes() const {
+  return static_cast<size_t>(dtype_storage_bytes(dtype, layout == WeightLayout::OutIn ? in : out));
 }
 
 MatrixView matrix_view(const WeightTensor& weight, WeightLayout layout) {

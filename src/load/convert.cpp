@@ -1,5 +1,6 @@
-// Float conversions between F32, F16 and BF16, and dequantisation of the ggml
-// block types to any of them. Widening is exact; narrowing
+// Float conversions between F32, F16 and BF16, dequantisation of the ggml
+// block types to any of them, and quantisation of any of them to the block
+// types. Widening is exact; narrowing
 // rounds to nearest, ties to even (what torch, numpy and safetensors' own
 // converters do); NaN stays a (quiet) NaN, infinities stay infinite.
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include "load/dequant.h"
 #include "load/float_bits.h"
 #include "load/load.h"
+#include "load/quantize.h"
 
 namespace ws {
 
@@ -64,11 +66,32 @@ void dequantize_elements(DType from, const uint8_t* in, DType to, uint8_t* out, 
   }
 }
 
+// The other way: F32/F16/BF16 widened exactly to f32 in the same stack chunk,
+// then quantised a whole number of destination blocks at a time.
+void quantize_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
+  constexpr uint64_t kChunk = 256;
+  float chunk[kChunk];
+  const uint64_t block_elements = dtype_block_elements(to), block_bytes = dtype_block_bytes(to);
+  const uint64_t per_chunk = kChunk / block_elements * block_elements;
+  const size_t in_size = dtype_size(from);
+  for (uint64_t done = 0; done < count; done += per_chunk) {
+    const uint64_t n = std::min(per_chunk, count - done) / block_elements * block_elements;
+    if (n == 0) break;  // a partial block: the plan never asks for one
+    if (from == DType::F32) {
+      std::memcpy(chunk, in + done * 4, n * 4);
+    } else {
+      for (uint64_t i = 0; i < n; ++i) chunk[i] = load_element(from, in + (done + i) * in_size);
+    }
+    detail::quantize_blocks(to, chunk, out + done / block_elements * block_bytes, n / block_elements);
+  }
+}
+
 }  // namespace
 
 bool can_convert(DType from, DType to) {
   if (from == to) return true;
   if (dtype_is_quantized(from)) return is_convertible_float(to);
+  if (dtype_is_quantized(to)) return is_convertible_float(from) && detail::can_quantize_to(to);
   return is_convertible_float(from) && is_convertible_float(to);
 }
 
@@ -78,6 +101,7 @@ void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uin
     return;
   }
   if (dtype_is_quantized(from)) return dequantize_elements(from, in, to, out, count);
+  if (dtype_is_quantized(to)) return quantize_elements(from, in, to, out, count);
   // One loop per pair keeps the inner loop free of dtype branches (and lets
   // the compiler vectorise the BF16 shifts).
   auto f32_load = [](const uint8_t* p) { return load_element(DType::F32, p); };

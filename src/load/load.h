@@ -5,7 +5,8 @@
 //
 //   identity window  : source bytes land in the destination buffer in place
 //   converting window: source bytes land in the one staging buffer, then are
-//                      converted (F32/F16/BF16, round-to-nearest-even) into place
+//                      converted (F32/F16/BF16, round-to-nearest-even),
+//                      dequantised or quantised (ggml blocks) into place
 #pragma once
 
 #include <cstdint>
@@ -21,11 +22,16 @@ namespace ws {
 
 // ---- conversion ---------------------------------------------------------------
 // True when `from` -> `to` is supported (identity for every dtype; any pair of
-// F32, F16, BF16; a ggml block type to F32, F16 or BF16).
+// F32, F16, BF16; a ggml block type to F32, F16 or BF16; F32, F16 or BF16 to
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). Block type to another
+// block type is not offered.
 bool can_convert(DType from, DType to);
-// Converts `count` elements (a whole number of blocks for block types).
+// Converts `count` elements (a whole number of blocks of `from` and of `to`).
 // Narrowing rounds to nearest even; NaN stays NaN. Block types are dequantised
-// exactly as ggml does, then rounded to F16/BF16 when asked.
+// exactly as ggml does, then rounded to F16/BF16 when asked. Quantising widens
+// to f32 exactly, then writes the blocks gguf-py's quantizer writes (Q8_0,
+// Q4_0, Q4_1, Q5_0, Q5_1) or ggml's reference quantizer's algorithm (K-quants,
+// load/quantize.h). Never allocates.
 void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count);
 
 // ---- destinations ---------------------------------------------------------------
@@ -91,7 +97,8 @@ struct Window {
   uint64_t file_begin;       // absolute offsets in the shard file
   uint64_t file_end;
   uint64_t first_element;    // where the window's first element goes in the destination tensor
-                             // (its own position, unless TensorInfo::interleaved_heads reorders rows)
+                             // (its own position, unless TensorInfo::interleaved_heads reorders rows);
+                             // a multiple of the source's and the destination's block elements
   bool identity;             // source dtype == destination dtype
 };
 constexpr size_t kSkip = static_cast<size_t>(-1);
@@ -111,14 +118,19 @@ struct LoadPlan {
 };
 
 struct PlanOptions {
-  uint64_t staging_bytes = 16ull << 20;  // converting windows are cut to fit this
+  // Converting windows are cut to fit this, but never below one block: a
+  // window holds at least one source block and, when it quantises, one
+  // destination block (256 F32 elements, 1 KiB, for the K-quants).
+  uint64_t staging_bytes = 16ull << 20;
   // When false, tensors the manifest does not name are an UnexpectedTensor error.
   bool allow_unused_tensors = true;
 };
 
 // Matches a manifest against a checkpoint. Reports every missing tensor,
 // mis-shaped tensor and unsupported conversion in one error (MissingTensor,
-// ShapeMismatch, UnexpectedTensor, Unsupported), before any byte moves.
+// ShapeMismatch, UnexpectedTensor, Unsupported), before any byte moves. A
+// quantising entry whose rows (last dimension) are not a whole number of
+// destination blocks is an unsupported conversion.
 Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<ManifestEntry>& manifest,
                            const PlanOptions& options = {});
 

@@ -1,5 +1,6 @@
 // plan_load: manifest x checkpoint -> per-shard windows in file order.
 #include <algorithm>
+#include <numeric>
 #include <unordered_map>
 
 #include "load/load.h"
@@ -62,6 +63,13 @@ bool interleaved_rows_valid(const TensorInfo& t) {
   return (t.numel() / t.shape[0]) % dtype_block_elements(t.dtype) == 0;
 }
 
+// A quantised destination keeps ggml's layout: every row (last dimension) is
+// a whole number of blocks, so rows, and the windows cut on block boundaries,
+// never share a block.
+bool rows_are_whole_blocks(const std::vector<uint64_t>& shape, DType dtype) {
+  return !shape.empty() && shape.back() % dtype_block_elements(dtype) == 0;
+}
+
 struct Needed {
   const TensorInfo* tensor;
   size_t entry;
@@ -105,6 +113,12 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
       problems.unsupported.push_back(e.name + " " + dtype_name(t.dtype) + " -> " + dtype_name(e.dtype));
       continue;
     }
+    if (t.dtype != e.dtype && dtype_is_quantized(e.dtype) && !rows_are_whole_blocks(t.shape, e.dtype)) {
+      problems.unsupported.push_back(e.name + " " + shape_string(t.shape) + " -> " + dtype_name(e.dtype) +
+                                     ": rows are not a whole number of " +
+                                     std::to_string(dtype_block_elements(e.dtype)) + "-element blocks");
+      continue;
+    }
     if (t.interleaved_heads != 0 && !interleaved_rows_valid(t)) {
       problems.unsupported.push_back(e.name + " stores " + std::to_string(t.interleaved_heads) +
                                      " interleaved rotary heads, which do not divide its rows in halves");
@@ -138,10 +152,13 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
       const bool identity = t.dtype == manifest[n.entry].dtype;
       // Every window fits the staging buffer (at least one block), so a
       // destination that cannot be written in place (GPU memory) can always be
-      // staged; windows start and end on block boundaries.
+      // staged; windows start and end on source block boundaries, and on
+      // destination block boundaries when they quantise (a unit is then one
+      // destination block: its source bytes may exceed a tiny staging size).
       const uint64_t block_elements = dtype_block_elements(t.dtype), block_bytes = dtype_block_bytes(t.dtype);
-      const uint64_t elements_per_window =
-          std::max<uint64_t>(1, options.staging_bytes / block_bytes) * block_elements;
+      const uint64_t unit_elements = std::lcm(block_elements, dtype_block_elements(manifest[n.entry].dtype));
+      const uint64_t unit_bytes = unit_elements / block_elements * block_bytes;
+      const uint64_t elements_per_window = std::max<uint64_t>(1, options.staging_bytes / unit_bytes) * unit_elements;
       // A tensor stored with interleaved rotary rows is read one row at a time
       // (file order), each row landing at its Hugging Face row: no extra memory.
       const uint64_t rows = t.interleaved_heads ? t.shape[0] : 1;

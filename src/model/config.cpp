@@ -189,13 +189,30 @@ Result<ModelConfig> parse_model_config(std::string_view config_json) {
   return out;
 }
 
+namespace {
+constexpr std::pair<WeightDType, const char*> kWeightDTypeNames[] = {
+    {WeightDType::Keep, "keep"}, {WeightDType::F32, "f32"},   {WeightDType::F16, "f16"},
+    {WeightDType::BF16, "bf16"}, {WeightDType::Q8_0, "q8_0"}, {WeightDType::Q4_0, "q4_0"},
+    {WeightDType::Q4_1, "q4_1"}, {WeightDType::Q5_0, "q5_0"}, {WeightDType::Q5_1, "q5_1"},
+    {WeightDType::Q4_K, "q4_k"}, {WeightDType::Q5_K, "q5_k"}, {WeightDType::Q6_K, "q6_k"},
+};
+}  // namespace
+
+const char* weight_dtype_names() { return "keep, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k"; }
+
+const char* weight_dtype_name(WeightDType dtype) {
+  for (const auto& [value, name] : kWeightDTypeNames) {
+    if (value == dtype) return name;
+  }
+  return "?";
+}
+
 Result<WeightDType> parse_weight_dtype(std::string_view text) {
-  if (text == "keep") return WeightDType::Keep;
-  if (text == "f32") return WeightDType::F32;
-  if (text == "f16") return WeightDType::F16;
-  if (text == "bf16") return WeightDType::BF16;
+  for (const auto& [value, name] : kWeightDTypeNames) {
+    if (text == name) return value;
+  }
   return make_error(ErrorKind::InvalidArgument,
-                    "weight dtype \"" + std::string(text) + "\" (expected keep, f32, f16 or bf16)");
+                    "weight dtype \"" + std::string(text) + "\" (expected one of " + weight_dtype_names() + ")");
 }
 
 }  // namespace ws

@@ -32,27 +32,27 @@ class Gpt2Model final : public Model {
  protected:
   Status declare_parameters() override {
     const uint64_t d = config_.hidden_size, inner = config_.intermediate_size;
-    WS_ASSIGN_OR_RETURN(wte_, add_parameter(prefix_ + "wte.weight", {config_.vocab_size, d}, true));
-    WS_ASSIGN_OR_RETURN(wpe_, add_parameter(prefix_ + "wpe.weight", {config_.max_positions, d}, true));
+    WS_ASSIGN_OR_RETURN(wte_, add_parameter(prefix_ + "wte.weight", {config_.vocab_size, d}, Role::OutputHead));
+    WS_ASSIGN_OR_RETURN(wpe_, add_parameter(prefix_ + "wpe.weight", {config_.max_positions, d}, Role::Matrix));
     blocks_.resize(config_.layers);
     for (size_t i = 0; i < config_.layers; ++i) {
       const std::string p = prefix_ + "h." + std::to_string(i) + ".";
       Gpt2Block& b = blocks_[i];
-      WS_ASSIGN_OR_RETURN(b.ln_1_weight, add_parameter(p + "ln_1.weight", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.ln_1_bias, add_parameter(p + "ln_1.bias", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.c_attn_weight, add_parameter(p + "attn.c_attn.weight", {d, 3 * d}, true));
-      WS_ASSIGN_OR_RETURN(b.c_attn_bias, add_parameter(p + "attn.c_attn.bias", {3 * d}, false));
-      WS_ASSIGN_OR_RETURN(b.attn_proj_weight, add_parameter(p + "attn.c_proj.weight", {d, d}, true));
-      WS_ASSIGN_OR_RETURN(b.attn_proj_bias, add_parameter(p + "attn.c_proj.bias", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.ln_2_weight, add_parameter(p + "ln_2.weight", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.ln_2_bias, add_parameter(p + "ln_2.bias", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.c_fc_weight, add_parameter(p + "mlp.c_fc.weight", {d, inner}, true));
-      WS_ASSIGN_OR_RETURN(b.c_fc_bias, add_parameter(p + "mlp.c_fc.bias", {inner}, false));
-      WS_ASSIGN_OR_RETURN(b.mlp_proj_weight, add_parameter(p + "mlp.c_proj.weight", {inner, d}, true));
-      WS_ASSIGN_OR_RETURN(b.mlp_proj_bias, add_parameter(p + "mlp.c_proj.bias", {d}, false));
+      WS_ASSIGN_OR_RETURN(b.ln_1_weight, add_parameter(p + "ln_1.weight", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.ln_1_bias, add_parameter(p + "ln_1.bias", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.c_attn_weight, add_parameter(p + "attn.c_attn.weight", {d, 3 * d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.c_attn_bias, add_parameter(p + "attn.c_attn.bias", {3 * d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.attn_proj_weight, add_parameter(p + "attn.c_proj.weight", {d, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.attn_proj_bias, add_parameter(p + "attn.c_proj.bias", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.ln_2_weight, add_parameter(p + "ln_2.weight", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.ln_2_bias, add_parameter(p + "ln_2.bias", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.c_fc_weight, add_parameter(p + "mlp.c_fc.weight", {d, inner}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.c_fc_bias, add_parameter(p + "mlp.c_fc.bias", {inner}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.mlp_proj_weight, add_parameter(p + "mlp.c_proj.weight", {inner, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.mlp_proj_bias, add_parameter(p + "mlp.c_proj.bias", {d}, Role::Vector));
     }
-    WS_ASSIGN_OR_RETURN(ln_f_weight_, add_parameter(prefix_ + "ln_f.weight", {d}, false));
-    WS_ASSIGN_OR_RETURN(ln_f_bias_, add_parameter(prefix_ + "ln_f.bias", {d}, false));
+    WS_ASSIGN_OR_RETURN(ln_f_weight_, add_parameter(prefix_ + "ln_f.weight", {d}, Role::Vector));
+    WS_ASSIGN_OR_RETURN(ln_f_bias_, add_parameter(prefix_ + "ln_f.bias", {d}, Role::Vector));
     return Status::ok();
   }
 

@@ -32,39 +32,40 @@ class LlamaModel final : public Model {
   Status declare_parameters() override {
     const uint64_t d = config_.hidden_size, inner = config_.intermediate_size;
     const uint64_t q_dim = config_.heads * config_.head_dim, kv_dim = config_.kv_heads * config_.head_dim;
-    WS_ASSIGN_OR_RETURN(embed_, add_parameter("model.embed_tokens.weight", {config_.vocab_size, d}, true));
+    WS_ASSIGN_OR_RETURN(embed_, add_parameter("model.embed_tokens.weight", {config_.vocab_size, d},
+                                              config_.tie_word_embeddings ? Role::OutputHead : Role::Matrix));
     blocks_.resize(config_.layers);
     for (size_t i = 0; i < config_.layers; ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
       LlamaBlock& b = blocks_[i];
-      WS_ASSIGN_OR_RETURN(b.input_norm, add_parameter(p + "input_layernorm.weight", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.q, add_parameter(p + "self_attn.q_proj.weight", {q_dim, d}, true));
-      WS_ASSIGN_OR_RETURN(b.k, add_parameter(p + "self_attn.k_proj.weight", {kv_dim, d}, true));
-      WS_ASSIGN_OR_RETURN(b.v, add_parameter(p + "self_attn.v_proj.weight", {kv_dim, d}, true));
-      WS_ASSIGN_OR_RETURN(b.o, add_parameter(p + "self_attn.o_proj.weight", {d, q_dim}, true));
+      WS_ASSIGN_OR_RETURN(b.input_norm, add_parameter(p + "input_layernorm.weight", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.q, add_parameter(p + "self_attn.q_proj.weight", {q_dim, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.k, add_parameter(p + "self_attn.k_proj.weight", {kv_dim, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.v, add_parameter(p + "self_attn.v_proj.weight", {kv_dim, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.o, add_parameter(p + "self_attn.o_proj.weight", {d, q_dim}, Role::Matrix));
       if (config_.qkv_bias) {
-        WS_ASSIGN_OR_RETURN(b.q_bias, add_parameter(p + "self_attn.q_proj.bias", {q_dim}, false));
-        WS_ASSIGN_OR_RETURN(b.k_bias, add_parameter(p + "self_attn.k_proj.bias", {kv_dim}, false));
-        WS_ASSIGN_OR_RETURN(b.v_bias, add_parameter(p + "self_attn.v_proj.bias", {kv_dim}, false));
+        WS_ASSIGN_OR_RETURN(b.q_bias, add_parameter(p + "self_attn.q_proj.bias", {q_dim}, Role::Vector));
+        WS_ASSIGN_OR_RETURN(b.k_bias, add_parameter(p + "self_attn.k_proj.bias", {kv_dim}, Role::Vector));
+        WS_ASSIGN_OR_RETURN(b.v_bias, add_parameter(p + "self_attn.v_proj.bias", {kv_dim}, Role::Vector));
       }
       if (config_.o_bias) {
-        WS_ASSIGN_OR_RETURN(b.o_bias, add_parameter(p + "self_attn.o_proj.bias", {d}, false));
+        WS_ASSIGN_OR_RETURN(b.o_bias, add_parameter(p + "self_attn.o_proj.bias", {d}, Role::Vector));
       }
-      WS_ASSIGN_OR_RETURN(b.post_norm, add_parameter(p + "post_attention_layernorm.weight", {d}, false));
-      WS_ASSIGN_OR_RETURN(b.gate, add_parameter(p + "mlp.gate_proj.weight", {inner, d}, true));
-      WS_ASSIGN_OR_RETURN(b.up, add_parameter(p + "mlp.up_proj.weight", {inner, d}, true));
-      WS_ASSIGN_OR_RETURN(b.down, add_parameter(p + "mlp.down_proj.weight", {d, inner}, true));
+      WS_ASSIGN_OR_RETURN(b.post_norm, add_parameter(p + "post_attention_layernorm.weight", {d}, Role::Vector));
+      WS_ASSIGN_OR_RETURN(b.gate, add_parameter(p + "mlp.gate_proj.weight", {inner, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.up, add_parameter(p + "mlp.up_proj.weight", {inner, d}, Role::Matrix));
+      WS_ASSIGN_OR_RETURN(b.down, add_parameter(p + "mlp.down_proj.weight", {d, inner}, Role::Matrix));
       if (config_.mlp_bias) {
-        WS_ASSIGN_OR_RETURN(b.gate_bias, add_parameter(p + "mlp.gate_proj.bias", {inner}, false));
-        WS_ASSIGN_OR_RETURN(b.up_bias, add_parameter(p + "mlp.up_proj.bias", {inner}, false));
-        WS_ASSIGN_OR_RETURN(b.down_bias, add_parameter(p + "mlp.down_proj.bias", {d}, false));
+        WS_ASSIGN_OR_RETURN(b.gate_bias, add_parameter(p + "mlp.gate_proj.bias", {inner}, Role::Vector));
+        WS_ASSIGN_OR_RETURN(b.up_bias, add_parameter(p + "mlp.up_proj.bias", {inner}, Role::Vector));
+        WS_ASSIGN_OR_RETURN(b.down_bias, add_parameter(p + "mlp.down_proj.bias", {d}, Role::Vector));
       }
     }
-    WS_ASSIGN_OR_RETURN(norm_, add_parameter("model.norm.weight", {d}, false));
+    WS_ASSIGN_OR_RETURN(norm_, add_parameter("model.norm.weight", {d}, Role::Vector));
     if (config_.tie_word_embeddings) {
       lm_head_ = embed_;
     } else {
-      WS_ASSIGN_OR_RETURN(lm_head_, add_parameter("lm_head.weight", {config_.vocab_size, d}, true));
+      WS_ASSIGN_OR_RETURN(lm_head_, add_parameter("lm_head.weight", {config_.vocab_size, d}, Role::OutputHead));
     }
     return Status::ok();
   }

@@ -1,6 +1,7 @@
 // What every architecture shares: parameter registration, checkpoint
 // checking, the KV cache, argument checks around forward.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -15,19 +16,74 @@ uint64_t Model::weight_bytes() const {
   return bytes;
 }
 
-Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<uint64_t> shape, bool matrix) {
-  DType dtype = DType::F32;
-  if (matrix) {
-    switch (weight_dtype_) {
-      case WeightDType::F32: dtype = DType::F32; break;
-      case WeightDType::F16: dtype = DType::F16; break;
-      case WeightDType::BF16: dtype = DType::BF16; break;
-      case WeightDType::Keep: {
-        const TensorInfo* stored = checkpoint_ ? checkpoint_->find(name) : nullptr;
-        if (stored && (stored->dtype == DType::F16 || stored->dtype == DType::BF16)) dtype = stored->dtype;
-        break;
+namespace {
+
+std::optional<DType> block_dtype(WeightDType dtype) {
+  switch (dtype) {
+    case WeightDType::Q8_0: return DType::Q8_0;
+    case WeightDType::Q4_0: return DType::Q4_0;
+    case WeightDType::Q4_1: return DType::Q4_1;
+    case WeightDType::Q5_0: return DType::Q5_0;
+    case WeightDType::Q5_1: return DType::Q5_1;
+    case WeightDType::Q4_K: return DType::Q4_K;
+    case WeightDType::Q5_K: return DType::Q5_K;
+    case WeightDType::Q6_K: return DType::Q6_K;
+    default: return std::nullopt;
+  }
+}
+
+// A row of `row_elements` must be a whole number of blocks. K-quant rows that
+// are not whole 256-blocks fall back as llama.cpp's quantizer does (Q4_K ->
+// Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0); rows that are not whole 32-blocks either
+// stay F16.
+DType fit_rows(DType wanted, uint64_t row_elements) {
+  if (row_elements % dtype_block_elements(wanted) == 0) return wanted;
+  DType fallback = wanted;
+  if (wanted == DType::Q4_K) fallback = DType::Q5_0;
+  if (wanted == DType::Q5_K) fallback = DType::Q5_1;
+  if (wanted == DType::Q6_K) fallback = DType::Q8_0;
+  return row_elements % dtype_block_elements(fallback) == 0 ? fallback : DType::F16;
+}
+
+}  // namespace
+
+DType Model::parameter_dtype(const std::string& name, const std::vector<uint64_t>& shape, Role role) const {
+  if (role == Role::Vector || shape.size() != 2) return DType::F32;
+  const uint64_t row_elements = shape[1];
+  switch (weight_dtype_) {
+    case WeightDType::F32: return DType::F32;
+    case WeightDType::F16: return DType::F16;
+    case WeightDType::BF16: return DType::BF16;
+    case WeightDType::Keep: {
+      const TensorInfo* stored = checkpoint_ ? checkpoint_->find(name) : nullptr;
+      if (!stored) return DType::F32;
+      if (stored->dtype == DType::F16 || stored->dtype == DType::BF16) return stored->dtype;
+      // GGUF blocks stay blocks where the backend computes on them.
+      if (dtype_is_quantized(stored->dtype) && backend_.supports_weight_dtype(stored->dtype) &&
+          row_elements % dtype_block_elements(stored->dtype) == 0) {
+        return stored->dtype;
       }
+      return DType::F32;
     }
+    default: break;
+  }
+  DType wanted = *block_dtype(weight_dtype_);
+  // The output head decides every token's logits; llama.cpp holds it at Q6_K
+  // for every 4/5/6-bit mix (it is one matrix, a few % of the bytes).
+  if (role == Role::OutputHead && wanted != DType::Q8_0) wanted = DType::Q6_K;
+  return fit_rows(wanted, row_elements);
+}
+
+Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<uint64_t> shape, Role role) {
+  const DType dtype = parameter_dtype(name, shape, role);
+  if (!backend_.supports_weight_dtype(dtype)) {
+    return make_error(ErrorKind::Unsupported, std::string("the ") + backend_.describe() + " backend cannot hold " +
+                                                  dtype_name(dtype) + " weights (" + name + ")");
+  }
+  if (measure_only_) {
+    manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), nullptr});
+    parameters_.push_back(std::make_unique<WeightTensor>());  // architectures keep the pointer
+    return parameters_.back().get();
   }
   WS_ASSIGN_OR_RETURN(WeightTensor tensor, backend_.allocate_weight(dtype, shape));
   parameters_.push_back(std::make_unique<WeightTensor>(std::move(tensor)));
@@ -109,19 +165,35 @@ Result<int32_t> Model::forward_argmax(const int32_t* tokens, const int32_t* posi
   return backend_.argmax(computed, config_.vocab_size);
 }
 
+namespace {
+std::unique_ptr<Model> make_architecture(const ModelConfig& config, Backend& backend, const Checkpoint* checkpoint) {
+  switch (config.architecture) {
+    case Architecture::Gpt2: return detail::make_gpt2(config, backend, checkpoint);
+    case Architecture::Llama: return detail::make_llama(config, backend);
+  }
+  return nullptr;
+}
+}  // namespace
+
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
                                            const Checkpoint* checkpoint) {
-  std::unique_ptr<Model> model;
-  switch (config.architecture) {
-    case Architecture::Gpt2: model = detail::make_gpt2(config, backend, checkpoint); break;
-    case Architecture::Llama: model = detail::make_llama(config, backend); break;
-  }
+  std::unique_ptr<Model> model = make_architecture(config, backend, checkpoint);
   model->weight_dtype_ = dtype;
   model->checkpoint_ = checkpoint;
   Status status = model->declare_parameters();
   model->checkpoint_ = nullptr;
   if (!status.is_ok()) return status.error();
   return model;
+}
+
+Result<std::vector<ManifestEntry>> measure_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
+                                                 const Checkpoint* checkpoint) {
+  std::unique_ptr<Model> model = make_architecture(config, backend, checkpoint);
+  model->weight_dtype_ = dtype;
+  model->checkpoint_ = checkpoint;
+  model->measure_only_ = true;
+  WS_TRY(model->declare_parameters());
+  return std::move(model->manifest_);
 }
 
 Result<LoadPlan> plan_model_load(const Model& model, const Checkpoint& checkpoint, const PlanOptions& options) {

@@ -64,10 +64,19 @@ const char* supported_model_types();
 Result<ModelConfig> parse_model_config(std::string_view config_json);
 
 // Which dtype the big (2-D) weights are held in. 1-D parameters (norms,
-// biases) are always f32. Keep = whatever the checkpoint stores (F32/F16/BF16).
-enum class WeightDType { Keep, F32, F16, BF16 };
-// "keep", "f32", "f16", "bf16". Errors: InvalidArgument.
+// biases) are always f32. Keep = whatever the checkpoint stores: F16/BF16 stay
+// as they are, GGUF blocks stay blocks where the backend computes on them
+// (else F32). The block dtypes quantize every matrix while it streams in
+// (see parameter_dtype in model.cpp for the mix: the output head is held at
+// Q6_K unless Q8_0 is asked, as llama.cpp does; rows that are not whole
+// 256-blocks fall back to a 32-block format).
+enum class WeightDType { Keep, F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K };
+// "keep", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
+// "q4_k", "q5_k", "q6_k". Errors: InvalidArgument.
 Result<WeightDType> parse_weight_dtype(std::string_view text);
+const char* weight_dtype_name(WeightDType dtype);  // the spelling parse_weight_dtype takes
+// The names parse_weight_dtype accepts, for usage text: "keep, f32, ...".
+const char* weight_dtype_names();
 
 // Keys and values of every layer, f32, slot p = position p, in the
 // backend's compute memory (on the GPU for a GPU backend).
@@ -124,9 +133,14 @@ class Model {
   virtual Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
                                 float* logits) = 0;
 
-  // Registers a parameter: `matrix` ones take the chosen weight dtype (or the
-  // checkpoint's under Keep), others are f32.
-  Result<WeightTensor*> add_parameter(const std::string& name, std::vector<uint64_t> shape, bool matrix);
+  // What a parameter is for, which decides its dtype: vectors (norms,
+  // biases) are f32; matrices take the chosen weight dtype (or the
+  // checkpoint's under Keep); the output head (or the embedding tied to it)
+  // is held at a higher precision when a 4/5/6-bit dtype is chosen.
+  enum class Role { Vector, Matrix, OutputHead };
+  Result<WeightTensor*> add_parameter(const std::string& name, std::vector<uint64_t> shape, Role role);
+  // The dtype add_parameter gives a parameter (see Role).
+  DType parameter_dtype(const std::string& name, const std::vector<uint64_t>& shape, Role role) const;
   // Registers every parameter (called once by build_model).
   virtual Status declare_parameters() = 0;
 
@@ -141,12 +155,15 @@ class Model {
   Backend& backend_;
   WeightDType weight_dtype_ = WeightDType::F32;
   const Checkpoint* checkpoint_ = nullptr;  // only while building (Keep dtypes)
+  bool measure_only_ = false;               // declare parameters without allocating them
   std::vector<std::unique_ptr<WeightTensor>> parameters_;
   std::vector<ManifestEntry> manifest_;
   std::vector<ComputeBuffer> scratch_;
   static constexpr size_t kLogitsSlot = 15;  // architectures use the slots below it
 
   friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*);
+  friend Result<std::vector<ManifestEntry>> measure_model(const ModelConfig&, Backend&, WeightDType,
+                                                          const Checkpoint*);
 };
 
 // Builds the model for `config` on `backend` (which must outlive it).
@@ -157,6 +174,12 @@ class Model {
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend,
                                            WeightDType dtype = WeightDType::Keep,
                                            const Checkpoint* checkpoint = nullptr);
+
+// The manifest build_model would make (names, dtypes, shapes; no
+// destinations), without allocating anything: what admission control and
+// reports need before a byte is committed. Errors as build_model.
+Result<std::vector<ManifestEntry>> measure_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
+                                                 const Checkpoint* checkpoint = nullptr);
 
 // check_checkpoint, then plan_load (tensors the model tolerates are skipped).
 Result<LoadPlan> plan_model_load(const Model& model, const Checkpoint& checkpoint, const PlanOptions& options = {});

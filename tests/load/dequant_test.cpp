@@ -137,7 +137,8 @@ TEST(Dequant, BlockGeometry) {
   EXPECT_EQ(dtype_block_elements(DType::F32), 1u);
   EXPECT_EQ(dtype_storage_bytes(DType::Q8_0, 64), 68u);
   EXPECT_TRUE(can_convert(DType::Q4_1, DType::F16));
-  EXPECT_FALSE(can_convert(DType::F32, DType::Q4_1));
+  EXPECT_TRUE(can_convert(DType::F32, DType::Q4_1));   // quantize-on-load (quantize_test.cpp)
+  EXPECT_FALSE(can_convert(DType::Q8_0, DType::Q4_1));  // block type to block type: not offered
   EXPECT_FALSE(can_convert(DType::Q4_1, DType::I32));
 }
 

@@ -79,5 +79,45 @@ TEST(MemoryBound, LoaderAllocatesAtMostStagingPlusAConstantPerTensor) {
   EXPECT_EQ(last, 303104.0f);
 }
 
+// Quantize-on-load keeps the same promise: the f32 values of a window are
+// widened and quantised through a small stack chunk, nothing on the heap
+// beyond the staging buffer.
+TEST(MemoryBound, QuantizeOnLoadAllocatesAtMostStagingPlusAConstantPerTensor) {
+  constexpr int kTensors = 100;
+  std::vector<std::pair<std::string, uint64_t>> spec;
+  for (int i = 0; i < kTensors; ++i) spec.push_back({"w" + std::to_string(i), 4096});
+  test::InMemoryCheckpoint ckpt;
+  ckpt.add_shard(test::f32_file(spec), "s1");
+  for (DType dtype : {DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+    std::vector<HostBuffer> buffers;
+    std::vector<ManifestEntry> manifest;
+    buffers.reserve(kTensors);
+    for (const auto& [name, n] : spec) {
+      buffers.push_back(std::move(HostBuffer::allocate(dtype_storage_bytes(dtype, n)).value()));
+      manifest.push_back({name, dtype, {n}, &buffers.back()});
+    }
+    constexpr uint64_t kStaging = 8 << 10;
+    constexpr uint64_t kPerTensor = 512;
+    const uint64_t baseline = g_live_bytes.load();
+    g_peak_bytes = baseline;
+    {
+      PlanOptions options;
+      options.staging_bytes = kStaging;
+      LoadPlan plan = plan_load(ckpt.checkpoint, manifest, options).value();
+      EXPECT_EQ(plan.staging_bytes, kStaging) << dtype_name(dtype);
+      auto executor = LoadExecutor::create(plan, manifest).value();
+      ASSERT_TRUE(run_load(*executor, 1, ckpt.reader()).is_ok());
+    }
+    const uint64_t loader_peak = g_peak_bytes.load() - baseline;
+    EXPECT_LE(loader_peak, kStaging + kPerTensor * kTensors) << dtype_name(dtype) << ": loader peak " << loader_peak;
+    EXPECT_GE(loader_peak, kStaging) << "the counter did not see the staging buffer";
+    // Element 4095 of the last tensor is 103095: decoded within a grid step.
+    float last[256];
+    convert_elements(dtype, buffers.back().data() + dtype_storage_bytes(dtype, 4096 - 256), DType::F32,
+                     reinterpret_cast<uint8_t*>(last), 256);
+    EXPECT_NEAR(last[255], 103095.0f, 103095.0f / 16) << dtype_name(dtype);
+  }
+}
+
 }  // namespace
 }  // namespace ws

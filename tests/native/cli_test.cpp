@@ -1,7 +1,10 @@
 // The CLI as a user runs it: JSON output, hashes, exit statuses, one-line errors.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "native/test_support.h"
+#include "util/sha256.h"
 
 namespace ws {
 namespace {
@@ -25,6 +28,36 @@ TEST(Cli, LoadJsonHashesMatchTheReference) {
   EXPECT_EQ(result["bound_bytes"].get<uint64_t>(), bytes);
   EXPECT_GT(result["peak_rss_bytes"].get<uint64_t>(), 0u);
   EXPECT_GE(result["seconds"].get<double>(), 0.0);
+}
+
+// --dtype with a ggml block type quantises float matrices on load: the blocks
+// are gguf-py's (tests/tools/make_quantize_fixtures.py); tensors whose rows
+// are not whole blocks keep their dtype.
+TEST(Cli, LoadQuantizesToTheGgufPackagesBlocks) {
+  for (const char* dtype : {"q8_0", "q4_0", "q5_1"}) {
+    auto [status, out] = test::run_command(cli() + " load " + test::fixtures("quantize/sources.safetensors") +
+                                           " --dtype " + dtype + " --staging-mib 0.001 --hash --json");
+    ASSERT_EQ(status, 0) << out;
+    const nlohmann::json result = nlohmann::json::parse(out);
+    std::string upper = dtype;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ASSERT_EQ(result["tensors"].size(), 4u);
+    for (const nlohmann::json& t : result["tensors"]) {
+      const std::string name = t["name"];
+      if (name == "odd") {
+        EXPECT_EQ(t["dtype"], "F32");
+        continue;
+      }
+      std::ifstream in(test::fixtures("quantize/ref/" + name + "." + upper), std::ios::binary);
+      const std::string blocks((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      ASSERT_FALSE(blocks.empty()) << name;
+      Sha256 hash;
+      hash.update(reinterpret_cast<const uint8_t*>(blocks.data()), blocks.size());
+      EXPECT_EQ(t["dtype"], upper) << name;
+      EXPECT_EQ(t["bytes"], blocks.size()) << name;
+      EXPECT_EQ(t["sha256"], hash.finish_hex()) << name << " as " << dtype;
+    }
+  }
 }
 
 TEST(Cli, InspectJsonListsEveryTensorWithItsShard) {

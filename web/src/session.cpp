@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "format/gguf.h"
+#include "model/admission.h"
 
 namespace ws::web {
 
@@ -129,26 +130,13 @@ Status Session::prepare(const std::string& dtype_text, int threads) {
     }
   }
 
-  // Refuse what cannot fit wasm32 before allocating: at least the stored
-  // bytes (more when widening to f32).
-  uint64_t estimate = 0;
-  for (const TensorInfo& t : checkpoint_.tensors) {
-    const uint64_t numel = t.numel();
-    uint64_t elem = dtype_is_quantized(t.dtype) ? 2 : dtype_size(t.dtype);
-    if (dtype == WeightDType::F32) elem = 4;
-    if (dtype == WeightDType::F16 || dtype == WeightDType::BF16) elem = 2;
-    estimate += numel * elem;
-  }
-  if (estimate > kWasmWeightBudget) {
-    return make_error(ErrorKind::OutOfBudget,
-                      "the weights need about " + std::to_string(estimate >> 20) + " MiB, more than the " +
-                          std::to_string(kWasmWeightBudget >> 20) +
-                          " MiB a wasm32 module can hold (4 GiB address space); try --dtype bf16 or a smaller model");
-  }
-
   BackendOptions options;
   options.threads = std::max(1, std::min(threads, kMaxThreads));
   WS_ASSIGN_OR_RETURN(backend_, make_portable_backend(options));
+  // Refuse what cannot fit wasm32 before allocating (weights in the chosen
+  // dtype, KV cache, activations, staging), naming the dtypes that would.
+  WS_TRY(admit_model(config, *backend_, dtype, &checkpoint_, kWasmWeightBudget,
+                     "a wasm32 module's 4 GiB address space less 256 MiB for the module"));
   Result<std::unique_ptr<Model>> model = build_model(config, *backend_, dtype, &checkpoint_);
   if (!model) {
     if (model.error().kind == ErrorKind::OutOfBudget) {

@@ -23,11 +23,14 @@ struct QuantGemm {
   // Bytes of one quantized activation row of k values (k a multiple of the
   // weight type's block elements).
   size_t (*act_row_bytes)(size_t k);
-  // Quantizes one activation row x[0..k) into `out` (act_row_bytes(k) bytes).
+  // Quantizes one activation row x[0..k) into `out` (act_row_bytes(k) bytes,
+  // 4-byte aligned: the row holds f32 scales). Every table of a build uses
+  // the same layout (quant_act.h), so any table's gemm reads any table's rows.
   void (*quantize_act)(const float* x, size_t k, void* out);
   // y[i*ys + j] = sum over c < k of x_i[c] * W_j[c], for i < m, j < n, where
   // x_i is activation row i quantized at xq + i * act_row_bytes(k) and W_j is
   // weight row j (k values, k / block_elements blocks) at w + j * w_row_bytes.
+  // Activation rows follow each other in xq (stride act_row_bytes(k)).
   void (*gemm)(size_t m, size_t n, size_t k, const void* xq, const void* w, size_t w_row_bytes, float* y,
                size_t ys);
 };

@@ -1,0 +1,189 @@
+"""Quantized weights, side by side with llama.cpp (issue 10's benchmark).
+
+  .venv/bin/python bench/quant_bench.py [--runs 5] [--tokens 64] [--threads 2] [--cases smollm2,tiny,13b,ppl]
+      [--peers /work/bench-peers] [--scratch /tmp/ws-quant-bench]
+
+Cases (each writes its rows into one results table and one raw JSON file):
+  smollm2  the built-in default (SmolLM2-135M-Instruct Q4_1 GGUF), ours with --dtype keep vs llama.cpp
+           on the same file, same prompt ids, same threads, same number of tokens;
+  tiny     a TinyLlama-1.1B-shaped random bf16 safetensors checkpoint (hidden 2048, MLP 5632, 22
+           layers, 32/4 heads; SmolLM2's 49152-token tokenizer, because llama.cpp needs a real one
+           in the GGUF): ours --dtype q4_0 / q8_0 straight from the bf16 files vs llama.cpp on the
+           Q4_0 / Q8_0 GGUF our `convert` writes from the same files;
+  13b      a Llama-2-13B-shaped bf16 checkpoint (~24 GiB): --dtype q4_0 generates (peak RSS <= 8 GiB)
+           and --dtype keep is refused with OutOfBudget (within 10 s); deleted afterwards;
+  ppl      perplexity of SmolLM2 on tests/data/gpl-3.0.txt (first 2048 tokens) for f32, q8_0, q4_0,
+           q4_k (quantized from its bf16 conversion) and the shipped Q4_1 blocks (--dtype keep).
+
+Memory: ours is the CLI's peak RSS (VmHWM of the whole process, nothing subtracted); llama.cpp's is
+the node process's VmHWM less its RSS after importing node-llama-cpp (its post-import baseline), so
+the peer is never charged for Node itself. llama.cpp is node-llama-cpp 3.21.1's prebuilt CPU binary,
+installed outside the repository: `mkdir -p PEERS && cd PEERS && npm i -E node-llama-cpp@3.21.1`.
+Runs alternate ours / llama.cpp; medians with min-max are reported.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WS = os.path.join(ROOT, "build/native/weightstream")
+PY = os.path.join(ROOT, ".venv/bin/python")
+SMOLLM2 = os.path.join(ROOT, "build/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+SMOLLM2_BF16 = os.path.join(ROOT, "build/models/SmolLM2-135M-Instruct-bf16")
+TEXT = os.path.join(ROOT, "tests/data/gpl-3.0.txt")
+PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who"
+
+
+def run_json(cmd, cwd=None, env=None):
+    started = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if p.returncode != 0:
+        return {"error": p.stderr.strip()[-2000:], "exit": p.returncode, "wall_seconds": wall}
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    out["wall_seconds"] = wall
+    return out
+
+
+def ours(model, dtype, ids, tokens, threads):
+    return run_json([WS, "generate", model, "--dtype", dtype, "--prompt-ids", ",".join(map(str, ids)),
+                     "--max-new-tokens", str(tokens), "--threads", str(threads), "--json"])
+
+
+def llamacpp(gguf, ids, tokens, threads, peers):
+    r = run_json(["node", os.path.join(ROOT, "bench/peers/llamacpp_decode.mjs"), gguf, "--ids",
+                  ",".join(map(str, ids)), "--tokens", str(tokens), "--threads", str(threads)], cwd=peers)
+    if "peak_rss_bytes" in r:
+        r["rss_over_baseline_bytes"] = r["peak_rss_bytes"] - r["baseline_rss_bytes"]
+    return r
+
+
+def prompt_ids(model):
+    r = run_json([WS, "generate", model, "--prompt", PROMPT, "--max-new-tokens", "1", "--json"])
+    return r["prompt_ids"]
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def pair(label, runs, ours_fn, peer_fn, file_bytes):
+    """Alternating runs of ours and the peer; rows of medians."""
+    ours_runs, peer_runs = [], []
+    for _ in range(runs):
+        ours_runs.append(ours_fn())
+        if peer_fn:
+            peer_runs.append(peer_fn())
+    row = {"case": label, "file_bytes": file_bytes, "ours_runs": ours_runs, "peer_runs": peer_runs,
+           "ours": {"decode_tps": summary([r.get("decode_tokens_per_second") for r in ours_runs]),
+                    "prefill_tps": summary([r.get("prefill_tokens_per_second") for r in ours_runs]),
+                    "peak_rss": summary([r.get("peak_rss_bytes") for r in ours_runs]),
+                    "bound": summary([r.get("load", {}).get("bound_bytes") for r in ours_runs])}}
+    if peer_fn:
+        row["peer"] = {"decode_tps": summary([r.get("decode_tokens_per_second") for r in peer_runs]),
+                       "prefill_tps": summary([r.get("prefill_tokens_per_second") for r in peer_runs]),
+                       "rss_over_baseline": summary([r.get("rss_over_baseline_bytes") for r in peer_runs])}
+    return row
+
+
+def make_checkpoint(out, args):
+    subprocess.run([PY, os.path.join(ROOT, "bench/make_checkpoint.py"), out, "--llama", *args], check=True)
+
+
+def case_smollm2(a):
+    ids = prompt_ids(SMOLLM2)
+    return [pair("SmolLM2-135M Q4_1 GGUF, ours --dtype keep vs llama.cpp", a.runs,
+                 lambda: ours(SMOLLM2, "keep", ids, a.tokens, a.threads),
+                 lambda: llamacpp(SMOLLM2, ids, a.tokens, a.threads, a.peers), os.path.getsize(SMOLLM2))]
+
+
+def case_tiny(a):
+    d = os.path.join(a.scratch, "tinyllama-1.1b-bf16")
+    make_checkpoint(d, ["--hidden", "2048", "--intermediate", "5632", "--layers", "22", "--heads", "32",
+                        "--kv-heads", "4", "--vocab", "49152", "--tokenizer-from", SMOLLM2_BF16,
+                        "--shard-gib", "1"])
+    ids = prompt_ids(d)
+    rows = []
+    for dtype in ("q4_0", "q8_0"):
+        gguf = os.path.join(a.scratch, f"tinyllama-1.1b-{dtype}.gguf")
+        if not os.path.exists(gguf):
+            subprocess.run([WS, "convert", d, gguf, "--dtype", dtype], check=True)
+        rows.append(pair(f"1.1B bf16 safetensors -> {dtype}: ours quantizing on load vs llama.cpp on our {dtype} GGUF",
+                         a.runs, lambda: ours(d, dtype, ids, a.tokens, a.threads),
+                         lambda: llamacpp(gguf, ids, a.tokens, a.threads, a.peers), os.path.getsize(gguf)))
+    return rows
+
+
+def case_13b(a):
+    d = os.path.join(a.scratch, "llama-13b-bf16")
+    started = time.perf_counter()
+    make_checkpoint(d, ["--hidden", "5120", "--intermediate", "13824", "--layers", "40", "--heads", "40",
+                        "--kv-heads", "40", "--vocab", "32000", "--shard-gib", "4"])
+    made = time.perf_counter() - started
+    ids = [1, 450, 7483, 310, 3444, 338]
+    try:
+        refused = run_json([WS, "generate", d, "--dtype", "keep", "--prompt-ids", ",".join(map(str, ids)),
+                            "--max-new-tokens", "8", "--json"])
+        quantized = ours(d, "q4_0", ids, 8, a.threads)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return [{"case": "Llama-2-13B-shaped bf16 (random weights)", "checkpoint_seconds": made,
+             "keep": refused, "q4_0": quantized}]
+
+
+def case_ppl(a):
+    rows = []
+    for label, model, dtype in [("f32", SMOLLM2_BF16, "f32"), ("q8_0", SMOLLM2_BF16, "q8_0"),
+                                ("q4_0", SMOLLM2_BF16, "q4_0"), ("q4_k", SMOLLM2_BF16, "q4_k"),
+                                ("shipped Q4_1 GGUF (keep)", SMOLLM2, "keep")]:
+        r = run_json([WS, "perplexity", model, "--file", TEXT, "--context", "2048", "--dtype", dtype,
+                      "--threads", str(a.threads), "--json"])
+        rows.append({"case": f"SmolLM2 perplexity, {label}", **r})
+    return rows
+
+
+def machine():
+    load = os.getloadavg()
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return {"commit": commit, "date": datetime.datetime.utcnow().isoformat() + "Z", "cpu": cpu,
+            "cores": os.cpu_count(), "loadavg": load, "kernel": platform.release()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--tokens", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cases", default="smollm2,tiny,ppl,13b")
+    p.add_argument("--peers", default="/work/bench-peers", help="a directory whose node_modules has node-llama-cpp")
+    p.add_argument("--scratch", default="/tmp/ws-quant-bench")
+    p.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    a = p.parse_args()
+    os.makedirs(a.scratch, exist_ok=True)
+    cases = {"smollm2": case_smollm2, "tiny": case_tiny, "13b": case_13b, "ppl": case_ppl}
+    results = {"machine": machine(), "command": " ".join(sys.argv), "rows": []}
+    for name in a.cases.split(","):
+        rows = cases[name](a)
+        results["rows"] += rows
+        print(json.dumps(rows, indent=1)[:4000], flush=True)
+    results["machine_after"] = machine()
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, f"quant-{datetime.date.today().isoformat()}-{'-'.join(a.cases.split(','))}.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    print("raw results:", path)
+
+
+if __name__ == "__main__":
+    main()
