@@ -118,13 +118,20 @@ bool same_file(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-DType gguf_output_dtype(DType stored, const std::vector<uint64_t>& shape, std::optional<DType> target) {
+DType gguf_output_dtype(DType stored, const std::vector<uint64_t>& shape, std::optional<DType> target,
+                        bool output_head) {
   const bool float_like = dtype_is_float(stored) || dtype_is_quantized(stored);
   if (!float_like) return stored;
   if (shape.size() <= 1) return DType::F32;
   if (!target) return stored;
-  if (dtype_is_quantized(*target) && shape.back() % dtype_block_elements(*target) != 0) return DType::F16;
-  return *target;
+  if (!dtype_is_quantized(*target)) return *target;
+  DType wanted = output_head && *target != DType::Q8_0 ? DType::Q6_K : *target;
+  const uint64_t row = shape.back();
+  if (row % dtype_block_elements(wanted) == 0) return wanted;
+  if (wanted == DType::Q4_K) wanted = DType::Q5_0;
+  if (wanted == DType::Q5_K) wanted = DType::Q5_1;
+  if (wanted == DType::Q6_K) wanted = DType::Q8_0;
+  return row % dtype_block_elements(wanted) == 0 ? wanted : DType::F16;
 }
 
 Status convert_to_gguf(ModelSource& source, const std::string& location, const std::string& out_path,
@@ -156,9 +163,12 @@ Status convert_to_gguf(ModelSource& source, const std::string& location, const s
   DType main_dtype = DType::F32;
   uint64_t main_numel = 0;
   bool quantized = false;
+  bool has_output = false;
+  for (const GgufTensorMapping& m : mappings) has_output = has_output || m.gguf_name == "output.weight";
   for (GgufTensorMapping& m : mappings) {
     const DType stored = m.source->dtype;
-    const DType out = gguf_output_dtype(stored, m.shape, target);
+    const bool head = m.gguf_name == "output.weight" || (!has_output && m.gguf_name == "token_embd.weight");
+    const DType out = gguf_output_dtype(stored, m.shape, target, head);
     // Rows are rearranged in F32 when they must be transposed; a conversion
     // the loader cannot do in one step (say Q4_1 -> Q8_0) goes through F32.
     DType load = out;

@@ -13,11 +13,16 @@
 
 namespace ws::cli {
 
-// The dtype a tensor of `stored` dtype and row-major `shape` is written in:
-// 1-D tensors (norms, biases) as F32, as llama.cpp wants them; with no target
-// ("keep") the stored dtype; a block target for a matrix whose rows are not
-// whole blocks, F16 (as llama-quantize falls back).
-DType gguf_output_dtype(DType stored, const std::vector<uint64_t>& shape, std::optional<DType> target);
+// The dtype a tensor of `stored` dtype and row-major `shape` is written in,
+// by llama.cpp's rules (convert_hf_to_gguf.py, llama-quant.cpp), which the
+// loader's quantize-on-load follows too (Model::parameter_dtype):
+//   1-D tensors (norms, biases): F32; no target ("keep"): the stored dtype;
+//   a block target: the output head (`output_head`: output.weight, or
+//   token_embd.weight when the head is tied to it) at Q6_K unless Q8_0 was
+//   asked; K-quant rows that are not whole 256-blocks fall back to Q5_0 (Q4_K),
+//   Q5_1 (Q5_K), Q8_0 (Q6_K); rows that are not whole 32-blocks either, F16.
+DType gguf_output_dtype(DType stored, const std::vector<uint64_t>& shape, std::optional<DType> target,
+                        bool output_head);
 
 // Writes `source` as GGUF at `out_path`. `batch_bytes` bounds the tensor
 // bytes held at once (one tensor when a single tensor is larger).

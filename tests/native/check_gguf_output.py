@@ -79,8 +79,10 @@ BLOCK_TOLERANCE = {T.Q8_0: 0.01, T.Q6_K: 0.03, T.Q5_0: 0.06, T.Q5_1: 0.06, T.Q5_
                    T.Q4_0: 0.12, T.Q4_1: 0.12, T.Q4_K: 0.12}
 
 
-def expected_type(stored, shape):
-    """convert_hf_to_gguf.py: 1-D tensors stay F32; a block type needs whole blocks per row, else F16."""
+def expected_type(stored, shape, name):
+    """convert_hf_to_gguf.py: 1-D tensors stay F32. llama-quant.cpp (llama_tensor_get_type): the output
+    head (output.weight, else a tied token_embd.weight) at Q6_K unless Q8_0 is asked; K-quant rows that
+    are not whole 256-blocks fall back to Q5_0 / Q5_1 / Q8_0; rows that are not whole 32-blocks, F16."""
     if len(shape) <= 1:
         return T.F32
     if dtype_arg == "keep":
@@ -88,8 +90,11 @@ def expected_type(stored, shape):
     if dtype_arg in FLOAT:
         return FLOAT[dtype_arg]
     qtype = BLOCK[dtype_arg]
-    block = gguf.GGML_QUANT_SIZES[qtype][0]
-    return qtype if shape[-1] % block == 0 else T.F16
+    if qtype != T.Q8_0 and (name == "output.weight" or (name == "token_embd.weight" and not has_output)):
+        qtype = T.Q6_K
+    if shape[-1] % gguf.GGML_QUANT_SIZES[qtype][0] != 0:
+        qtype = {T.Q4_K: T.Q5_0, T.Q5_K: T.Q5_1, T.Q6_K: T.Q8_0}.get(qtype, qtype)
+    return qtype if shape[-1] % gguf.GGML_QUANT_SIZES[qtype][0] == 0 else T.F16
 
 
 def as_f32(t):
@@ -135,6 +140,7 @@ def permute(w, n_head, n_head_kv):
 
 
 out_tensors = {t.name: t for t in reader.tensors}
+has_output = "output.weight" in out_tensors
 seen = set()
 
 if source.endswith(".gguf"):
@@ -159,7 +165,7 @@ if source.endswith(".gguf"):
             fail(f"{t.name} missing")
             continue
         shape = [int(d) for d in reversed(t.shape)]
-        want_type = expected_type(t.tensor_type, shape)
+        want_type = expected_type(t.tensor_type, shape, t.name)
         kept = want_type == t.tensor_type
         check_tensor(t.name, out_tensors[t.name], as_f32(t), want_type,
                      np.asarray(t.data).tobytes() if kept else None)
@@ -223,7 +229,7 @@ else:
                     w = permute(w, heads, heads)
                 if arch == "llama" and name.endswith(("k_proj.weight", "k_proj.bias")):
                     w = permute(w, heads, kv_heads)
-                check_tensor(gname, out_tensors[gname], w, expected_type(stored, list(w.shape)))
+                check_tensor(gname, out_tensors[gname], w, expected_type(stored, list(w.shape), gname))
 
     # Tokenizer: the arrays are the source tokenizer's vocabulary, in id order.
     tokenizer_path = os.path.join(source, "tokenizer.json")

@@ -192,6 +192,20 @@ TEST_F(ConvertGguf, SmolLM2ThroughAHuggingFaceDirectory) {
     ASSERT_FALSE(got.is_null()) << model;
     EXPECT_EQ(got["ids"], want["ids"]) << model;
   }
+  // Quantized from the bf16 directory (q4_k: 30 Q4_K matrices, the rows of
+  // 576 fall back to Q5_0, the tied head to Q8_0): gguf-py reads the blocks
+  // back, and the file generates what quantize-on-load of the directory does.
+  for (const char* dtype : {"q4_0", "q4_k"}) {
+    SCOPED_TRACE(dtype);
+    const std::string out = kOut + "/smollm2-" + dtype + ".gguf";
+    ASSERT_EQ(convert(dir, out, dtype), 0);
+    expect_gguf_py_accepts(dir, out, dtype);
+    const json from_dir = ws_generate(dir, prompt, std::string("--dtype ") + dtype);
+    const json from_gguf = ws_generate(out, prompt);
+    ASSERT_FALSE(from_dir.is_null() || from_gguf.is_null());
+    EXPECT_EQ(from_gguf["ids"], from_dir["ids"]);
+    std::system(("rm -f " + quote(out)).c_str());
+  }
   std::system(("rm -rf " + quote(dir) + " " + quote(f16) + " " + quote(kept)).c_str());
 }
 
@@ -203,34 +217,41 @@ TEST_F(ConvertGguf, RefusesToWriteOverItsInput) {
   EXPECT_EQ(read_file(copy), before);
 }
 
-// A block dtype: a .gguf output only. Until the loader can quantize it is
-// Unsupported, and the failed convert leaves the earlier file and no
-// temporary behind; once it can, gguf-py reads the blocks back.
+// A block dtype: a .gguf output only; gguf-py reads the blocks back (the
+// Q8_0 / Q4_0 / Q5_1 blocks are compared with gguf-py's own quantizer), and
+// our loader generates from the file what it generates when it quantizes the
+// source itself.
 TEST_F(ConvertGguf, BlockDtypes) {
   const std::string source = kModels + "/llama_gqa";
   EXPECT_EQ(convert(source, kOut + "/not-a-gguf-dir", "q8_0"), 2);
   EXPECT_FALSE(exists(kOut + "/not-a-gguf-dir"));
-  const std::string out = kOut + "/llama_gqa-q8_0.gguf";
-  if (can_convert(DType::F32, DType::Q8_0)) {
-    ASSERT_EQ(convert(source, out, "q8_0"), 0);
-    expect_gguf_py_accepts(source, out, "q8_0");
-    return;
+  const json reference = json::parse(read_file(source + "/reference.json"));
+  const std::string prompt = prompt_ids_arg(reference["prompt"].get<std::vector<int>>());
+  // hidden 64: Q4_K rows fall back to Q5_0 (llama.cpp's rule).
+  for (const char* dtype : {"q8_0", "q4_0", "q5_1", "q4_k"}) {
+    SCOPED_TRACE(dtype);
+    const std::string out = kOut + "/llama_gqa-" + dtype + ".gguf";
+    ASSERT_EQ(convert(source, out, dtype), 0);
+    expect_gguf_py_accepts(source, out, dtype);
+    const json from_source = ws_generate(source, prompt, std::string("--dtype ") + dtype);
+    const json from_gguf = ws_generate(out, prompt);
+    ASSERT_FALSE(from_source.is_null() || from_gguf.is_null());
+    EXPECT_EQ(from_gguf["ids"], from_source["ids"]);
   }
-  test::write_file(out, "earlier");
-  EXPECT_EQ(convert(source, out, "q8_0"), 1);
-  EXPECT_EQ(read_file(out), "earlier");
-  const Outcome leftovers = run_command("ls " + quote(kOut) + " | grep -c tmp-");
-  EXPECT_EQ(leftovers.out, "0\n");
 }
 
-// A rope scaling llama.cpp takes as a tensor (llama3) is refused by name, not
-// written wrong.
+// What cannot be written faithfully (llama3 rope scaling, which llama.cpp
+// takes as a tensor) is refused by name; the earlier file stays as it was and
+// no temporary file is left behind.
 TEST_F(ConvertGguf, RefusesWhatItCannotWriteFaithfully) {
-  const Outcome r = run_command(std::string(WS_CLI) + " convert " + quote(kModels + "/llama3_rope") + " " +
-                    quote(kOut + "/llama3.gguf") + " 2>&1");
+  const std::string out = kOut + "/llama3.gguf";
+  test::write_file(out, "earlier");
+  const Outcome r = run_command(std::string(WS_CLI) + " convert " + quote(kModels + "/llama3_rope") + " " + quote(out) +
+                                " 2>&1");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("rope_scaling"), std::string::npos) << r.out;
-  EXPECT_FALSE(exists(kOut + "/llama3.gguf"));
+  EXPECT_EQ(read_file(out), "earlier");
+  EXPECT_EQ(run_command("ls " + quote(kOut) + " | grep -c llama3.gguf.tmp-").out, "0\n");
 }
 
 // llama.cpp (npm node-llama-cpp's prebuilt CPU build) loads our files and
@@ -284,7 +305,14 @@ TEST_F(ConvertGguf, LlamaCppAgrees) {
     const json ours = ws_generate(f16, "--prompt-ids " + ids);
     ASSERT_FALSE(ours.is_null());
     EXPECT_EQ(got["ids"], ours["ids"]);
-    std::system(("rm -rf " + quote(dir) + " " + quote(f16)).c_str());
+    // Q4_0 blocks written by us, run by llama.cpp's kernels and by ours.
+    const std::string q4 = kOut + "/smollm2-llama-cpp-q4_0.gguf";
+    ASSERT_EQ(convert(dir, q4, "q4_0"), 0);
+    const json got_q4 = llama_cpp(q4, "--ids " + ids + " --n 12");
+    const json ours_q4 = ws_generate(q4, "--prompt-ids " + ids);
+    ASSERT_FALSE(ours_q4.is_null());
+    EXPECT_EQ(got_q4["ids"], ours_q4["ids"]);
+    std::system(("rm -rf " + quote(dir) + " " + quote(f16) + " " + quote(q4)).c_str());
   }
 }
 
