@@ -1,5 +1,6 @@
-// weightstream convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]
-// Writes a standard Hugging Face directory (model.safetensors, config.json,
+// weightstream convert <model> <out-dir | out.gguf> [--dtype keep|f32|f16|bf16|q8_0|...] [--batch-mib N]
+// An output path ending in .gguf gets a GGUF file (cli/convert_gguf.h).
+// Otherwise: writes a standard Hugging Face directory (model.safetensors, config.json,
 // tokenizer.json, tokenizer_config.json, ...) from anything ModelSource opens:
 // a GGUF file (dequantised, q/k rows back in Hugging Face order, side files
 // synthesized), a safetensors directory or file, an http(s) URL.
@@ -19,6 +20,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/convert_gguf.h"
 #include "source/model_source.h"
 
 namespace ws::cli {
@@ -26,7 +28,23 @@ namespace ws::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: weightstream convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]\n";
+    "usage: weightstream convert <model> <out-dir | out.gguf> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|"
+    "q4_k|q5_k|q6_k] [--batch-mib N]\n";
+
+// --dtype values: the float dtypes, then the ggml block types (GGUF output only).
+struct DTypeChoice {
+  const char* name;
+  DType dtype;
+};
+constexpr DTypeChoice kDTypeChoices[] = {
+    {"f32", DType::F32},   {"f16", DType::F16},   {"bf16", DType::BF16}, {"q8_0", DType::Q8_0},
+    {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0}, {"q5_1", DType::Q5_1},
+    {"q4_k", DType::Q4_K}, {"q5_k", DType::Q5_K}, {"q6_k", DType::Q6_K},
+};
+
+bool ends_with_gguf(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
+}
 // Side files copied (or, for GGUF, synthesized) next to the weights.
 constexpr const char* kSideFiles[] = {"config.json", "tokenizer.json", "tokenizer_config.json",
                                       "generation_config.json", "special_tokens_map.json"};
@@ -156,18 +174,33 @@ int run_convert(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
+  const bool gguf = ends_with_gguf(args->positional[1]);
   std::optional<DType> target;
   const std::string dtype = args->get("dtype").value_or("keep");
-  if (dtype == "f32") target = DType::F32;
-  else if (dtype == "f16") target = DType::F16;
-  else if (dtype == "bf16") target = DType::BF16;
-  else if (dtype != "keep") {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16 or bf16, got \"" + dtype + "\""));
+  for (const DTypeChoice& choice : kDTypeChoices) {
+    if (dtype == choice.name) target = choice.dtype;
+  }
+  if (!target && dtype != "keep") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16, bf16, q8_0, q4_0, "
+                                                               "q4_1, q5_0, q5_1, q4_k, q5_k or q6_k, got \"" + dtype + "\""));
+  }
+  if (target && dtype_is_quantized(*target) && !gguf) {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype " + dtype + " needs a .gguf output "
+                                                               "(safetensors has no block types)"));
   }
   Result<double> batch_mib = args->get_number("batch-mib", 64);
   if (!batch_mib) return report_error(batch_mib.error());
   if (!(*batch_mib >= 1 && *batch_mib <= 65536)) {
     return report_error(make_error(ErrorKind::InvalidArgument, "--batch-mib must be between 1 and 65536"));
+  }
+  if (gguf) {
+    Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+    if (!source) return report_error(source.error());
+    Status done = convert_to_gguf(**source, args->positional[0], args->positional[1], target,
+                                  static_cast<uint64_t>(*batch_mib * (1 << 20)));
+    if (!done) return report_error(done.error());
+    std::printf("wrote %s\n", args->positional[1].c_str());
+    return kExitOk;
   }
   const std::string& out_dir = args->positional[1];
   if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {

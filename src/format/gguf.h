@@ -109,6 +109,9 @@ const char* ggml_type_name(uint32_t ggml_type);
 // ("token_embd.weight" -> "model.embed_tokens.weight", "blk.3.attn_q.weight"
 // -> "model.layers.3.self_attn.q_proj.weight", ...). Unknown names are kept.
 std::string gguf_to_hf_name(std::string_view gguf_name);
+// The inverse, for writing GGUF: Hugging Face llama-family names -> llama.cpp's.
+// Unknown names are kept.
+std::string hf_to_gguf_name(std::string_view hf_name);
 
 // config.json for the model in `header` (general.architecture "llama" or
 // "qwen2"), from the <arch>.* keys and the token list. Errors: Unsupported

@@ -49,4 +49,26 @@ std::string gguf_to_hf_name(std::string_view name) {
   return std::string(name);
 }
 
+std::string hf_to_gguf_name(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos) return std::string(name);
+  const std::string_view stem = name.substr(0, dot), suffix = name.substr(dot);
+  constexpr std::string_view kLayers = "model.layers.";
+  if (stem.rfind(kLayers, 0) == 0) {
+    const size_t layer_end = stem.find('.', kLayers.size());
+    if (layer_end == std::string_view::npos) return std::string(name);
+    const std::string_view layer = stem.substr(kLayers.size(), layer_end - kLayers.size());
+    const std::string_view part = stem.substr(layer_end + 1);
+    if (layer.empty() || layer.find_first_not_of("0123456789") != std::string_view::npos) return std::string(name);
+    for (const Rename& r : kBlock) {
+      if (part == r.hf) return "blk." + std::string(layer) + "." + r.gguf + std::string(suffix);
+    }
+    return std::string(name);
+  }
+  for (const Rename& r : kTop) {
+    if (stem == r.hf) return r.gguf + std::string(suffix);
+  }
+  return std::string(name);
+}
+
 }  // namespace ws
