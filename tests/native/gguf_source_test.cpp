@@ -12,6 +12,7 @@
 
 #include "model/model.h"
 #include "native/test_support.h"
+#include "require.h"
 #include "source/model_source.h"
 #include "tokenizer/tokenizer.h"
 #include "util/sha256.h"
@@ -187,7 +188,9 @@ TEST(GgufSource, LoadsOverHttp) {
 
 TEST(GgufSource, SmolLM2ConvertRoundTrips) {
   const std::string path = WS_SMOLLM2_GGUF;
-  if (read_file(path).empty()) GTEST_SKIP() << "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " << path;
+  if (read_file(path).empty()) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " + path);
+  }
   expect_convert_round_trip(path, kDir + "/smollm2-converted", "bf16", DType::BF16);
   std::system(("rm -rf '" + kDir + "/smollm2-converted'").c_str());
 }
@@ -196,7 +199,7 @@ TEST(GgufSource, SmolLM2TensorsMatchGgufPackage) {
   const std::string path = WS_SMOLLM2_GGUF;
   const std::string expected_text = read_file(kDir + "/smollm2/expected.json");
   if (expected_text.empty() || read_file(path).empty()) {
-    GTEST_SKIP() << "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " << path;
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " + path);
   }
   auto source = ModelSource::open(path);
   ASSERT_TRUE(source.is_ok()) << source.error().to_string();
