@@ -15,7 +15,10 @@ results are rewritten after every measurement, so a killed run still leaves what
   d. transformers AutoModelForCausalLM.from_pretrained(DIR, device_map=DEVICE, dtype=bf16)
      in a fresh process per run, host RSS baseline after CUDA init, peak after loading
   e. greedy decode on the first size: 16 prompt ids, 64 new tokens, ours vs transformers
-Writes OUT/gpu_results.json and OUT/gpu_results.md (a table for bench/RESULTS.md).
+Writes OUT/gpu_results.json and OUT/gpu_results.md (a table for bench/RESULTS.md); the JSON's
+"env" records the commit measured ($GPU_COMMIT from bench/gpu.sh, else `git rev-parse HEAD`), the
+driver and the torch versions. With --device cuda and no GPU visible to torch it reports nothing
+and exits 2; it exits 1 when any measurement failed (the others are still recorded).
 """
 import argparse
 import datetime
@@ -204,7 +207,8 @@ class Bench:
 
     # ---- a. environment + host -> device bandwidth ----
     def environment(self):
-        env = {"python": sys.version.split()[0], "platform": platform.platform(), "nproc": os.cpu_count()}
+        env = {"commit": source_commit(), "tree_differs_from_commit": tree_differs(),
+               "python": sys.version.split()[0], "platform": platform.platform(), "nproc": os.cpu_count()}
         try:
             env["mem_total_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
         except (ValueError, OSError):
@@ -235,6 +239,7 @@ class Bench:
             env["weightstream_version"] = (v.stdout or v.stderr).strip().splitlines()[0][:200] if v.returncode == 0 else None
         except (OSError, subprocess.TimeoutExpired, IndexError):
             pass
+        env.setdefault("driver", "unknown (no nvidia-smi answer)")
         env["weightstream"] = self.a.weightstream
         env["weightstream_present"] = os.access(self.a.weightstream, os.X_OK)
         return env
@@ -409,6 +414,44 @@ class Bench:
             print(render_markdown(self.results), flush=True)
 
 
+def source_commit():
+    """The commit measured: $GPU_COMMIT (bench/gpu.sh sets it; the tree may be a copy without .git),
+    else git's HEAD, else "unknown"."""
+    if os.environ.get("GPU_COMMIT"):
+        return os.environ["GPU_COMMIT"]
+    try:
+        p = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        return p.stdout.strip() if p.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def tree_differs():
+    """Whether tracked files differ from the commit: "true", "false" or "unknown"."""
+    if os.environ.get("GPU_TREE_DIFFERS"):
+        return os.environ["GPU_TREE_DIFFERS"]
+    try:
+        p = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10)
+        return ("true" if p.stdout.strip() else "false") if p.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def failed_measurements(results):
+    """The labels of every measurement whose status is a failure (walks the results tree)."""
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if str(node.get("status", "")).startswith("failed"):
+                found.append(path)
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else k)
+    walk(results, "")
+    return found
+
+
 def agreement(dec, n):
     ours, hf = dec.get("ours", {}), dec.get("transformers", {})
     if ours.get("status") != "ok" or hf.get("status") != "ok":
@@ -453,6 +496,9 @@ def _render_markdown(r):
                  f", {env.get('nproc')} CPUs, {env.get('mem_total_gib')} GiB RAM; Python {env.get('python')}, "
                  f"torch {env.get('torch')} (CUDA {env.get('torch_cuda')}), transformers {env.get('transformers')}, "
                  f"safetensors {env.get('safetensors')}.")
+    lines.append("")
+    lines.append(f"Commit measured: {env.get('commit', 'unknown')} (tree differs from it: "
+                 f"{env.get('tree_differs_from_commit', 'unknown')}).")
     lines.append("")
     if h2d.get("status") == "ok":
         lines.append(f"Host -> device copy (torch, 1 GiB, best of 5): pinned **{h2d['pinned_gbps']:.1f} GB/s**, "
@@ -587,6 +633,16 @@ def main():
             a.device = "cuda" if torch.cuda.is_available() else "cpu"
         except ImportError:
             a.device = "cpu"
+    if a.device.startswith("cuda"):
+        # No figures from a machine where the GPU path cannot run: they would be CPU figures.
+        try:
+            import torch
+            visible = torch.cuda.is_available()
+        except ImportError:
+            visible = False
+        if not visible:
+            print("gpu_bench.py: refusing to measure: --device cuda but torch sees no GPU", file=sys.stderr)
+            sys.exit(2)
     if a.ours_flags is None:
         a.ours_flags = f"--backend torch --device {a.device}" if a.device.startswith("cuda") else ""
     a.sizes = [float(s) for s in a.sizes_gib.split(",") if s.strip()]
@@ -598,6 +654,10 @@ def main():
         b.main()
     finally:
         b.save()
+    failed = failed_measurements(b.results)
+    if failed:
+        print("gpu_bench.py: failed measurements: " + ", ".join(failed), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
