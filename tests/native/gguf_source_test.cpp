@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -219,6 +220,37 @@ TEST(GgufSource, SmolLM2TensorsMatchGgufPackage) {
   EXPECT_EQ(config->layers, 30u);
   EXPECT_EQ(config->kv_heads, 3u);
   EXPECT_TRUE(config->tie_word_embeddings);
+}
+
+// The tokenizer.json synthesised from SmolLM2's GGUF metadata, run by our
+// tokenizer, against transformers' own GGUF tokenizer loading on the parity
+// corpus (tests/tools/make_gguf_tokenizer_reference.py, which states the two
+// places transformers 4.44.2 departs from the GGUF and corrects them).
+TEST(GgufSource, SmolLM2TokenizerMatchesTransformersGgufLoading) {
+  const std::string path = WS_SMOLLM2_GGUF;
+  const std::string reference_text = read_file(kDir + "/smollm2/tokenizer_reference.json");
+  if (reference_text.empty()) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SmolLM2 tokenizer reference (the model is absent: " + path + ")");
+  }
+  auto source = ModelSource::open(path);
+  ASSERT_TRUE(source.is_ok()) << source.error().to_string();
+  Result<std::string> tokenizer_text = (*source)->read_text("tokenizer.json");
+  ASSERT_TRUE(tokenizer_text.is_ok()) << tokenizer_text.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_json(*tokenizer_text);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.error().to_string();
+  const nlohmann::json reference = nlohmann::json::parse(reference_text, nullptr, false);
+  ASSERT_FALSE(reference.is_discarded());
+  ASSERT_GE(reference["cases"].size(), 200u);
+  size_t equal = 0;
+  for (const nlohmann::json& c : reference["cases"]) {
+    const std::string text = c["text"];
+    const std::vector<int32_t> expected = c["ids"].get<std::vector<int32_t>>();
+    const std::vector<int32_t> ids = tokenizer->encode(text, /*add_special_tokens=*/false);
+    EXPECT_EQ(ids, expected) << nlohmann::json(text).dump();
+    equal += ids == expected;
+  }
+  std::cout << equal << " of " << reference["cases"].size() << " strings tokenized as transformers "
+            << reference["transformers"].get<std::string>() << " does from the GGUF\n";
 }
 
 }  // namespace
