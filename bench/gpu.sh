@@ -35,7 +35,7 @@
 #   GPU_PRESET            configure preset (default native-cuda); GPU_BUILD_DIR (default build/gpu)
 #   GPU_CUDA_ARCH         CMAKE_CUDA_ARCHITECTURES (default 90: H100 / H200)
 #   GPU_CTEST_JOBS        ctest -j (default 1)
-#   GPU_BENCH_SIZES_GIB   checkpoint sizes (default 1,8); GPU_BENCH_REPEAT (default 2)
+#   GPU_BENCH_SIZES_GIB   checkpoint sizes (default 1,8); GPU_BENCH_REPEAT (default 5; the median run is reported)
 #   GPU_BENCH_CKPT_DIR    where checkpoints are written (default build/gpu-bench; reused when present)
 #   GPU_BENCH_DEVICE      cuda (default); cpu runs the benchmark's logic without a GPU (dry run:
 #                         portable backend, transformers on the CPU; use small GPU_BENCH_SIZES_GIB)
