@@ -16,6 +16,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "format/json_strict.h"
 #include "source/memory_stats.h"
 #include "source/model_source.h"
 #include "util/sha256.h"
@@ -242,7 +243,7 @@ int run_load(int argc, char** argv) {
     json out = {{"tensors", tensors},         {"bound_bytes", bound_bytes}, {"peak_rss_bytes", peak_rss},
                 {"rss_before_bytes", rss_before}, {"staging_bytes", staging}, {"read_bytes", plan->bytes_to_read},
                 {"seconds", seconds}};
-    std::puts(out.dump().c_str());
+    std::puts(detail::dump_json(out).c_str());
     return kExitOk;
   }
   if (args->has("hash")) {

@@ -38,7 +38,7 @@ Result<ShardIndex> parse_shard_index(std::string_view text, std::string_view fil
         }
         index.total_size = it.value().get<uint64_t>();
       }
-      index.metadata[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+      index.metadata[it.key()] = it.value().is_string() ? it.value().get<std::string>() : detail::dump_json(it.value());
     }
   }
 

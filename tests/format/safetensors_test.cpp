@@ -204,7 +204,7 @@ TEST(SafetensorsMalformed, MetadataValueNotAString) {
 
 TEST(SafetensorsMalformed, DeeplyNestedJsonDoesNotCrash) {
   std::string deep = "{\"w\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
-  expect_error(safetensors_file(deep, 0), ErrorKind::InvalidHeader, "\"w\": entry is not an object");
+  expect_error(safetensors_file(deep, 0), ErrorKind::InvalidHeader, "nests deeper than");
 }
 
 }  // namespace
