@@ -4,7 +4,11 @@
 
 #include <sys/stat.h>
 
+#include <fcntl.h>
+
 #include "native/test_support.h"
+#include "source/mapped_file.h"
+#include "util/sha256.h"
 
 namespace ws {
 namespace {
@@ -54,6 +58,57 @@ TEST(Robustness, NoExceptionLeavesMainUnderAMemoryLimit) {
                                            " generate " + model + " --prompt hi --max-new-tokens 2' 2>&1 >/dev/null");
     EXPECT_EQ(status, 1) << "ulimit -v " << kib << ": " << out;
     EXPECT_EQ(out.rfind("weightstream: ", 0), 0u) << out;
+  }
+}
+
+// A file truncated while mapped (what --bind mmap does to a shard): reading a
+// lost page is SIGBUS; the guard turns it into Truncated, and the size check
+// after a load notices the file shrank.
+TEST(Robustness, MappedFileTruncatedWhileMappedIsTruncatedNotSigbus) {
+  const std::string path = test::temp_dir("mmap") + "/shard.bin";
+  const size_t bytes = 64 << 20;
+  test::write_file(path, std::string(bytes, 'x'));
+  Result<std::shared_ptr<const MappedFile>> mapped = MappedFile::map(path, /*populate=*/true);
+  ASSERT_TRUE(mapped.is_ok()) << mapped.error().to_string();
+  const MappedFile& file = **mapped;
+  Sha256 hash;
+  ASSERT_TRUE(file.read_guarded([&] { hash.update(file.data(), file.size()); }).is_ok());
+  ASSERT_TRUE(file.check_unchanged().is_ok());
+
+  ASSERT_EQ(::truncate(path.c_str(), 4096), 0);  // another process shrinks the shard mid-load
+  Status changed = file.check_unchanged();
+  ASSERT_FALSE(changed.is_ok());
+  EXPECT_EQ(changed.error().kind, ErrorKind::Truncated);
+  EXPECT_NE(changed.error().message.find("shrank from 67108864 to 4096"), std::string::npos) << changed.error().message;
+
+  for (int round = 0; round < 2; ++round) {  // the handler stays usable
+    Sha256 again;
+    Status read = file.read_guarded([&] { again.update(file.data(), file.size()); });
+    ASSERT_FALSE(read.is_ok());
+    EXPECT_EQ(read.error().kind, ErrorKind::Truncated) << read.error().to_string();
+    EXPECT_NE(read.error().message.find(path), std::string::npos);
+  }
+  ::unlink(path.c_str());
+}
+
+// The CLI: a shard that shrinks while `load --bind mmap --hash` runs ends in
+// exit 1 and Truncated (or, when the load finished first, exit 0), never
+// SIGBUS (status 135 from the shell).
+TEST(Robustness, LoadBindMmapOfAShrinkingFileNeverSigbus) {
+  const std::string dir = test::temp_dir("mmapcli");
+  test::run_command("cp -r " + quoted(test::fixtures("safetensors/single")) + "/. " + quoted(dir) + "/");
+  const std::string shard = dir + "/model.safetensors";
+  ASSERT_TRUE(exists(shard));
+  const std::string original = test::read_file(shard);
+  for (int round = 0; round < 20; ++round) {
+    test::write_file(shard, original);
+    // The truncation races the load: some rounds land before, some during, some after.
+    auto [status, out] = test::run_command(
+        "(sleep 0.00" + std::to_string(round % 10) + "; truncate -s " + std::to_string(original.size() / 2) + " " +
+        quoted(shard) + ") & " + cli() + " load " + quoted(dir) + " --bind mmap --hash >/dev/null 2>/tmp/ws-mmap-err; "
+        "s=$?; wait; cat /tmp/ws-mmap-err; exit $s");
+    EXPECT_TRUE(status == 0 || status == 1) << "round " << round << ": status " << status << " " << out;
+    if (status == 1) EXPECT_NE(out.find("weightstream: "), std::string::npos) << out;
   }
 }
 
