@@ -50,7 +50,7 @@ void add_unique_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more)
 Result<const Tokenizer*> usable_tokenizer(const ModelFiles& files) {
   if (files.tokenizer) return &*files.tokenizer;
   if (files.tokenizer_error) return *files.tokenizer_error;
-  return make_error(ErrorKind::NotFound, files.source->location() +
+  return make_error(ErrorKind::NotFound, files.source->shown_location() +
                                              ": no tokenizer.json, so text cannot be tokenized; give token ids (--prompt-ids, generate_from_ids)");
 }
 

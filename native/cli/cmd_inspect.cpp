@@ -55,7 +55,7 @@ int run_inspect(int argc, char** argv) {
 
   if (args->has("json")) {
     json out;
-    out["location"] = args->positional[0];
+    out["location"] = (*source)->shown_location();
     out["config"] = config;
     out["shards"] = json::array();
     for (const ShardInfo& shard : checkpoint.shards) {
@@ -71,7 +71,7 @@ int run_inspect(int argc, char** argv) {
     return kExitOk;
   }
 
-  std::printf("model: %s\n", args->positional[0].c_str());
+  std::printf("model: %s\n", (*source)->shown_location().c_str());
   for (auto it = config.begin(); it != config.end(); ++it) std::printf("  %s: %s\n", it.key().c_str(), detail::dump_json(it.value()).c_str());
   std::printf("shards: %zu, tensors: %zu, tensor bytes: %llu\n", checkpoint.shards.size(), checkpoint.tensors.size(),
               static_cast<unsigned long long>(checkpoint.data_bytes()));

@@ -36,6 +36,16 @@ Status open_shard(Transport& transport, const std::string& file, Checkpoint& che
 
 }  // namespace
 
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t at = url.find('@', host);
+  const size_t path = url.find('/', host);
+  if (at == std::string::npos || (path != std::string::npos && at > path)) return url;
+  return url.substr(0, host) + "***@" + url.substr(at + 1);
+}
+
 Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location) {
   auto source = std::unique_ptr<ModelSource>(new ModelSource());
   source->location_ = location;
@@ -50,7 +60,7 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
 #if defined(WS_HTTP)
     source->transport_ = make_http_transport(url);
 #else
-    return make_error(ErrorKind::Unsupported, location + ": this build has no HTTP support (configured with WS_HTTP=OFF)");
+    return make_error(ErrorKind::Unsupported, redact_url(location) + ": this build has no HTTP support (configured with WS_HTTP=OFF)");
 #endif
   } else {
     struct stat st;
@@ -97,8 +107,10 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     WS_TRY(open_shard(transport, kSingleFile, checkpoint));
     return source;
   }
-  return make_error(ErrorKind::NotFound, location + ": no " + kSingleFile + " or " + kIndexFile + " found");
+  return make_error(ErrorKind::NotFound, redact_url(location) + ": no " + kSingleFile + " or " + kIndexFile + " found");
 }
+
+std::string ModelSource::shown_location() const { return redact_url(location_); }
 
 Result<bool> ModelSource::has_file(const std::string& file_name) {
   if (side_files_.count(file_name)) return true;

@@ -44,6 +44,8 @@ class ModelSource {
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const std::string& location() const { return location_; }
+  // location() for messages: credentials in a URL replaced by ***.
+  std::string shown_location() const;
   // A small side file next to the weights (config.json, tokenizer.json,
   // generation_config.json, ...). Io/Http error if it does not exist.
   Result<std::string> read_text(const std::string& file_name, uint64_t max_bytes = 64ull << 20);
