@@ -79,7 +79,8 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
   Transport& transport = *source->transport_;
   Checkpoint& checkpoint = source->checkpoint_;
   if (ends_with(weights_file, ".gguf")) {
-    WS_TRY(open_gguf(transport, weights_file, checkpoint, source->side_files_));
+    source->gguf_ = true;
+    WS_TRY(open_gguf(transport, weights_file, checkpoint, source->side_files_, source->side_file_errors_));
     return source;
   }
   if (!weights_file.empty()) {
@@ -114,6 +115,7 @@ std::string ModelSource::shown_location() const { return redact_url(location_); 
 
 Result<bool> ModelSource::has_file(const std::string& file_name) {
   if (side_files_.count(file_name)) return true;
+  if (gguf_) return false;
   Result<uint64_t> size = transport_->file_size(file_name);
   if (size) return true;
   if (size.error().kind == ErrorKind::NotFound) return false;
@@ -123,6 +125,12 @@ Result<bool> ModelSource::has_file(const std::string& file_name) {
 Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_t max_bytes) {
   auto synthesized = side_files_.find(file_name);
   if (synthesized != side_files_.end()) return synthesized->second;
+  if (gguf_) {
+    auto why = side_file_errors_.find(file_name);
+    if (why != side_file_errors_.end()) return why->second;
+    return make_error(ErrorKind::NotFound, shown_location() + ": a GGUF file has no " + file_name +
+                                               " (only config.json, tokenizer.json and tokenizer_config.json are made from its metadata)");
+  }
   WS_ASSIGN_OR_RETURN(uint64_t size, transport_->file_size(file_name));
   if (size > max_bytes) {
     return make_error(ErrorKind::OutOfBudget, transport_->describe(file_name) + ": " + std::to_string(size) +

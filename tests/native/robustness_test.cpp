@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 
+#include "format/gguf_builder.h"
 #include "native/test_support.h"
 #include "source/mapped_file.h"
 #include "util/sha256.h"
@@ -110,6 +111,74 @@ TEST(Robustness, LoadBindMmapOfAShrinkingFileNeverSigbus) {
     EXPECT_TRUE(status == 0 || status == 1) << "round " << round << ": status " << status << " " << out;
     if (status == 1) EXPECT_NE(out.find("weightstream: "), std::string::npos) << out;
   }
+}
+
+// A GGUF of an architecture we do not run, with a foreign config.json and
+// tokenizer.json beside it: those belong to another model and must not be
+// read. The error is Unsupported and names the architecture.
+TEST(Robustness, GgufOfAnUnsupportedArchitectureNeverReadsSideFiles) {
+  const std::string dir = test::temp_dir("ggufarch");
+  test::GgufBuilder b;
+  b.add_string("general.architecture", "mamba").add_tensor("token_embd.weight", {4, 2}, 0, 0);
+  test::write_file(dir + "/model.gguf", b.build(std::string(32, '\0')));
+  test::write_file(dir + "/config.json", R"({"model_type": "llama", "vocab_size": 2, "hidden_size": 4,
+    "intermediate_size": 8, "num_hidden_layers": 1, "num_attention_heads": 1})");
+  test::write_file(dir + "/tokenizer.json", "{}");
+  auto [status, out] = test::run_command(cli() + " generate " + dir + "/model.gguf --prompt-ids 1 2>&1");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("weightstream: Unsupported: "), std::string::npos) << out;
+  EXPECT_NE(out.find("\"mamba\""), std::string::npos) << out;
+
+  // inspect still works: a GGUF we cannot run is still a checkpoint.
+  auto inspected = test::run_command(cli() + " inspect " + dir + "/model.gguf --json");
+  EXPECT_EQ(inspected.first, 0) << inspected.second;
+  // and convert writes no foreign side files next to its weights.
+  auto converted = test::run_command(cli() + " convert " + dir + "/model.gguf " + dir + "/out 2>&1");
+  EXPECT_EQ(converted.first, 0) << converted.second;
+  EXPECT_FALSE(exists(dir + "/out/config.json"));
+  EXPECT_FALSE(exists(dir + "/out/tokenizer.json"));
+}
+
+// convert DIR DIR used to truncate the source's model.safetensors before
+// reading it.
+TEST(Robustness, ConvertRefusesToWriteOverItsInput) {
+  const std::string dir = test::temp_dir("convself");
+  test::run_command("cp -r " + quoted(test::fixtures("safetensors/single")) + "/. " + quoted(dir) + "/");
+  const std::string before = test::read_file(dir + "/model.safetensors");
+  for (const std::string& out_dir : {dir, dir + "/", dir + "/../" + dir.substr(dir.rfind('/') + 1)}) {
+    auto [status, out] = test::run_command(cli() + " convert " + quoted(dir) + " " + quoted(out_dir) + " --dtype bf16 2>&1");
+    EXPECT_EQ(status, 2) << out_dir << ": " << out;  // InvalidArgument: a usage error
+    EXPECT_NE(out.find("weightstream: InvalidArgument: "), std::string::npos) << out;
+    EXPECT_EQ(test::read_file(dir + "/model.safetensors"), before) << "the input changed";
+  }
+  // A symlinked output directory is the same directory.
+  const std::string link = test::temp_dir("convlink") + "/link";
+  ASSERT_EQ(::symlink(dir.c_str(), link.c_str()), 0);
+  auto [status, out] = test::run_command(cli() + " convert " + quoted(dir + "/model.safetensors") + " " + quoted(link) + " 2>&1");
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_EQ(test::read_file(dir + "/model.safetensors"), before);
+}
+
+// Written to a temporary file and renamed: a convert that fails midway (here
+// the source's shard disappears once its header is read) leaves an existing
+// model.safetensors whole and no temporary file behind.
+TEST(Robustness, ConvertWritesAtomically) {
+  const std::string out_dir = test::temp_dir("convatomic");
+  test::write_file(out_dir + "/model.safetensors", "previous");
+  test::RangeServer server(test::fixtures("safetensors"), {"--gone-after", "3"});
+  ASSERT_GT(server.port(), 0);
+  auto [status, out] = test::run_command(cli() + " convert " + server.url("single/") + " " + quoted(out_dir) + " 2>&1");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(test::read_file(out_dir + "/model.safetensors"), "previous");
+  auto listing = test::run_command("ls -A " + quoted(out_dir));
+  EXPECT_EQ(listing.second, "model.safetensors\n");
+
+  test::RangeServer good(test::fixtures("safetensors"));
+  auto ok = test::run_command(cli() + " convert " + good.url("single/") + " " + quoted(out_dir) + " 2>&1");
+  ASSERT_EQ(ok.first, 0) << ok.second;
+  EXPECT_NE(test::read_file(out_dir + "/model.safetensors"), "previous");
+  EXPECT_EQ(test::run_command(cli() + " inspect " + quoted(out_dir) + " >/dev/null").first, 0);
+  EXPECT_EQ(test::run_command("ls -A " + quoted(out_dir) + " | grep -c tmp").second, "0\n");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] 
   --shift-range       answer a ranged GET with the bytes one past those asked for,
                       and a Content-Range saying so (a lying cache or proxy)
   --gzip              gzip the body and say so in Content-Encoding
+  --gone-after N      GETs of a file after its first N answer 404 (a file removed mid-load)
 Prints "PORT <n>" on stdout once listening; serves until killed.
 """
 import argparse
@@ -55,6 +56,13 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             n = counts.get(path, 0)
             counts[path] = n + 1
+        if args.gone_after is not None and n >= args.gone_after:
+            body = b"gone"
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if n < args.fail_first:
             body = b"try again"
             self.send_response(503)
@@ -131,6 +139,7 @@ def main():
     p.add_argument("--drip", type=float, default=0)
     p.add_argument("--shift-range", action="store_true")
     p.add_argument("--gzip", action="store_true")
+    p.add_argument("--gone-after", type=int, default=None)
     args = p.parse_args()
     args.root = os.path.abspath(args.root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
