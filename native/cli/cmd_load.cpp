@@ -84,7 +84,7 @@ int run_load(int argc, char** argv) {
   if (!target) return report_error(target.error());
   Result<double> staging_mib = args->get_number("staging-mib", 16);
   if (!staging_mib) return report_error(staging_mib.error());
-  if (*staging_mib < 0.001 || *staging_mib > 65536) {
+  if (!(*staging_mib >= 0.001 && *staging_mib <= 65536)) {
     return report_error(make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
   }
 

@@ -87,6 +87,14 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     WS_TRY(open_shard(transport, weights_file, checkpoint));
     return source;
   }
+  // model.safetensors first, as transformers does (modeling_utils checks
+  // SAFE_WEIGHTS_NAME before SAFE_WEIGHTS_INDEX_NAME): where both lie in a
+  // directory, both programs load the same weights.
+  WS_ASSIGN_OR_RETURN(bool has_single, source->has_file(kSingleFile));
+  if (has_single) {
+    WS_TRY(open_shard(transport, kSingleFile, checkpoint));
+    return source;
+  }
   WS_ASSIGN_OR_RETURN(bool has_index, source->has_file(kIndexFile));
   if (has_index) {
     WS_ASSIGN_OR_RETURN(std::string index_text, source->read_text(kIndexFile, 256ull << 20));
@@ -101,11 +109,6 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     }
     WS_TRY(check_shard_index(index, checkpoint, transport.describe(kIndexFile)));
     checkpoint.index_metadata = index.metadata;
-    return source;
-  }
-  WS_ASSIGN_OR_RETURN(bool has_single, source->has_file(kSingleFile));
-  if (has_single) {
-    WS_TRY(open_shard(transport, kSingleFile, checkpoint));
     return source;
   }
   return make_error(ErrorKind::NotFound, redact_url(location) + ": no " + kSingleFile + " or " + kIndexFile + " found");

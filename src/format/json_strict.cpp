@@ -125,7 +125,21 @@ class StrictBuilder {
 
 }  // namespace
 
+namespace {
+
+// nlohmann's lexer takes a NUL byte for the end of input, so "{...}\0junk"
+// would parse; JSON text has no raw NUL anywhere (in strings it is escaped),
+// and the safetensors reference rejects such a header.
+Status check_no_nul(std::string_view text, ErrorKind kind, const std::string& what) {
+  const size_t nul = text.find('\0');
+  if (nul == std::string_view::npos) return Status::ok();
+  return make_error(kind, what + " has a NUL byte at byte " + std::to_string(nul) + " (not JSON text)");
+}
+
+}  // namespace
+
 Result<nlohmann::json> parse_json_strict(std::string_view text, ErrorKind kind, const std::string& what) {
+  WS_TRY(check_no_nul(text, kind, what));
   StrictBuilder builder;
   const bool ok = json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json,
                                   /*strict=*/true);
@@ -138,6 +152,7 @@ Result<nlohmann::json> parse_json_strict(std::string_view text, ErrorKind kind, 
 
 Status parse_json_object_members(std::string_view text, ErrorKind kind, const std::string& what,
                                  const std::function<Status(std::string key, nlohmann::json value)>& on_member) {
+  WS_TRY(check_no_nul(text, kind, what));
   StrictBuilder builder(&on_member);
   // A member takes at least 6 bytes ("k":0,); real headers ~100. Sized for
   // ~64-byte members, the key set rehashes a few times at most.

@@ -181,5 +181,28 @@ TEST(Robustness, ConvertWritesAtomically) {
   EXPECT_EQ(test::run_command("ls -A " + quoted(out_dir) + " | grep -c tmp").second, "0\n");
 }
 
+TEST(Robustness, NonFiniteNumbersAreUsageErrors) {
+  for (const char* value : {"nan", "NaN", "inf", "-inf", "1e999"}) {
+    auto [status, out] = test::run_command(cli() + " load " + test::fixtures("safetensors/single") +
+                                           " --staging-mib " + value + " 2>&1");
+    EXPECT_EQ(status, 2) << value << ": " << out;
+    EXPECT_NE(out.find("InvalidArgument"), std::string::npos) << out;
+  }
+  auto [status, out] = test::run_command(cli() + " generate x --temperature nan 2>&1");
+  EXPECT_EQ(status, 2) << out;
+}
+
+// Both model.safetensors and an index in one directory: transformers loads
+// model.safetensors (modeling_utils checks it first), so do we.
+TEST(Robustness, SingleFileWinsOverAnIndexBesideIt) {
+  const std::string dir = test::temp_dir("both");
+  test::run_command("cp -r " + quoted(test::fixtures("safetensors/sharded")) + "/. " + quoted(dir) + "/");
+  test::run_command("cp " + quoted(test::fixtures("safetensors/single/model.safetensors")) + " " + quoted(dir) + "/");
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(dir);
+  ASSERT_TRUE(source.is_ok()) << source.error().to_string();
+  ASSERT_EQ((*source)->checkpoint().shards.size(), 1u);
+  EXPECT_EQ((*source)->checkpoint().shards[0].file_name, "model.safetensors");
+}
+
 }  // namespace
 }  // namespace ws
