@@ -75,7 +75,7 @@ EMSCRIPTEN_KEEPALIVE int ws_get_file(Session* s, const char* name) {
 EMSCRIPTEN_KEEPALIVE int ws_index_shards(Session* s) {
   ws::Result<std::vector<std::string>> shards = s->index_shards();
   if (!shards) return fail(shards.error());
-  g_text = nlohmann::json(*shards).dump();
+  g_text = nlohmann::json(*shards).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return static_cast<int>(shards->size());
 }
 
