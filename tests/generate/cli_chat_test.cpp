@@ -22,7 +22,7 @@ nlohmann::json run_json(const std::string& arguments) {
 TEST(CliChat, AnswersAndStopsAtTheEndOfTurn) {
   if (!have_smollm2()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", WS_SMOLLM2_GGUF " absent (.ci/setup.d/30-smollm2.sh)");
   const nlohmann::json out =
-      run_json(std::string(WS_SMOLLM2_GGUF) + " --chat --prompt 'What is the capital of France?' --max-new-tokens 40");
+      run_json(std::string(WS_SMOLLM2_GGUF) + " --chat --prompt 'What is the capital of France? Answer in one sentence.' --max-new-tokens 40");
   ASSERT_FALSE(out.is_discarded());
   EXPECT_TRUE(out["stopped_at_eos"].get<bool>());
   const std::string text = out["text"];
