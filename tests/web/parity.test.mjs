@@ -102,3 +102,28 @@ test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the na
       server.close();
     }
   });
+
+// Quantize while the fetch streams: the bf16 conversion held as q4_0 / q8_0
+// blocks binds exactly the native CLI's bytes and generates its ids (the
+// WASM SIMD128 block kernels against the native AVX-512/AVX2 ones).
+test('SmolLM2 bf16 quantized while streaming (dtype q4_0, q8_0) equals the native CLI',
+  { skip: skipUnlessRequired(noSmollm2) }, async () => {
+    requirePresent(noSmollm2);
+    const noBf16 = !existsSync(path.join(smolDir, 'model.safetensors')) && `no ${smolDir}/model.safetensors`;
+    requirePresent(noBf16);
+    const { loadModel } = await weightstream();
+    const prompt = 'The capital of France is';
+    const server = await rangeServer(path.dirname(smolDir));
+    try {
+      for (const dtype of ['q4_0', 'q8_0']) {
+        const native = nativeGenerate(smolDir, prompt, 8, ['--dtype', dtype]);
+        const model = await loadModel(`${server.url}/${path.basename(smolDir)}`, { dtype });
+        await collect(model.generate(prompt, { maxNewTokens: 8 }));
+        assert.deepEqual(model.lastGeneration.ids, native.ids, dtype);
+        assert.equal(model.memory().boundBytes, native.load.bound_bytes, dtype);
+        model.dispose();
+      }
+    } finally {
+      server.close();
+    }
+  });

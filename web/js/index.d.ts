@@ -54,13 +54,21 @@ export interface LoadProgress {
   mbPerSecond: number;
 }
 
+export type WeightDType =
+  | 'keep' | 'f32' | 'f16' | 'bf16'
+  | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'q4_k' | 'q5_k' | 'q6_k';
+
 /**
  * Every option is checked before anything is fetched: a wrong type or value rejects with a
  * UsageError (kind "InvalidArgument").
  */
 export interface LoadOptions {
-  /** Dtype the matrices are held in: as stored ('keep', the default), or converted while loading. */
-  dtype?: 'keep' | 'f32' | 'f16' | 'bf16';
+  /**
+   * Dtype the matrices are held in: as stored ('keep', the default: a GGUF's blocks stay blocks),
+   * converted while loading ('f32', 'f16', 'bf16'), or quantized while the fetch streams to a ggml
+   * block type (the output head at 'q6_k' unless 'q8_0' is asked, as llama.cpp does).
+   */
+  dtype?: WeightDType;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
   /** Attempts after a failed request or a dropped transfer (resumed with a Range request): an integer 0-1000, default 5. */
