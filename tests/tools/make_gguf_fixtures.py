@@ -40,6 +40,9 @@ for name in QUANTIZABLE:
     writer.add_tensor(name, data, raw_dtype=T[name])
     ref = quants.dequantize(data, T[name]) if name != "F32" else x
     np.asarray(ref, dtype=np.float32).tofile(f"{out}/ref/{name}.f32")
+    # Requantized to Q8_0 (a GGUF's blocks asked as --dtype q8_0): gguf-py's
+    # quantizer on gguf-py's dequantisation.
+    quants.quantize(np.asarray(ref, dtype=np.float32), T.Q8_0).tofile(f"{out}/ref/{name}_as_Q8_0.bin")
 for name, block_bytes in K_QUANTS.items():
     blocks = ROWS * COLS // 256
     raw = rng.integers(0, 256, size=(blocks, block_bytes), dtype=np.uint8)
