@@ -187,9 +187,20 @@ struct BlockQ6_K {
 inline ActQ8 act_view(const ActQ8*, const uint8_t* row, size_t k) { return act_q8_view(row, k); }
 inline ActQ8K act_view(const ActQ8K*, const uint8_t* row, size_t k) { return act_q8k_view(row, k); }
 
+// How far ahead of a weight block to prefetch: a whole number of J-row
+// groups, at least kPrefetchBytes. Fetching the same offset P groups ahead
+// covers every byte of every row once; a fixed byte distance would skip the
+// start of each row whenever it lands in a neighbouring row.
+inline size_t prefetch_ahead(size_t w_row_bytes, int J) {
+  if (!qsimd::kPrefetchBytes) return 0;
+  const size_t group = w_row_bytes * static_cast<size_t>(J);
+  return (qsimd::kPrefetchBytes + group - 1) / group * group;
+}
+
 // Outputs j .. j+J-1 of the R activation rows in `a`.
 template <class B, int R, int J>
-WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size_t w_row_bytes, float* y, size_t ys) {
+WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size_t w_row_bytes, float* y, size_t ys,
+                     size_t ahead) {
   simd::V acc[J][R];
   float corr[J][R];
   for (int jj = 0; jj < J; ++jj) {
@@ -203,7 +214,7 @@ WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size
     for (int jj = 0; jj < J; ++jj) {
       const uint8_t* wb = w + jj * w_row_bytes + b * bb;
       if (qsimd::kPrefetchBytes) {
-        for (size_t line = 0; line < bb; line += 64) qsimd::prefetch(wb + qsimd::kPrefetchBytes + line);
+        for (size_t line = 0; line < bb; line += 64) qsimd::prefetch(wb + ahead + line);
       }
       B::template run<R>(wb, a, b, acc[jj], corr[jj]);
     }
@@ -220,9 +231,10 @@ void tile(size_t n, size_t k, const uint8_t* xq, size_t act_row_bytes, const uin
   typename B::Act a[R];
   for (int r = 0; r < R; ++r) a[r] = act_view(a, xq + r * act_row_bytes, k);
   const size_t nb = k / kBlockElements[B::kType];
+  const size_t ahead = prefetch_ahead(w_row_bytes, J);
   size_t j = 0;
-  for (; j + J <= n; j += J) rows<B, R, J>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
-  for (; j < n; ++j) rows<B, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
+  for (; j + J <= n; j += J) rows<B, R, J>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys, ahead);
+  for (; j < n; ++j) rows<B, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys, ahead);
 }
 
 // Prefill (m > 4): the weights are walked in chunks of rows that fit in L2
