@@ -29,7 +29,12 @@ WS_QINLINE __m128 half_pair(const uint8_t* p, size_t stride) {
 WS_QINLINE Z spread_pair(__m128 v) {
   return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_zextps128_ps512(v));
 }
-WS_QINLINE __m128 load_pair(const float* p) { return _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))); }
+// Two consecutive floats (only 4-byte aligned: a memcpy, not a double load).
+WS_QINLINE __m128 load_pair(const float* p) {
+  uint64_t bits;
+  std::memcpy(&bits, p, 8);
+  return _mm_castsi128_ps(_mm_cvtsi64_si128(static_cast<long long>(bits)));
+}
 
 // 2 x 16 bytes of packed nibbles -> 64 values in element order: block A's
 // low then high nibbles, then block B's.
