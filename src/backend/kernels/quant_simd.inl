@@ -32,7 +32,7 @@ struct BlockQ4_0 {
     for (int r = 0; r < R; ++r) {
       I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
       p = qsimd::sub_i32(p, qsimd::set1_i32(a[r].sum[b]));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
     }
   }
 };
@@ -46,7 +46,7 @@ struct BlockQ4_1 {
     const I8 u = qsimd::nibbles16(w + 4);
     for (int r = 0; r < R; ++r) {
       const I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
       corr[r] += mw * a[r].s[b];
     }
   }
@@ -64,7 +64,7 @@ struct BlockQ5_0 {
     for (int r = 0; r < R; ++r) {
       I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
       p = qsimd::sub_i32(p, qsimd::set1_i32(2 * a[r].sum[b]));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
     }
   }
 };
@@ -79,7 +79,7 @@ struct BlockQ5_1 {
     const I8 u = qsimd::or_(qsimd::nibbles16(w + 8), high);
     for (int r = 0; r < R; ++r) {
       const I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
       corr[r] += mw * a[r].s[b];
     }
   }
@@ -94,7 +94,7 @@ struct BlockQ8_0 {
     const I8 q = qsimd::load(w + 2);
     for (int r = 0; r < R; ++r) {
       const I32 p = qsimd::dot_i8i8(q, qsimd::load(a[r].qs + 32 * b));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
     }
   }
 };
@@ -139,7 +139,7 @@ struct BlockQ45_K {
     }
     for (int r = 0; r < R; ++r) {
       const float dx = a[r].d[b];
-      acc[r] = simd::fma(qsimd::to_float(isum[r]), simd::set1(d * dx), acc[r]);
+      acc[r] = qsimd::scale_add(isum[r], d * dx, acc[r]);
       corr[r] -= (dmin * dx) * static_cast<float>(mins_dot(min, a[r].bsums + 16 * b));
     }
   }
@@ -178,7 +178,7 @@ struct BlockQ6_K {
       int32_t offset = 0;
       for (int s = 0; s < 16; ++s) offset += sc[s] * bsums[s];
       const float dx = a[r].d[b];
-      acc[r] = simd::fma(qsimd::to_float(isum[r]), simd::set1(d * dx), acc[r]);
+      acc[r] = qsimd::scale_add(isum[r], d * dx, acc[r]);
       corr[r] -= (d * dx) * static_cast<float>(32 * offset);
     }
   }

@@ -85,6 +85,13 @@ WS_QINLINE I32 add_i32(I32 a, I32 b) { return {wasm_i32x4_add(a.lo, b.lo), wasm_
 WS_QINLINE I32 sub_i32(I32 a, I32 b) { return {wasm_i32x4_sub(a.lo, b.lo), wasm_i32x4_sub(a.hi, b.hi)}; }
 WS_QINLINE I32 set1_i32(int32_t v) { return {wasm_i32x4_splat(v), wasm_i32x4_splat(v)}; }
 WS_QINLINE simd::V to_float(I32 v) { return {wasm_f32x4_convert_i32x4(v.lo), wasm_f32x4_convert_i32x4(v.hi)}; }
+// acc + scale * (the partial sums as floats). The two halves are added as
+// integers first (exact: a block's sums are far below 2^31), so a block costs
+// one convert, multiply and add instead of two; acc.hi stays zero.
+WS_QINLINE simd::V scale_add(I32 sums, float scale, simd::V acc) {
+  const v128_t f = wasm_f32x4_convert_i32x4(wasm_i32x4_add(sums.lo, sums.hi));
+  return {wasm_f32x4_add(acc.lo, wasm_f32x4_mul(f, wasm_f32x4_splat(scale))), acc.hi};
+}
 
 // 16 products as i16 (|w x| <= 128 * 127), the low and high 8 added as i16
 // (<= 32512, no overflow), then pairwise into 4 i32: 4 instructions for 16

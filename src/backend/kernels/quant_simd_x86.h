@@ -78,6 +78,10 @@ WS_QINLINE I32 add_i32(I32 a, I32 b) { return _mm256_add_epi32(a, b); }
 WS_QINLINE I32 sub_i32(I32 a, I32 b) { return _mm256_sub_epi32(a, b); }
 WS_QINLINE I32 set1_i32(int32_t v) { return _mm256_set1_epi32(v); }
 WS_QINLINE simd::V to_float(I32 v) { return _mm256_cvtepi32_ps(v); }
+// acc + scale * (the partial sums as floats): one block's contribution.
+WS_QINLINE simd::V scale_add(I32 sums, float scale, simd::V acc) {
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(scale), acc);
+}
 
 // Partial sums of u[e] * x[e] for unsigned u <= 127 (so vpmaddubsw's pairwise
 // i16 sums cannot saturate: 2 * 127 * 127 < 32767) and signed x.
