@@ -11,7 +11,11 @@
 // A plain read of the same bytes (AVX2 loads, summed) gives the roofline.
 //
 // usage: ws_quant_kernels_bench [seconds_per_case=0.4]
+// Also builds for node with Emscripten (one thread; see
+// bench/RESULTS-quant-kernels.md for the em++ command).
+#if defined(__AVX2__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -92,6 +96,7 @@ void gemv(const QuantGemm& g, ws::detail::ThreadPool& pool, size_t n, size_t k, 
 }
 
 float read_all(const uint8_t* p, size_t bytes) {
+#if defined(__AVX2__)
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 64 <= bytes; i += 64) {
@@ -101,6 +106,16 @@ float read_all(const uint8_t* p, size_t bytes) {
   float out[8];
   _mm256_storeu_ps(out, _mm256_add_ps(acc0, acc1));
   return out[0];
+#else
+  // 16 independent sums, which the compiler turns into vector adds.
+  float acc[16] = {};
+  for (size_t i = 0; i + 64 <= bytes; i += 64) {
+    float v[16];
+    std::memcpy(v, p + i, 64);
+    for (int l = 0; l < 16; ++l) acc[l] += v[l];
+  }
+  return acc[0];
+#endif
 }
 
 // Single thread, streamed: the GEMV as calls of kSliceRows weight rows, each
@@ -151,7 +166,12 @@ int main(int argc, char** argv) {
               "strm_best", "strm_med", "strm_us", "slice");
   volatile float sink = 0;
   for (auto shape : shapes) {
-    for (int threads = 1; threads <= 2; ++threads) {
+#if defined(__EMSCRIPTEN__)
+    const int max_threads = 1;  // no pthreads in this build
+#else
+    const int max_threads = 2;
+#endif
+    for (int threads = 1; threads <= max_threads; ++threads) {
       ws::detail::ThreadPool pool(threads);
       // Roofline: plain reads of a Q4_0-sized matrix, hot and streamed.
       {

@@ -33,6 +33,9 @@
 #include "backend/kernels/quant_kernels.h"
 #include "load/dequant.h"
 #include "test_util.h"
+#if defined(__wasm_simd128__)
+#include "backend/kernels/quant_simd_wasm.h"
+#endif
 
 namespace ws::kernels {
 namespace {
@@ -326,6 +329,23 @@ TEST(QuantKernels, WasmSimdMatchesScalar) {
   compare_with_scalar(*quant_wasm_simd_table());
   compare_extremes(*quant_wasm_simd_table());
 }
+
+#if defined(__wasm_simd128__)
+// The SIMD128 kernels' branch-free f16 scale conversion, on every bit pattern.
+TEST(QuantKernels, WasmHalfConversionIsExact) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const uint16_t bits = static_cast<uint16_t>(h);
+    uint8_t bytes[2];
+    std::memcpy(bytes, &bits, 2);
+    const float got = qsimd::half(bytes), want = f16_to_f32(bits);
+    if (std::isnan(want)) {
+      ASSERT_TRUE(std::isnan(got)) << h;
+    } else {
+      ASSERT_EQ(0, std::memcmp(&got, &want, 4)) << h;
+    }
+  }
+}
+#endif
 
 TEST(QuantKernels, BestTableIsTheWidestAvailable) {
   const QuantKernelTable& best = quant_best_table();

@@ -29,7 +29,12 @@ WS_QINLINE __m128 half_pair(const uint8_t* p, size_t stride) {
 WS_QINLINE Z spread_pair(__m128 v) {
   return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_zextps128_ps512(v));
 }
-WS_QINLINE __m128 load_pair(const float* p) { return _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))); }
+// Two consecutive floats (only 4-byte aligned: a memcpy, not a double load).
+WS_QINLINE __m128 load_pair(const float* p) {
+  uint64_t bits;
+  std::memcpy(&bits, p, 8);
+  return _mm_castsi128_ps(_mm_cvtsi64_si128(static_cast<long long>(bits)));
+}
 
 // 2 x 16 bytes of packed nibbles -> 64 values in element order: block A's
 // low then high nibbles, then block B's.
@@ -95,7 +100,8 @@ WS_QINLINE __m512i pair_dot(__m512i w, __m512i x) {
 
 // Outputs j .. j+J-1 of the R activation rows in `a`.
 template <class P, int R, int J>
-WS_QINLINE void pair_rows(const ActQ8* a, size_t nb, const uint8_t* w, size_t w_row_bytes, float* y, size_t ys) {
+WS_QINLINE void pair_rows(const ActQ8* a, size_t nb, const uint8_t* w, size_t w_row_bytes, float* y, size_t ys,
+                          size_t ahead) {
   constexpr size_t bb = kBlockBytes[P::Block::kType];
   Z acc[J][R];
   __m128 corr[J][R];
@@ -109,7 +115,7 @@ WS_QINLINE void pair_rows(const ActQ8* a, size_t nb, const uint8_t* w, size_t w_
   for (; b + 2 <= nb; b += 2) {
     for (int jj = 0; jj < J; ++jj) {
       const uint8_t* wb = w + jj * w_row_bytes + b * bb;
-      for (size_t line = 0; line < 2 * bb; line += 64) qsimd::prefetch(wb + qsimd::kPrefetchBytes + line);
+      for (size_t line = 0; line < 2 * bb; line += 64) qsimd::prefetch(wb + ahead + line);
       const __m128 dw = half_pair(wb, bb);
       const __m512i u = P::values(wb);
       const __m128 cs = P::corr_scale(wb, dw);
@@ -143,9 +149,10 @@ void pair_tile(size_t n, size_t k, const uint8_t* xq, size_t act_row_bytes, cons
   ActQ8 a[R];
   for (int r = 0; r < R; ++r) a[r] = act_q8_view(xq + r * act_row_bytes, k);
   const size_t nb = k / 32;
+  const size_t ahead = prefetch_ahead(w_row_bytes, J);
   size_t j = 0;
-  for (; j + J <= n; j += J) pair_rows<P, R, J>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
-  for (; j < n; ++j) pair_rows<P, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
+  for (; j + J <= n; j += J) pair_rows<P, R, J>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys, ahead);
+  for (; j < n; ++j) pair_rows<P, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys, ahead);
 }
 
 template <class P>

@@ -45,6 +45,8 @@ struct QuantKernelTable {
 
 const QuantKernelTable& quant_scalar_table();
 // nullptr when the ISA was not compiled in or the running CPU lacks it.
+// AVX2 needs AVX2+FMA+F16C; AVX-512 needs F, BW, VL and VNNI (a CPU with
+// AVX-512 but no VNNI gets the AVX2 table).
 const QuantKernelTable* quant_avx2_table();
 const QuantKernelTable* quant_avx512_table();
 const QuantKernelTable* quant_wasm_simd_table();

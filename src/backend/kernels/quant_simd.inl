@@ -32,7 +32,7 @@ struct BlockQ4_0 {
     for (int r = 0; r < R; ++r) {
       I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
       p = qsimd::sub_i32(p, qsimd::set1_i32(a[r].sum[b]));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
     }
   }
 };
@@ -46,7 +46,7 @@ struct BlockQ4_1 {
     const I8 u = qsimd::nibbles16(w + 4);
     for (int r = 0; r < R; ++r) {
       const I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
       corr[r] += mw * a[r].s[b];
     }
   }
@@ -64,7 +64,7 @@ struct BlockQ5_0 {
     for (int r = 0; r < R; ++r) {
       I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
       p = qsimd::sub_i32(p, qsimd::set1_i32(2 * a[r].sum[b]));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
     }
   }
 };
@@ -79,7 +79,7 @@ struct BlockQ5_1 {
     const I8 u = qsimd::or_(qsimd::nibbles16(w + 8), high);
     for (int r = 0; r < R; ++r) {
       const I32 p = qsimd::dot_u8i8(u, qsimd::load(a[r].qs + 32 * b));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
       corr[r] += mw * a[r].s[b];
     }
   }
@@ -94,7 +94,7 @@ struct BlockQ8_0 {
     const I8 q = qsimd::load(w + 2);
     for (int r = 0; r < R; ++r) {
       const I32 p = qsimd::dot_i8i8(q, qsimd::load(a[r].qs + 32 * b));
-      acc[r] = simd::fma(qsimd::to_float(p), simd::set1(dw * a[r].d[b]), acc[r]);
+      acc[r] = qsimd::scale_add(p, dw * a[r].d[b], acc[r]);
     }
   }
 };
@@ -139,7 +139,7 @@ struct BlockQ45_K {
     }
     for (int r = 0; r < R; ++r) {
       const float dx = a[r].d[b];
-      acc[r] = simd::fma(qsimd::to_float(isum[r]), simd::set1(d * dx), acc[r]);
+      acc[r] = qsimd::scale_add(isum[r], d * dx, acc[r]);
       corr[r] -= (dmin * dx) * static_cast<float>(mins_dot(min, a[r].bsums + 16 * b));
     }
   }
@@ -178,7 +178,7 @@ struct BlockQ6_K {
       int32_t offset = 0;
       for (int s = 0; s < 16; ++s) offset += sc[s] * bsums[s];
       const float dx = a[r].d[b];
-      acc[r] = simd::fma(qsimd::to_float(isum[r]), simd::set1(d * dx), acc[r]);
+      acc[r] = qsimd::scale_add(isum[r], d * dx, acc[r]);
       corr[r] -= (d * dx) * static_cast<float>(32 * offset);
     }
   }
@@ -187,9 +187,20 @@ struct BlockQ6_K {
 inline ActQ8 act_view(const ActQ8*, const uint8_t* row, size_t k) { return act_q8_view(row, k); }
 inline ActQ8K act_view(const ActQ8K*, const uint8_t* row, size_t k) { return act_q8k_view(row, k); }
 
+// How far ahead of a weight block to prefetch: a whole number of J-row
+// groups, at least kPrefetchBytes. Fetching the same offset P groups ahead
+// covers every byte of every row once; a fixed byte distance would skip the
+// start of each row whenever it lands in a neighbouring row.
+inline size_t prefetch_ahead(size_t w_row_bytes, int J) {
+  if (!qsimd::kPrefetchBytes) return 0;
+  const size_t group = w_row_bytes * static_cast<size_t>(J);
+  return (qsimd::kPrefetchBytes + group - 1) / group * group;
+}
+
 // Outputs j .. j+J-1 of the R activation rows in `a`.
 template <class B, int R, int J>
-WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size_t w_row_bytes, float* y, size_t ys) {
+WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size_t w_row_bytes, float* y, size_t ys,
+                     size_t ahead) {
   simd::V acc[J][R];
   float corr[J][R];
   for (int jj = 0; jj < J; ++jj) {
@@ -203,7 +214,7 @@ WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size
     for (int jj = 0; jj < J; ++jj) {
       const uint8_t* wb = w + jj * w_row_bytes + b * bb;
       if (qsimd::kPrefetchBytes) {
-        for (size_t line = 0; line < bb; line += 64) qsimd::prefetch(wb + qsimd::kPrefetchBytes + line);
+        for (size_t line = 0; line < bb; line += 64) qsimd::prefetch(wb + ahead + line);
       }
       B::template run<R>(wb, a, b, acc[jj], corr[jj]);
     }
@@ -220,9 +231,10 @@ void tile(size_t n, size_t k, const uint8_t* xq, size_t act_row_bytes, const uin
   typename B::Act a[R];
   for (int r = 0; r < R; ++r) a[r] = act_view(a, xq + r * act_row_bytes, k);
   const size_t nb = k / kBlockElements[B::kType];
+  const size_t ahead = prefetch_ahead(w_row_bytes, J);
   size_t j = 0;
-  for (; j + J <= n; j += J) rows<B, R, J>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
-  for (; j < n; ++j) rows<B, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
+  for (; j + J <= n; j += J) rows<B, R, J>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys, ahead);
+  for (; j < n; ++j) rows<B, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys, ahead);
 }
 
 // Prefill (m > 4): the weights are walked in chunks of rows that fit in L2

@@ -1,8 +1,8 @@
 // Integer building blocks of the quantized kernel bodies (quant_simd.inl) for
 // WebAssembly SIMD128: 32 int8 values as two v128_t (elements 0-15, 16-31),
 // so the bodies keep the 32-value blocks they were written for on x86.
-// SIMD128 has no u8 x i8 multiply-add: values are widened to i16 and summed
-// pairwise into i32 by i32x4.dot_i16x8_s, exactly (|products| <= 255 * 127).
+// SIMD128 has no u8 x i8 multiply-add: i16x8.extmul gives the products as
+// i16, summed exactly into i32 lanes (see dot16).
 // Lane contract shared with quant_simd_x86.h: an I32 holds 8 partial sums
 // whose total is the dot product; lo covers elements 0-15, hi 16-31.
 // Only include from files compiled with -msimd128.
@@ -27,10 +27,22 @@ using S16 = I8;  // per-half scales, as i32 splats
 
 #define WS_QINLINE inline __attribute__((always_inline))
 
+// f16 -> f32 without branches (one per block, so it matters here): the
+// exponent and mantissa moved into place read as a float 2^-112 times the
+// value, normals and subnormals alike, so one exact multiply rebiases them;
+// exponent 31 (inf, NaN) is selected separately.
 WS_QINLINE float half(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
+  const uint32_t magnitude_bits = static_cast<uint32_t>(h & 0x7fff) << 13;
+  float magnitude;
+  std::memcpy(&magnitude, &magnitude_bits, 4);
+  magnitude *= 0x1p112f;
+  const uint32_t special_bits = 0x7f800000u | magnitude_bits;
+  float special;
+  std::memcpy(&special, &special_bits, 4);
+  const float f = (h & 0x7c00) == 0x7c00 ? special : magnitude;
+  return (h & 0x8000) ? -f : f;
 }
 
 // WebAssembly has no prefetch instruction.
@@ -73,15 +85,23 @@ WS_QINLINE I32 add_i32(I32 a, I32 b) { return {wasm_i32x4_add(a.lo, b.lo), wasm_
 WS_QINLINE I32 sub_i32(I32 a, I32 b) { return {wasm_i32x4_sub(a.lo, b.lo), wasm_i32x4_sub(a.hi, b.hi)}; }
 WS_QINLINE I32 set1_i32(int32_t v) { return {wasm_i32x4_splat(v), wasm_i32x4_splat(v)}; }
 WS_QINLINE simd::V to_float(I32 v) { return {wasm_f32x4_convert_i32x4(v.lo), wasm_f32x4_convert_i32x4(v.hi)}; }
+// acc + scale * (the partial sums as floats). The two halves are added as
+// integers first (exact: a block's sums are far below 2^31), so a block costs
+// one convert, multiply and add instead of two; acc.hi stays zero.
+WS_QINLINE simd::V scale_add(I32 sums, float scale, simd::V acc) {
+  const v128_t f = wasm_f32x4_convert_i32x4(wasm_i32x4_add(sums.lo, sums.hi));
+  return {wasm_f32x4_add(acc.lo, wasm_f32x4_mul(f, wasm_f32x4_splat(scale))), acc.hi};
+}
 
-WS_QINLINE v128_t dot16_u8i8(v128_t u, v128_t x) {
-  return wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(u), wasm_i16x8_extend_low_i8x16(x)),
-                        wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(u), wasm_i16x8_extend_high_i8x16(x)));
+// 16 products as i16 (|w x| <= 128 * 127), the low and high 8 added as i16
+// (<= 32512, no overflow), then pairwise into 4 i32: 4 instructions for 16
+// values. Unsigned weights are all <= 63 here, so they read the same as i8.
+WS_QINLINE v128_t dot16(v128_t w, v128_t x) {
+  const v128_t sum16 = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(w, x), wasm_i16x8_extmul_high_i8x16(w, x));
+  return wasm_i32x4_extadd_pairwise_i16x8(sum16);
 }
-WS_QINLINE v128_t dot16_i8i8(v128_t w, v128_t x) {
-  return wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(x)),
-                        wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(x)));
-}
+WS_QINLINE v128_t dot16_u8i8(v128_t u, v128_t x) { return dot16(u, x); }
+WS_QINLINE v128_t dot16_i8i8(v128_t w, v128_t x) { return dot16(w, x); }
 
 WS_QINLINE I32 dot_u8i8(I8 u, I8 x) { return {dot16_u8i8(u.lo, x.lo), dot16_u8i8(u.hi, x.hi)}; }
 WS_QINLINE I32 dot_i8i8(I8 w, I8 x) { return {dot16_i8i8(w.lo, x.lo), dot16_i8i8(w.hi, x.hi)}; }

@@ -32,11 +32,13 @@ WS_QINLINE float half(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
-// Software prefetch kPrefetchBytes ahead of the weight stream. Measured on
-// the 2-vCPU EPYC (bench/RESULTS-quant-kernels.md): a GEMV from DRAM ran at
-// about half its in-cache speed without it (the block loop is too long for
-// the out-of-order window to keep enough lines in flight); 4-6 KiB ahead
-// brought Q4_0 from ~8 to ~14 GB/s on one thread, Q8_0 from ~12 to ~16.
+// Software prefetch at least kPrefetchBytes ahead of the weight stream (a
+// whole number of row groups ahead: prefetch_ahead in quant_simd.inl).
+// Measured on the 2-vCPU EPYC (bench/RESULTS-quant-kernels.md): a GEMV from
+// DRAM ran at about half its in-cache speed without it (the block loop is too
+// long for the out-of-order window to keep enough lines in flight); with it
+// Q4_0 went from ~8 to ~14 GB/s on one thread, Q8_0 from ~12 to ~16.
+// 12 KiB measured the same as 6 KiB; 1.5 KiB and less gave most of it back.
 constexpr size_t kPrefetchBytes = 6144;
 WS_QINLINE void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 
@@ -76,6 +78,10 @@ WS_QINLINE I32 add_i32(I32 a, I32 b) { return _mm256_add_epi32(a, b); }
 WS_QINLINE I32 sub_i32(I32 a, I32 b) { return _mm256_sub_epi32(a, b); }
 WS_QINLINE I32 set1_i32(int32_t v) { return _mm256_set1_epi32(v); }
 WS_QINLINE simd::V to_float(I32 v) { return _mm256_cvtepi32_ps(v); }
+// acc + scale * (the partial sums as floats): one block's contribution.
+WS_QINLINE simd::V scale_add(I32 sums, float scale, simd::V acc) {
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(scale), acc);
+}
 
 // Partial sums of u[e] * x[e] for unsigned u <= 127 (so vpmaddubsw's pairwise
 // i16 sums cannot saturate: 2 * 127 * 127 < 32767) and signed x.
