@@ -6,51 +6,15 @@
 // the browser's summed RSS (what the user pays) next to the bound bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  chromiumSkipReason, demoServer, fixtures, launchChromium, nativeGenerate, requireAll, requirePresent, root,
+  browserRss, chromiumSkipReason, demoServer, fixtures, launchChromium, nativeGenerate, requireAll, requirePresent, root,
   skipUnlessRequired, webBuild,
 } from './helpers.mjs';
 
 const missing = chromiumSkipReason();
 const skip = skipUnlessRequired(missing);
-
-// Summed VmRSS of the Chromium processes this test started (descendants of
-// this node process named chrom*), in bytes.
-function browserRss() {
-  return treeRss(process.pid, (p) => {
-    try {
-      return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom');
-    } catch {
-      return false;
-    }
-  });
-}
-
-function treeRss(pid, include) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {}
-  }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop();
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m && include(p)) total += Number(m[1]) * 1024;
-    } catch {}
-    stack.push(...(children.get(p) || []));
-  }
-  return total;
-}
 
 function modelDir(urlPath) {
   if (urlPath.startsWith('/models/')) return path.join(root, 'build/models', urlPath.slice(8));

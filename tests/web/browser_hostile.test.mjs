@@ -6,39 +6,12 @@
 // summed RSS must stay bounded while an endless side file streams in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { chromiumSkipReason, demoServer, launchChromium } from './helpers.mjs';
+import { browserRss, chromiumSkipReason, demoServer, launchChromium } from './helpers.mjs';
 import { hostileServer } from './hostile_server.mjs';
 
 const skip = chromiumSkipReason();
 const MiB = 2 ** 20;
 
-// Summed VmRSS of this process's chrom* descendants.
-function browserRss() {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {}
-  }
-  let total = 0;
-  const stack = [...(children.get(process.pid) || [])];
-  while (stack.length) {
-    const p = stack.pop();
-    try {
-      if (readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom')) {
-        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-        if (m) total += Number(m[1]) * 1024;
-      }
-    } catch {}
-    stack.push(...(children.get(p) || []));
-  }
-  return total;
-}
 
 // Runs in the page: case `name` against the hostile server at `server`, then a
 // valid load + greedy generation of /fixtures/gpt2.

@@ -3,7 +3,7 @@
 // and the native CLI are, a range server, and the native CLI's greedy ids.
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -103,4 +103,33 @@ export function launchChromium() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+}
+
+// Summed VmRSS of the Chromium processes this node process started (its
+// descendants named chrom*), in bytes: what the user pays, which CDP's JS
+// heap figure does not show (ArrayBuffer backing stores are not in it).
+export function browserRss() {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {}
+  }
+  let total = 0;
+  const stack = [...(children.get(process.pid) || [])];
+  while (stack.length) {
+    const p = stack.pop();
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom')) {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+        if (m) total += Number(m[1]) * 1024;
+      }
+    } catch {}
+    stack.push(...(children.get(p) || []));
+  }
+  return total;
 }
