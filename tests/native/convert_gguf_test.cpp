@@ -209,6 +209,22 @@ TEST_F(ConvertGguf, SmolLM2ThroughAHuggingFaceDirectory) {
   std::system(("rm -rf " + quote(dir) + " " + quote(f16) + " " + quote(kept)).c_str());
 }
 
+// From a URL (HTTP Range requests through the range server) the file is byte
+// for byte the one written from the directory: sharded, with a tokenizer.
+TEST_F(ConvertGguf, FromAUrlAsFromTheDirectory) {
+  test::RangeServer server(kModels);
+  ASSERT_NE(server.port(), 0);
+  for (const char* model : {"llama_sharded", "gpt2"}) {
+    SCOPED_TRACE(model);
+    const std::string local = kOut + "/" + model + "-local.gguf", remote = kOut + "/" + model + "-http.gguf";
+    ASSERT_EQ(convert(kModels + "/" + model, local, "f16"), 0);
+    ASSERT_EQ(convert(server.url(model), remote, "f16"), 0);
+    const std::string bytes = read_file(local);
+    EXPECT_GT(bytes.size(), 100000u);
+    EXPECT_TRUE(read_file(remote) == bytes);
+  }
+}
+
 TEST_F(ConvertGguf, RefusesToWriteOverItsInput) {
   const std::string copy = kOut + "/self.gguf";
   test::write_file(copy, read_file(std::string(WS_FIXTURES_DIR) + "/gguf/tiny-llama.gguf"));
