@@ -14,6 +14,16 @@
 # stopping the others; each prints "== [elapsed s] step" and the end prints a step
 # summary and the markdown table. The whole output is also in $OUT/gpu.log.
 #
+# What it cannot say wrongly:
+#   - its exit status is the first failure among build, tests and bench (a skipped or
+#     timed-out step is a failure), never that of the last command;
+#   - the tests run with WS_REQUIRE_CUDA=1, so a CUDA test fails where it would skip;
+#   - where torch cannot see a GPU (and GPU_BENCH_DEVICE is cuda) no figures are
+#     reported: the bench step is refused and the script fails;
+#   - $OUT/run.json and gpu_results.json record the commit measured (`git rev-parse
+#     HEAD`, or GPU_COMMIT where the tree is a copy without .git), whether the tree
+#     differed from it, the driver and the torch versions.
+#
 # usage (repository root or anywhere):  bash bench/gpu.sh
 # environment:
 #   OUT                   where results go (default build/gpu-bench/out)
@@ -25,10 +35,11 @@
 #   GPU_PRESET            configure preset (default native-cuda); GPU_BUILD_DIR (default build/gpu)
 #   GPU_CUDA_ARCH         CMAKE_CUDA_ARCHITECTURES (default 90: H100 / H200)
 #   GPU_CTEST_JOBS        ctest -j (default 1)
-#   GPU_BENCH_SIZES_GIB   checkpoint sizes (default 1,8); GPU_BENCH_REPEAT (default 2)
+#   GPU_BENCH_SIZES_GIB   checkpoint sizes (default 1,8); GPU_BENCH_REPEAT (default 5; the median run is reported)
 #   GPU_BENCH_CKPT_DIR    where checkpoints are written (default build/gpu-bench; reused when present)
 #   GPU_BENCH_DEVICE      cuda (default); cpu runs the benchmark's logic without a GPU (dry run:
 #                         portable backend, transformers on the CPU; use small GPU_BENCH_SIZES_GIB)
+#   GPU_COMMIT            the commit this tree is (default: git rev-parse HEAD; "unknown" without .git)
 # Run it with a command timeout of at least GPU_BUDGET_S + 30 s.
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -55,6 +66,21 @@ NPROC=$(nproc 2> /dev/null || echo 4)
 START=$SECONDS
 SUMMARY=()
 TORCH_PREFIX=""
+# What every results file records (filled by step_env / probe).
+COMMIT=${GPU_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2> /dev/null || echo unknown)}
+if [ -n "${GPU_COMMIT:-}" ]; then
+  DIRTY=unknown
+elif git -C "$ROOT" rev-parse HEAD > /dev/null 2>&1; then
+  [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2> /dev/null)" ] && DIRTY=false || DIRTY=true
+else
+  DIRTY=unknown
+fi
+export GPU_COMMIT=$COMMIT GPU_TREE_DIFFERS=$DIRTY  # gpu_bench.py records them
+DRIVER=unknown
+TORCH_VERSION=unknown
+TORCH_CUDA=unknown
+CUDA_VISIBLE=false
+CUDA_WHY="not probed"
 NVCC=$(command -v nvcc || true)
 if [ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
   NVCC=/usr/local/cuda/bin/nvcc
@@ -101,6 +127,40 @@ run_step() {
   esac
   echo "== [$(el) s] $name: rc $rc after $((SECONDS - s)) s"
   return $rc
+}
+
+# The driver and torch versions, and whether torch sees a GPU (CUDA_WHY says why not).
+probe() {
+  local line
+  DRIVER=$(timeout 30 nvidia-smi --query-gpu=driver_version --format=csv,noheader 2> /dev/null | head -n 1)
+  DRIVER=${DRIVER:-unknown (no nvidia-smi answer)}
+  line=$(timeout 120 "$PYTHON" -c "
+import torch
+n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+print(torch.__version__, torch.version.cuda, n)" 2> /dev/null | tail -n 1)
+  if [ -z "$line" ]; then
+    CUDA_WHY="torch is not importable by $PYTHON"
+    return
+  fi
+  read -r TORCH_VERSION TORCH_CUDA line <<< "$line"
+  if [ "${line:-0}" -gt 0 ]; then
+    CUDA_VISIBLE=true
+    CUDA_WHY=""
+  else
+    CUDA_WHY="torch $TORCH_VERSION (CUDA $TORCH_CUDA) sees no GPU: torch.cuda.is_available() is False"
+  fi
+}
+
+# $OUT/run.json: what was measured (commit, driver, torch) and how each step ended.
+write_run_json() {
+  local steps="" s
+  for s in "${STEP_STATUS[@]}"; do steps+="${steps:+, }$s"; done
+  cat > "$OUT/run.json" << JSON
+{"commit": "$COMMIT", "tree_differs_from_commit": "$DIRTY", "date": "$(date -u '+%Y-%m-%d %H:%M:%S UTC')",
+ "driver": "$DRIVER", "torch": "$TORCH_VERSION", "torch_cuda": "$TORCH_CUDA", "cuda_visible": $CUDA_VISIBLE,
+ "bench_device": "$BENCH_DEVICE", "steps": {$steps}, "exit_status": $1,
+ "tests": "$(grep -E 'tests passed' "$OUT/tests.log" 2> /dev/null | tail -n 1)"}
+JSON
 }
 
 # ---------------------------------------------------------------- env
@@ -162,10 +222,14 @@ PY
     { [ -d /usr/include/gtest ] || ls /usr/lib/*/cmake/GTest /usr/lib/cmake/GTest > /dev/null 2>&1; } &&
       echo "ok: GoogleTest" || echo "MISSING: GoogleTest headers/CMake config (libgtest-dev)"
     if timeout 20 cmake --list-presets 2> /dev/null | grep -q "\"$PRESET\""; then echo "ok: preset $PRESET"; else echo "MISSING: CMake preset $PRESET in CMakePresets.json"; fi
+    echo
+    echo "--- measured: commit $COMMIT (tree differs from it: $DIRTY)"
   } > "$f" 2>&1
+  probe
+  echo "driver $DRIVER, torch $TORCH_VERSION (CUDA $TORCH_CUDA), GPU visible to torch: $CUDA_VISIBLE $CUDA_WHY" >> "$f"
   cat "$f"
   grep -q '^MISSING' "$f" && { echo; echo "== env: missing pieces:"; grep '^MISSING' "$f"; }
-  note env $((SECONDS - s)) "ok (torch prefix ${TORCH_PREFIX:-NONE}, nvcc ${NVCC:-NONE})"
+  note env $((SECONDS - s)) "ok (torch prefix ${TORCH_PREFIX:-NONE}, nvcc ${NVCC:-NONE}, GPU visible: $CUDA_VISIBLE)"
 }
 
 # ---------------------------------------------------------------- build
@@ -227,7 +291,8 @@ step_build() {
   if [ "$(stat -c %s "$log")" -gt $((8 << 20)) ]; then
     tail -c $((4 << 20)) "$log" > "$log.tail" && mv "$log.tail" "$log"
   fi
-  return $rc
+  ((rc != 0)) && return $rc
+  return $rc2
 }
 
 # ---------------------------------------------------------------- tests
@@ -238,12 +303,13 @@ step_tests() {
   local fixture_args=()
   [ -d "$DEVDEPS/fixtures" ] && fixture_args=(-FS '.*')
   if [ ! -f "$BUILD_DIR/CTestTestfile.cmake" ]; then
-    banner "tests: skipped, $BUILD_DIR is not configured"
-    note tests 0 "skipped: not configured"
-    return 0
+    banner "tests: not run, $BUILD_DIR is not configured"
+    note tests 0 "FAILED: not configured, not run"
+    return 1
   fi
+  # A CUDA test fails here where it would skip (tests/require.h): this run is meant to have a GPU.
   run_step tests 240 "$BENCH_RESERVE" "$log" quiet \
-    ctest --test-dir "$BUILD_DIR" -V --output-on-failure --no-tests=error -R 'Torch|Cuda' --timeout 120 -j "$CTEST_JOBS" \
+    env WS_REQUIRE_CUDA=1 ctest --test-dir "$BUILD_DIR" -V --output-on-failure --no-tests=error -R 'Torch|Cuda' --timeout 120 -j "$CTEST_JOBS" \
     "${fixture_args[@]}"
   rc=$?
   echo "-- tests (all but the passed lines; the full output is in $log):"
@@ -259,22 +325,37 @@ step_tests() {
 step_bench() {
   local log=$OUT/bench.log t
   : > "$log"
+  rm -f "$OUT/gpu_results.json" "$OUT/gpu_results.md"  # never report an earlier run's figures
+  if [ "$BENCH_DEVICE" = cuda ] && [ "$CUDA_VISIBLE" != true ]; then
+    banner "bench: REFUSED, no figures: ${CUDA_WHY}"
+    note bench 0 "REFUSED: CUDA not visible ($CUDA_WHY)"
+    return 3
+  fi
   t=$(box 100000 0)
   local d=$((t - 25))
   ((d >= t / 2)) || d=$((t / 2))
   # the Python script stops starting measurements 25 s before the box closes and
   # rewrites its results after each one, so what it measured survives a timeout
-  run_step bench 100000 0 "$log" live "$PYTHON" bench/gpu_bench.py --device "$BENCH_DEVICE" --out "$OUT" \
-    --weightstream "$BUILD_DIR/weightstream" --sizes-gib "$SIZES" --deadline-s "$d" --no-print
+  run_step bench 100000 0 "$log" live "$PYTHON" bench/gpu_bench.py \
+    --device "$BENCH_DEVICE" --out "$OUT" --weightstream "$BUILD_DIR/weightstream" --sizes-gib "$SIZES" \
+    --deadline-s "$d" --no-print
 }
 
+STEP_STATUS=()
 main() {
-  banner "bench/gpu.sh: budget ${BUDGET} s, steps: $STEPS, results in $OUT"
-  want env && step_env
-  want build && step_build
-  want tests && step_tests
-  want bench && step_bench
-  banner "summary (total $(el) s of a ${BUDGET} s budget)"
+  local status=0 rc name
+  banner "bench/gpu.sh: budget ${BUDGET} s, steps: $STEPS, results in $OUT, commit $COMMIT"
+  want env || probe  # the GPU check and the versions are needed whatever the steps
+  for name in env build tests bench; do
+    want "$name" || continue
+    "step_$name"
+    rc=$?
+    STEP_STATUS+=("\"$name\": $rc")
+    # env only reports; the first failing step gives the script's status.
+    if [ "$name" != env ] && ((rc != 0 && status == 0)); then status=$rc; fi
+  done
+  write_run_json "$status"
+  banner "summary (total $(el) s of a ${BUDGET} s budget), commit $COMMIT, exit status $status"
   printf '%s\n' "${SUMMARY[@]}"
   if [ -f "$OUT/gpu_results.md" ]; then
     echo
@@ -282,6 +363,8 @@ main() {
   fi
   echo "== files in $OUT:"
   ls -la "$OUT"
+  return "$status"
 }
 
+# pipefail: the pipeline's status is main's.
 main 2>&1 | tee "$OUT/gpu.log"

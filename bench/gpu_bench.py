@@ -11,11 +11,15 @@ Measures (each one optional: a failure is recorded as "failed: <reason>" and the
 results are rewritten after every measurement, so a killed run still leaves what it had):
   a. pinned and pageable host -> device copy bandwidth (1 GiB uint8, best of 5)
   b. random Llama checkpoints (bench/make_checkpoint.py --llama, generated on the device)
-  c. `weightstream load DIR --backend torch --device cuda --json`, best of --repeat runs
+  c. `weightstream load DIR --backend torch --device cuda --json`, the median of --repeat runs (default 5;
+     every run's seconds are kept and printed: runs have differed 4x)
   d. transformers AutoModelForCausalLM.from_pretrained(DIR, device_map=DEVICE, dtype=bf16)
      in a fresh process per run, host RSS baseline after CUDA init, peak after loading
   e. greedy decode on the first size: 16 prompt ids, 64 new tokens, ours vs transformers
-Writes OUT/gpu_results.json and OUT/gpu_results.md (a table for bench/RESULTS.md).
+Writes OUT/gpu_results.json and OUT/gpu_results.md (a table for bench/RESULTS.md); the JSON's
+"env" records the commit measured ($GPU_COMMIT from bench/gpu.sh, else `git rev-parse HEAD`), the
+driver and the torch versions. With --device cuda and no GPU visible to torch it reports nothing
+and exits 2; it exits 1 when any measurement failed (the others are still recorded).
 """
 import argparse
 import datetime
@@ -204,7 +208,8 @@ class Bench:
 
     # ---- a. environment + host -> device bandwidth ----
     def environment(self):
-        env = {"python": sys.version.split()[0], "platform": platform.platform(), "nproc": os.cpu_count()}
+        env = {"commit": source_commit(), "tree_differs_from_commit": tree_differs(),
+               "python": sys.version.split()[0], "platform": platform.platform(), "nproc": os.cpu_count()}
         try:
             env["mem_total_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
         except (ValueError, OSError):
@@ -235,6 +240,7 @@ class Bench:
             env["weightstream_version"] = (v.stdout or v.stderr).strip().splitlines()[0][:200] if v.returncode == 0 else None
         except (OSError, subprocess.TimeoutExpired, IndexError):
             pass
+        env.setdefault("driver", "unknown (no nvidia-smi answer)")
         env["weightstream"] = self.a.weightstream
         env["weightstream_present"] = os.access(self.a.weightstream, os.X_OK)
         return env
@@ -310,7 +316,7 @@ class Bench:
                     if "Maximum resident set size" in line:
                         r["time_v_max_rss_bytes"] = int(line.split(":")[1]) * 1024
             runs.append(r)
-        best = min(runs, key=lambda r: r["seconds"])
+        best = median_run(runs, "seconds")
         best["all_seconds"] = [r["seconds"] for r in runs]
         best["cat_seconds"] = min(cat_s)
         best["command"] = human_cmd(cmd)
@@ -334,8 +340,7 @@ class Bench:
             runs.append(self.hf_child(d, decode=decode_too and i == 0))
             if runs[-1]["missing_keys"] or runs[-1]["unexpected_keys"]:
                 raise Failed(f"tensor names: missing {runs[-1]['missing_keys']}, unexpected {runs[-1]['unexpected_keys']}")
-        best = min(runs, key=lambda r: r["seconds"])
-        best = dict(best)
+        best = dict(median_run(runs, "seconds"))
         best["all_seconds"] = [r["seconds"] for r in runs]
         best["cat_seconds"] = min(cat_s)
         decode = next((r["decode"] for r in runs if "decode" in r), None)
@@ -357,7 +362,7 @@ class Bench:
             self.warm(d)
             p = self.run(cmd, self.a.decode_timeout_s, record=(i == 0))
             runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
-        best = max(runs, key=lambda r: r.get("decode_tokens_per_second") or 0)
+        best = median_run(runs, "decode_tokens_per_second")
         keep = {k: best.get(k) for k in ["ids", "decode_tokens_per_second", "prefill_tokens_per_second",
                                          "decode_tokens", "prefill_tokens", "stopped_at_eos", "backend", "load",
                                          "peak_rss_bytes"]}
@@ -409,6 +414,50 @@ class Bench:
             print(render_markdown(self.results), flush=True)
 
 
+def median_run(runs, key):
+    """The run whose `key` is the median (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=lambda r: r.get(key) or 0)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def source_commit():
+    """The commit measured: $GPU_COMMIT (bench/gpu.sh sets it; the tree may be a copy without .git),
+    else git's HEAD, else "unknown"."""
+    if os.environ.get("GPU_COMMIT"):
+        return os.environ["GPU_COMMIT"]
+    try:
+        p = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        return p.stdout.strip() if p.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def tree_differs():
+    """Whether tracked files differ from the commit: "true", "false" or "unknown"."""
+    if os.environ.get("GPU_TREE_DIFFERS"):
+        return os.environ["GPU_TREE_DIFFERS"]
+    try:
+        p = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10)
+        return ("true" if p.stdout.strip() else "false") if p.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def failed_measurements(results):
+    """The labels of every measurement whose status is a failure (walks the results tree)."""
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if str(node.get("status", "")).startswith("failed"):
+                found.append(path)
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else k)
+    walk(results, "")
+    return found
+
+
 def agreement(dec, n):
     ours, hf = dec.get("ours", {}), dec.get("transformers", {})
     if ours.get("status") != "ok" or hf.get("status") != "ok":
@@ -454,6 +503,9 @@ def _render_markdown(r):
                  f"torch {env.get('torch')} (CUDA {env.get('torch_cuda')}), transformers {env.get('transformers')}, "
                  f"safetensors {env.get('safetensors')}.")
     lines.append("")
+    lines.append(f"Commit measured: {env.get('commit', 'unknown')} (tree differs from it: "
+                 f"{env.get('tree_differs_from_commit', 'unknown')}).")
+    lines.append("")
     if h2d.get("status") == "ok":
         lines.append(f"Host -> device copy (torch, 1 GiB, best of 5): pinned **{h2d['pinned_gbps']:.1f} GB/s**, "
                      f"pageable {h2d['pageable_gbps']:.1f} GB/s.")
@@ -463,7 +515,8 @@ def _render_markdown(r):
     lines.append(f"Checkpoints: random Llama, bf16 safetensors, shards of <= {r.get('shard_gib', 2):g} GiB with model.safetensors.index.json "
                  "(`bench/make_checkpoint.py --llama`); weights N(0, 0.02), norms 1. The page cache is warmed "
                  "(`cat shards > /dev/null`) before every timed load, so these are copy-path figures, not disk "
-                 f"figures. Best of {r['repeat']} runs, each in a fresh process. GB = 1e9 B, MiB = 2^20 B.")
+                 f"figures. The median run of {r['repeat']}, each in a fresh process (every run is listed below). "
+                 "GB = 1e9 B, MiB = 2^20 B.")
     lines.append("")
     lines.append("| checkpoint | loader | seconds | GB/s | % of pinned H2D | load overhead: peak RSS - RSS before (MiB) "
                  "| context baseline: RSS before (MiB) | host staging (MiB) | max RSS, `time -v` (MiB) |")
@@ -536,7 +589,7 @@ def _render_markdown(r):
             lines.append(f"| {label} | {fmt(m.get('prefill_tokens_per_second'), '.1f')} | "
                          f"{fmt(m.get('decode_tokens_per_second'), '.1f')} | {m.get('new_tokens')}{extra} | {agtxt} |")
         lines.append("")
-        lines.append("Ours: `decode_tokens_per_second` / `prefill_tokens_per_second` of `generate --json` (best of "
+        lines.append("Ours: `decode_tokens_per_second` / `prefill_tokens_per_second` of `generate --json` (median run of "
                      f"{r['repeat']}). transformers: after a warm-up, decode tok/s = 63 / (t(64 new) - t(1 new)) with "
                      "`min_new_tokens` = `max_new_tokens`, `do_sample=False`, synchronized; prefill tok/s = 16 / t(1 new). "
                      "Random bf16 weights give near-flat logits, so greedy ids may part early: the agreement is "
@@ -567,7 +620,7 @@ def main():
     p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(ROOT, "build/gpu-bench/out"))
     p.add_argument("--ckpt-dir", default=os.environ.get("GPU_BENCH_CKPT_DIR") or os.path.join(ROOT, "build/gpu-bench"))
     p.add_argument("--shard-gib", type=float, default=float(os.environ.get("GPU_BENCH_SHARD_GIB", "2")))
-    p.add_argument("--repeat", type=int, default=int(os.environ.get("GPU_BENCH_REPEAT", "2")))
+    p.add_argument("--repeat", type=int, default=int(os.environ.get("GPU_BENCH_REPEAT", "5")))
     p.add_argument("--decode-index", type=int, default=0, help="which size (index into --sizes-gib) to decode on")
     p.add_argument("--prompt-len", type=int, default=16)
     p.add_argument("--new-tokens", type=int, default=64)
@@ -587,6 +640,16 @@ def main():
             a.device = "cuda" if torch.cuda.is_available() else "cpu"
         except ImportError:
             a.device = "cpu"
+    if a.device.startswith("cuda"):
+        # No figures from a machine where the GPU path cannot run: they would be CPU figures.
+        try:
+            import torch
+            visible = torch.cuda.is_available()
+        except ImportError:
+            visible = False
+        if not visible:
+            print("gpu_bench.py: refusing to measure: --device cuda but torch sees no GPU", file=sys.stderr)
+            sys.exit(2)
     if a.ours_flags is None:
         a.ours_flags = f"--backend torch --device {a.device}" if a.device.startswith("cuda") else ""
     a.sizes = [float(s) for s in a.sizes_gib.split(",") if s.strip()]
@@ -598,6 +661,10 @@ def main():
         b.main()
     finally:
         b.save()
+    failed = failed_measurements(b.results)
+    if failed:
+        print("gpu_bench.py: failed measurements: " + ", ".join(failed), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

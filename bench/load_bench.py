@@ -7,9 +7,11 @@
   safetensors.torch.load_file     the Python reference (torch tensors over mmap), lazily and with
                                   every page touched
 
-usage: python bench/load_bench.py [--dir /tmp/ws-bench] [--gib 2] [--repeat 3]
-Prints a markdown table: best-of-N seconds, peak RSS over the process's RSS
-before loading, bound bytes. Needs the build (build/native) and .venv.
+usage: python bench/load_bench.py [--dir /tmp/ws-bench] [--gib 2] [--repeat 5] [--raw OUT.json]
+Prints a markdown table per checkpoint: median seconds with min-max over N runs (N >= 5),
+peak RSS over each process's own post-start baseline (bench_meta.MEMORY_ACCOUNTING),
+bound bytes; writes every run, the commit, the machine and the load average to a raw JSON
+(default bench/results/load-<commit>.json). Needs the build (build/native) and .venv.
 """
 import argparse
 import json
@@ -17,6 +19,8 @@ import os
 import subprocess
 import sys
 import time
+
+from bench_meta import MEMORY_ACCOUNTING, MIN_RUNS, run_meta, save_raw, spread, summary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build/native")
@@ -56,60 +60,75 @@ def run_json(cmd):
 
 
 def timed(cmd):
+    """Seconds of one command, no shell in between (the spawn itself, ~1 ms, is counted)."""
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, shell=isinstance(cmd, str))
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
 
 
-def best(fn, repeat):
-    results = [fn() for _ in range(repeat)]
-    return min(results, key=lambda r: r["seconds"])
+def runs(fn, repeat):
+    return [fn() for _ in range(repeat)]
+
+
+def row(name, results):
+    """One table row from the runs of one loader: seconds and memory summarised alike."""
+    seconds = summary([r["seconds"] for r in results])
+    over = [r["peak_rss_bytes"] - r["rss_before_bytes"] for r in results if "rss_before_bytes" in r]
+    bound = [r["bound_bytes"] for r in results if "bound_bytes" in r]
+    return {"loader": name, "seconds": seconds, "peak_rss_over_baseline_bytes": summary(over),
+            "bound_bytes": bound[0] if bound else None, "runs": results}
 
 
 def bench_checkpoint(d, repeat, extra_dtypes):
     files = shards(d)
     data_bytes = sum(os.path.getsize(f) for f in files)
-    timed("cat " + " ".join(files) + " > /dev/null")  # warm the page cache
-    rows = []
-    cat = min(timed("cat " + " ".join(files) + " > /dev/null") for _ in range(repeat))
-    rows.append(("cat shards > /dev/null", cat, None, None))
-    floor = best(lambda: run_json([f"{BUILD}/bench/ws_pread_floor", *files]), repeat)
-    rows.append(("pread into fresh memory (floor)", floor["seconds"], None, None))
+    timed(["cat", *files])  # warm the page cache
+    rows = [row("cat shards > /dev/null", [{"seconds": timed(["cat", *files])} for _ in range(repeat)])]
+    rows.append(row("pread into fresh memory (floor)", runs(lambda: run_json([f"{BUILD}/bench/ws_pread_floor", *files]),
+                                                              repeat)))
     for bind in ["copy", "mmap"]:
         for dtype in ["keep"] + extra_dtypes:
-            r = best(lambda: run_json([f"{BUILD}/weightstream", "load", d, "--json", "--dtype", dtype, "--bind", bind]),
-                     repeat)
-            rows.append((f"weightstream load --bind {bind} --dtype {dtype}", r["seconds"],
-                         r["peak_rss_bytes"] - r["rss_before_bytes"], r["bound_bytes"]))
-    naive = best(lambda: run_json([f"{BUILD}/bench/ws_naive_load", d]), repeat)
-    rows.append(("naive: read shard whole, then copy", naive["seconds"], naive["peak_rss_bytes"], naive["bound_bytes"]))
+            cmd = [f"{BUILD}/weightstream", "load", d, "--json", "--dtype", dtype, "--bind", bind]
+            rows.append(row(f"weightstream load --bind {bind} --dtype {dtype}",
+                            [{k: v for k, v in r.items() if k != "tensors"} for r in runs(lambda: run_json(cmd), repeat)]))
+    rows.append(row("naive: read shard whole, then copy", runs(lambda: run_json([f"{BUILD}/bench/ws_naive_load", d]),
+                                                               repeat)))
     for mode, label in (("lazy", "safetensors.torch.load_file (lazy mmap, no page touched)"),
                         ("touch", "safetensors.torch.load_file + touch every page")):
-        ref = best(lambda: run_json([PY, "-c", PY_LOADER, d, mode]), repeat)
-        rows.append((label, ref["seconds"], ref["peak_rss_bytes"] - ref["rss_before_bytes"], ref["bound_bytes"]))
-    print(f"\n### {os.path.basename(d)}: {len(files)} shards, {data_bytes / 2**30:.2f} GiB; cat = {cat:.3f} s\n")
-    print("| loader | seconds (best of %d) | x cat | peak RSS over start (MiB) | bound (MiB) | RSS - bound (MiB) |" % repeat)
+        rows.append(row(label, runs(lambda: run_json([PY, "-c", PY_LOADER, d, mode]), repeat)))
+    cat = rows[0]["seconds"]["median"]
+    print(f"\n### {os.path.basename(d)}: {len(files)} shards, {data_bytes / 2**30:.2f} GiB; cat = {cat:.3f} s (median)\n")
+    print(f"Seconds: median (min-max, n) of {repeat} runs. Memory: {MEMORY_ACCOUNTING}; median MiB.\n")
+    print("| loader | seconds | x cat (medians) | peak RSS over own baseline (MiB) | bound (MiB) | RSS - bound (MiB) |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, seconds, peak, bound in rows:
+    for r in rows:
+        peak = r["peak_rss_over_baseline_bytes"]["median"]
+        bound = r["bound_bytes"]
         peak_s = f"{peak / 2**20:.0f}" if peak is not None else ""
         bound_s = f"{bound / 2**20:.0f}" if bound is not None else ""
         over = f"{(peak - bound) / 2**20:+.0f}" if peak is not None and bound is not None else ""
-        print(f"| {name} | {seconds:.3f} | {seconds / cat:.2f} | {peak_s} | {bound_s} | {over} |")
+        print(f"| {r['loader']} | {spread(r['seconds'])} | {r['seconds']['median'] / cat:.2f} | {peak_s} | {bound_s} | {over} |")
     sys.stdout.flush()
+    return {"checkpoint": os.path.basename(d), "shards": len(files), "data_bytes": data_bytes, "rows": rows}
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dir", default="/tmp/ws-bench")
     p.add_argument("--gib", type=float, default=2.0)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=MIN_RUNS)
+    p.add_argument("--raw", default=None, help="raw JSON (default bench/results/load-<commit>.json)")
     a = p.parse_args()
+    meta = run_meta()
+    checkpoints = []
     for dtype in ("F32", "BF16"):
         d = os.path.join(a.dir, f"{dtype.lower()}-{a.gib:g}gib")
         if not os.path.exists(os.path.join(d, "model.safetensors.index.json")):
             subprocess.run([PY, os.path.join(ROOT, "bench/make_checkpoint.py"), d, "--dtype", dtype,
                             "--gib", str(a.gib / (2 if dtype != "F32" else 1))], check=True)
-        bench_checkpoint(d, a.repeat, ["bf16"] if dtype == "F32" else ["f32"])
+        checkpoints.append(bench_checkpoint(d, a.repeat, ["bf16"] if dtype == "F32" else ["f32"]))
+    save_raw(a.raw or os.path.join(ROOT, "bench/results", f"load-{meta['commit'][:10]}.json"),
+             {"command": " ".join(sys.argv), "repeat": a.repeat, "checkpoints": checkpoints}, meta)
 
 
 if __name__ == "__main__":

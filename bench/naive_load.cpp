@@ -13,6 +13,8 @@
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
+  // The same baseline as `weightstream load --json`: RSS once the process has started.
+  const uint64_t rss_before = ws::current_rss_bytes();
   const auto start = std::chrono::steady_clock::now();
   auto source = ws::ModelSource::open(argv[1]);
   if (!source) {
@@ -34,7 +36,8 @@ int main(int argc, char** argv) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"bound_bytes\": %llu, \"peak_rss_bytes\": %llu, \"seconds\": %.4f}\n", (unsigned long long)bound,
-              (unsigned long long)ws::peak_rss_bytes(), seconds);
+  std::printf("{\"bound_bytes\": %llu, \"peak_rss_bytes\": %llu, \"rss_before_bytes\": %llu, \"seconds\": %.4f}\n",
+              (unsigned long long)bound, (unsigned long long)ws::peak_rss_bytes(), (unsigned long long)rss_before,
+              seconds);
   return 0;
 }

@@ -3,10 +3,15 @@
 //   fetch to nowhere   : the shard streamed with a BYOB reader and discarded (the transport limit)
 //   weightstream load  : loadModel() on the same checkpoint (main thread; the pthreads build when staged)
 //   decode tok/s       : greedy generation in the page vs the native CLI (--threads 1 and 2)
-// usage: node bench/web_bench.mjs [model dir under build/models] [--repeat N] [--tokens N]
+// usage: node bench/web_bench.mjs [model dir under build/models] [--repeat N] [--tokens N] [--raw OUT.json]
+// Every figure is the median of --repeat runs (default 5) with min-max beside it; every run,
+// the commit, the machine and the load average go to the raw JSON (default
+// bench/results/web-<commit>.json).
 // Needs: the native and web builds, web/'s npm deps, chromium (.ci/setup.d/40-web.sh).
 import path from 'node:path';
-import { statSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import { demoServer, launchChromium, nativeGenerate, root } from '../tests/web/helpers.mjs';
 
 const args = process.argv.slice(2);
@@ -16,13 +21,16 @@ const option = (name, fallback) => {
 };
 const modelName = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--'))) ||
   'SmolLM2-135M-Instruct-bf16';
-const repeat = option('--repeat', 3);
+const repeat = option('--repeat', 5);
+const rawIndex = args.indexOf('--raw');
 const tokens = option('--tokens', 64);
 const dir = path.join(root, 'build/models', modelName);
 const shards = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
 const shardBytes = shards.reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
 const prompt = 'The capital of France is';
 
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+const loadAverageStart = loadAverage();
 const server = await demoServer();
 const browser = await launchChromium();
 const results = { fetch: [], load: [], decode: [], prefill: [] };
@@ -68,25 +76,57 @@ try {
   await browser.close();
   server.close();
 }
-const best = (xs) => Math.max(...xs);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const cell = (xs, digits) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-` +
+  `${Math.max(...xs).toFixed(digits)}, n=${xs.length})`;
+const git = (...a) => {
+  try {
+    return execFileSync('git', ['-C', root, ...a], { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+};
 // The page is cross-origin isolated (serve.mjs sends COOP/COEP), so the pthreads
 // build runs when it is staged: compare with the native CLI on as many threads.
 const wasmThreads = Number((/(\d+) threads?/.exec(results.backend) || [0, 1])[1]);
-const native1 = nativeGenerate(dir, prompt, tokens, ['--threads', '1']);
-const native2 = nativeGenerate(dir, prompt, tokens, ['--threads', '2']);
+// The native CLI as many times, each a fresh process; its medians are the ratios' denominators.
+const nativeRuns = (threads) => Array.from({ length: repeat }, () => nativeGenerate(dir, prompt, tokens, ['--threads', threads]));
+const nativeSummary = (runs) => ({ backend: runs[0].backend, runs,
+  decode: runs.map((r) => r.decode_tokens_per_second), prefill: runs.map((r) => r.prefill_tokens_per_second) });
+const native1 = nativeSummary(nativeRuns('1'));
+const native2 = nativeSummary(nativeRuns('2'));
 const nativeSame = wasmThreads >= 2 ? native2 : native1;
-console.log(`\n${modelName}: ${(shardBytes / 1e6).toFixed(1)} MB in ${shards.length} shard(s); best of ${repeat}; ` +
-  `${tokens} greedy tokens after "${prompt}"\n`);
-console.log('| measure | MB/s or tok/s | ratio |');
+console.log(`\n${modelName}: ${(shardBytes / 1e6).toFixed(1)} MB in ${shards.length} shard(s); median (min-max, n) ` +
+  `of ${repeat} runs; ${tokens} greedy tokens after "${prompt}"\n`);
+console.log('| measure | MB/s or tok/s | ratio of medians |');
 console.log('|---|---:|---:|');
-console.log(`| Chromium: fetch to nowhere (BYOB, 1 MiB buffer) | ${best(results.fetch).toFixed(0)} MB/s | 1.00 |`);
-console.log(`| Chromium: weightstream loadModel (whole load, headers included) | ${best(results.load).toFixed(0)} MB/s | ` +
-  `${(best(results.load) / best(results.fetch)).toFixed(2)} of fetch |`);
-console.log(`| Chromium: decode (${results.backend}) | ${best(results.decode).toFixed(1)} tok/s | ` +
-  `${(best(results.decode) / nativeSame.decode_tokens_per_second).toFixed(2)} of native, same threads |`);
-console.log(`| Chromium: prefill (${results.backend}) | ${best(results.prefill).toFixed(1)} tok/s | ` +
-  `${(best(results.prefill) / nativeSame.prefill_tokens_per_second).toFixed(2)} of native, same threads |`);
+console.log(`| Chromium: fetch to nowhere (BYOB, 1 MiB buffer) | ${cell(results.fetch, 0)} MB/s | 1.00 |`);
+console.log(`| Chromium: weightstream loadModel (whole load, headers included) | ${cell(results.load, 0)} MB/s | ` +
+  `${(median(results.load) / median(results.fetch)).toFixed(2)} of fetch |`);
+console.log(`| Chromium: decode (${results.backend}) | ${cell(results.decode, 1)} tok/s | ` +
+  `${(median(results.decode) / median(nativeSame.decode)).toFixed(2)} of native, same threads |`);
+console.log(`| Chromium: prefill (${results.backend}) | ${cell(results.prefill, 1)} tok/s | ` +
+  `${(median(results.prefill) / median(nativeSame.prefill)).toFixed(2)} of native, same threads |`);
 for (const [label, n] of [['1 thread', native1], ['2 threads', native2]]) {
-  console.log(`| native CLI (${n.backend}): decode / prefill, ${label} | ${n.decode_tokens_per_second.toFixed(1)} / ` +
-    `${n.prefill_tokens_per_second.toFixed(1)} tok/s | |`);
+  console.log(`| native CLI (${n.backend}): decode / prefill, ${label} | ${cell(n.decode, 1)} / ` +
+    `${cell(n.prefill, 1)} tok/s | |`);
 }
+
+const commit = git('rev-parse', 'HEAD') || 'unknown';
+const raw = rawIndex >= 0 ? args[rawIndex + 1] : path.join(root, 'bench/results', `web-${commit.slice(0, 10)}.json`);
+mkdirSync(path.dirname(raw), { recursive: true });
+writeFileSync(raw, JSON.stringify({
+  command: `node bench/web_bench.mjs ${args.join(' ')}`, model: modelName, shard_bytes: shardBytes, tokens, repeat,
+  runs: results, native: { threads1: native1, threads2: native2 },
+  meta: {
+    commit, tree_differs_from_commit: (git('status', '--porcelain', '--untracked-files=no') || '') !== '',
+    date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length,
+      memory_gib: +(os.totalmem() / 2 ** 30).toFixed(1), kernel: os.release(), node: process.version },
+    load_average_start: loadAverageStart,
+  },
+  load_average_end: loadAverage(),
+}, null, 1));
+console.log(`raw results: ${raw}`);

@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   ws::Result<std::string> location = argc > 1 ? ws::Result<std::string>(argv[1]) : ws::default_model_location();
   if (!location) location = std::string("build/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-  const std::string prompt = argc > 2 ? argv[2] : "What is the capital of France?";
+  const std::string prompt = argc > 2 ? argv[2] : "What is the capital of France? Answer in one sentence.";
 
   ws::ModelOptions model_options;
   model_options.dtype = "keep";  // or "f32", "f16", "bf16"

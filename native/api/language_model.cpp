@@ -8,6 +8,7 @@
 #include "api/model_files.h"
 #include "api/prompt.h"
 #include "api/stream_text.h"
+#include "core/guard.h"
 #include "generate/chat.h"
 #include "weightstream/weightstream.h"
 
@@ -29,36 +30,41 @@ LanguageModel::~LanguageModel() = default;
 
 std::vector<std::string> available_backends() { return backend_names(); }
 
+// The public entry points run their bodies through call_guarded: no exception
+// leaves the library (a bad_alloc, a thread that cannot start, a throwing
+// user callback), each becomes an Error.
 Result<LanguageModel> LanguageModel::load(const std::string& location, const ModelOptions& options) {
-  // The caller's options first: a typo should not cost a download.
-  WS_ASSIGN_OR_RETURN(WeightDType dtype, parse_weight_dtype(options.dtype));
-  if (options.threads < 0) {
-    return make_error(ErrorKind::InvalidArgument, "threads must be 0 (one per hardware thread) or more");
-  }
-  BackendChoice choice;
-  choice.name = options.backend;
-  if (!options.device.empty()) choice.device = options.device;
-  choice.options.threads = options.threads;
+  return call_guarded("load", [&]() -> Result<LanguageModel> {
+    // The caller's options first: a typo should not cost a download.
+    WS_ASSIGN_OR_RETURN(WeightDType dtype, parse_weight_dtype(options.dtype));
+    if (options.threads < 0) {
+      return make_error(ErrorKind::InvalidArgument, "threads must be 0 (one per hardware thread) or more");
+    }
+    BackendChoice choice;
+    choice.name = options.backend;
+    if (!options.device.empty()) choice.device = options.device;
+    choice.options.threads = options.threads;
 
-  auto state = std::make_unique<State>();
-  WS_ASSIGN_OR_RETURN(state->backend, make_backend(choice));
-  const auto start = std::chrono::steady_clock::now();
-  WS_ASSIGN_OR_RETURN(state->files, open_model_files(location));
-  if (state->files.special_tokens_warning) state->warnings.push_back(*state->files.special_tokens_warning);
+    auto state = std::make_unique<State>();
+    WS_ASSIGN_OR_RETURN(state->backend, make_backend(choice));
+    const auto start = std::chrono::steady_clock::now();
+    WS_ASSIGN_OR_RETURN(state->files, open_model_files(location));
+    if (state->files.special_tokens_warning) state->warnings.push_back(*state->files.special_tokens_warning);
 
-  ProgressCallback progress;
-  if (options.on_progress) {
-    progress = [&options](const LoadProgress& p) { options.on_progress(p.bytes_done, p.bytes_total); };
-  }
-  LoadOptions load_options;
-  if (options.max_memory) load_options.max_memory = options.max_memory;
-  load_options.context = options.context;
-  WS_ASSIGN_OR_RETURN(BoundModel loaded, load_model(*state->files.source, state->files.config, *state->backend, dtype,
-                                                    progress, load_options));
-  state->model = std::move(loaded.model);
-  state->stats.bound_bytes = loaded.bound_bytes;
-  state->stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return LanguageModel(std::move(state));
+    ProgressCallback progress;
+    if (options.on_progress) {
+      progress = [&options](const LoadProgress& p) { options.on_progress(p.bytes_done, p.bytes_total); };
+    }
+    LoadOptions load_options;
+    if (options.max_memory) load_options.max_memory = options.max_memory;
+    load_options.context = options.context;
+    WS_ASSIGN_OR_RETURN(BoundModel loaded, load_model(*state->files.source, state->files.config, *state->backend,
+                                                      dtype, progress, load_options));
+    state->model = std::move(loaded.model);
+    state->stats.bound_bytes = loaded.bound_bytes;
+    state->stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return LanguageModel(std::move(state));
+  });
 }
 
 const LoadStats& LanguageModel::load_stats() const { return state_->stats; }
@@ -68,36 +74,45 @@ bool LanguageModel::has_tokenizer() const { return state_->files.tokenizer.has_v
 const std::vector<Error>& LanguageModel::warnings() const { return state_->warnings; }
 
 bool LanguageModel::has_chat_template() const {
-  const std::string jinja = chat_template_text(state_->files.tokenizer_config);
-  return has_tokenizer() && !jinja.empty() && parse_chat_template(jinja).is_ok();
+  Result<bool> has = call_guarded("chat template", [&]() -> Result<bool> {
+    const std::string jinja = chat_template_text(state_->files.tokenizer_config);
+    return has_tokenizer() && !jinja.empty() && parse_chat_template(jinja).is_ok();
+  });
+  return has.is_ok() && *has;
 }
 
 Result<std::vector<int32_t>> LanguageModel::tokenize(const std::string& text, bool add_special_tokens) const {
-  WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(state_->files));
-  return tokenizer->encode(text, add_special_tokens);
+  return call_guarded("tokenize", [&]() -> Result<std::vector<int32_t>> {
+    WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(state_->files));
+    return tokenizer->encode(text, add_special_tokens);
+  });
 }
 
 Result<std::string> LanguageModel::detokenize(const std::vector<int32_t>& ids) const {
-  WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(state_->files));
-  return tokenizer->decode(ids);
+  return call_guarded("detokenize", [&]() -> Result<std::string> {
+    WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(state_->files));
+    return tokenizer->decode(ids);
+  });
 }
 
 Result<Generation> LanguageModel::generate(const std::string& prompt, const GenerationOptions& options,
                                            const TextCallback& on_text) {
-  if (!options.system.empty() && !options.chat) {
-    return make_error(ErrorKind::InvalidArgument, "a system message needs chat = true");
-  }
-  std::optional<std::string> system;
-  if (!options.system.empty()) system = options.system;
-  WS_ASSIGN_OR_RETURN(Prompt encoded,
-                      encode_prompt(state_->files, prompt, options.chat ? ChatMode::On : ChatMode::Off, system));
-  return run(std::move(encoded.ids), encoded.stop_ids, options, on_text);
+  return call_guarded("generate", [&]() -> Result<Generation> {
+    if (!options.system.empty() && !options.chat) {
+      return make_error(ErrorKind::InvalidArgument, "a system message needs chat = true");
+    }
+    std::optional<std::string> system;
+    if (!options.system.empty()) system = options.system;
+    WS_ASSIGN_OR_RETURN(Prompt encoded,
+                        encode_prompt(state_->files, prompt, options.chat ? ChatMode::On : ChatMode::Off, system));
+    return run(std::move(encoded.ids), encoded.stop_ids, options, on_text);
+  });
 }
 
 Result<Generation> LanguageModel::generate_from_ids(const std::vector<int32_t>& prompt_ids,
                                                     const GenerationOptions& options, const TextCallback& on_text) {
   if (options.chat) return make_error(ErrorKind::InvalidArgument, "chat needs a text prompt, not token ids");
-  return run(prompt_ids, {}, options, on_text);
+  return call_guarded("generate", [&] { return run(prompt_ids, {}, options, on_text); });
 }
 
 Result<Generation> LanguageModel::run(std::vector<int32_t> prompt_ids, const std::vector<int32_t>& stop_ids,

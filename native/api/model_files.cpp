@@ -1,8 +1,10 @@
 #include "api/model_files.h"
 
-#include <algorithm>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
+
+#include "format/json_strict.h"
 
 namespace ws {
 
@@ -17,32 +19,38 @@ std::vector<int32_t> generation_config_eos(ModelSource& source) {
   if (!has.is_ok() || !*has) return {};
   Result<std::string> text = source.read_text("generation_config.json");
   if (!text.is_ok()) return {};
-  const json j = json::parse(*text, nullptr, false);
+  Result<json> j = detail::parse_json_strict(*text, ErrorKind::InvalidConfig, "generation_config.json");
   std::vector<int32_t> ids;
-  if (j.is_discarded() || !j.is_object()) return ids;
-  auto it = j.find("eos_token_id");
-  if (it == j.end()) return ids;
-  const json list = it->is_array() ? *it : json::array({*it});
-  for (const json& v : list) {
+  if (!j || !j->is_object()) return ids;
+  auto it = j->find("eos_token_id");
+  if (it == j->end()) return ids;
+  auto push = [&](const json& v) {
     if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 0x7fffffff) {
       ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
     }
+  };
+  if (it->is_array()) {
+    for (const json& v : *it) push(v);
+  } else {
+    push(*it);
   }
   return ids;
 }
 
 }  // namespace
 
+// A set beside the list: an eos_token_id list of 100k ids must not cost 10^10 compares.
 void add_unique_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more) {
+  std::unordered_set<int32_t> seen(ids.begin(), ids.end());
   for (int32_t id : more) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (seen.insert(id).second) ids.push_back(id);
   }
 }
 
 Result<const Tokenizer*> usable_tokenizer(const ModelFiles& files) {
   if (files.tokenizer) return &*files.tokenizer;
   if (files.tokenizer_error) return *files.tokenizer_error;
-  return make_error(ErrorKind::NotFound, files.source->location() +
+  return make_error(ErrorKind::NotFound, files.source->shown_location() +
                                              ": no tokenizer.json, so text cannot be tokenized; give token ids (--prompt-ids, generate_from_ids)");
 }
 

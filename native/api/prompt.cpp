@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/json_strict.h"
 #include "generate/chat.h"
 
 namespace ws {
@@ -32,16 +33,21 @@ Result<RenderedChat> render_chat_prompt(const std::string& tokenizer_config, con
 }  // namespace
 
 std::string chat_template_text(const std::string& tokenizer_config) {
-  const json config = json::parse(tokenizer_config, nullptr, false);
-  if (!config.is_object()) return "";
+  Result<json> parsed = detail::parse_json_strict(tokenizer_config, ErrorKind::InvalidConfig, "tokenizer_config.json");
+  if (!parsed || !parsed->is_object()) return "";
+  const json& config = *parsed;
   auto it = config.find("chat_template");
   if (it == config.end()) return "";
   if (it->is_string()) return it->get<std::string>();
   if (it->is_array()) {
     for (const json& entry : *it) {
-      if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-          entry["template"].is_string()) {
-        return entry["template"].get<std::string>();
+      // find + type checks, not value(): value() throws when "name" is not a string.
+      if (!entry.is_object()) continue;
+      auto name = entry.find("name");
+      auto body = entry.find("template");
+      if (name != entry.end() && name->is_string() && name->get_ref<const std::string&>() == "default" &&
+          body != entry.end() && body->is_string()) {
+        return body->get<std::string>();
       }
     }
   }

@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include <cmath>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,8 +18,9 @@ Result<double> Args::get_number(const std::string& name, double fallback) const 
   if (!value) return fallback;
   char* end = nullptr;
   const double number = std::strtod(value->c_str(), &end);
-  if (value->empty() || *end != '\0') {
-    return make_error(ErrorKind::InvalidArgument, "--" + name + " expects a number, got \"" + *value + "\"");
+  // Finite only: NaN passes every "x < lo || x > hi" range check after this.
+  if (value->empty() || *end != '\0' || !std::isfinite(number)) {
+    return make_error(ErrorKind::InvalidArgument, "--" + name + " expects a finite number, got \"" + *value + "\"");
   }
   return number;
 }

@@ -8,6 +8,11 @@
 // Memory stays bounded: the safetensors header is computed up front from the
 // checkpoint, then tensors are loaded a batch at a time (at most --batch-mib of
 // output, or one tensor if larger) and written at their final offsets.
+//
+// Never over its input (convert DIR DIR is refused before a byte is written),
+// and atomically: every file goes to a temporary name in <out-dir> and is
+// renamed into place only when all of them are complete, so a failed convert
+// leaves <out-dir> as it was.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +20,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -69,12 +76,70 @@ Status write_all(int fd, const uint8_t* data, uint64_t len, uint64_t offset, con
   return Status::ok();
 }
 
-Status write_text(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return make_error(ErrorKind::Io, path + ": cannot create: " + std::strerror(errno));
+// Files written under temporary names beside their final ones; renamed by
+// commit(), removed by the destructor when not committed.
+class PendingFiles {
+ public:
+  ~PendingFiles() {
+    for (const auto& [temp, final_path] : files_) ::unlink(temp.c_str());
+  }
+  // Creates a temporary file for `final_path`; returns its descriptor.
+  Result<int> create(const std::string& final_path) {
+    const size_t slash = final_path.rfind('/');
+    std::string pattern = final_path.substr(0, slash + 1) + "." + final_path.substr(slash + 1) + ".tmp-XXXXXX";
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) return make_error(ErrorKind::Io, final_path + ": cannot create a temporary file: " + std::strerror(errno));
+    ::fchmod(fd, 0644);
+    files_.emplace_back(name.data(), final_path);
+    return fd;
+  }
+  Status commit() {
+    for (const auto& [temp, final_path] : files_) {
+      if (::rename(temp.c_str(), final_path.c_str()) != 0) {
+        return make_error(ErrorKind::Io, final_path + ": cannot rename into place: " + std::strerror(errno));
+      }
+    }
+    files_.clear();
+    return Status::ok();
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> files_;  // temporary, final
+};
+
+Status write_text(PendingFiles& pending, const std::string& path, const std::string& text) {
+  WS_ASSIGN_OR_RETURN(const int fd, pending.create(path));
   Status written = write_all(fd, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, path);
-  ::close(fd);
+  if (::close(fd) != 0 && written) written = make_error(ErrorKind::Io, path + ": close failed: " + std::strerror(errno));
   return written;
+}
+
+// InvalidArgument when an output path is one of the files the source reads
+// (same device and inode: also through symlinks, "dir/." or "../dir").
+Status check_not_input(const ModelSource& source, const std::string& out_dir) {
+  std::vector<std::pair<dev_t, ino_t>> inputs;
+  auto add_input = [&](const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) inputs.emplace_back(st.st_dev, st.st_ino);
+  };
+  for (const ShardInfo& shard : source.checkpoint().shards) add_input(source.describe(shard.file_name));
+  for (const char* file : kSideFiles) add_input(source.describe(file));
+  add_input(source.describe("model.safetensors.index.json"));
+  std::vector<std::string> outputs = {"model.safetensors"};
+  outputs.insert(outputs.end(), std::begin(kSideFiles), std::end(kSideFiles));
+  for (const std::string& name : outputs) {
+    const std::string path = out_dir + "/" + name;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;
+    for (const auto& [dev, ino] : inputs) {
+      if (st.st_dev == dev && st.st_ino == ino) {
+        return make_error(ErrorKind::InvalidArgument, path + " is one of the files being converted: choose another <out-dir>");
+      }
+    }
+  }
+  return Status::ok();
 }
 
 struct Planned {
@@ -114,8 +179,8 @@ Status convert(ModelSource& source, const std::string& out_dir, std::optional<DT
   }
   const std::string header = safetensors_header(tensors);
   const std::string path = out_dir + "/model.safetensors";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return make_error(ErrorKind::Io, path + ": cannot create: " + std::strerror(errno));
+  PendingFiles pending;
+  WS_ASSIGN_OR_RETURN(const int fd, pending.create(path));
   Status status = write_all(fd, reinterpret_cast<const uint8_t*>(header.data()), header.size(), 0, path);
   for (size_t first = 0; status && first < tensors.size();) {
     // One batch: consecutive tensors up to batch_bytes of output (at least one).
@@ -160,9 +225,9 @@ Status convert(ModelSource& source, const std::string& out_dir, std::optional<DT
     WS_ASSIGN_OR_RETURN(bool present, source.has_file(file));
     if (!present) continue;
     WS_ASSIGN_OR_RETURN(std::string text, source.read_text(file));
-    WS_TRY(write_text(out_dir + "/" + file, text));
+    WS_TRY(write_text(pending, out_dir + "/" + file, text));
   }
-  return Status::ok();
+  return pending.commit();
 }
 
 }  // namespace
@@ -208,6 +273,7 @@ int run_convert(int argc, char** argv) {
   }
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
   if (!source) return report_error(source.error());
+  if (Status apart = check_not_input(**source, out_dir); !apart) return report_error(apart.error());
   Status done = convert(**source, out_dir, target, static_cast<uint64_t>(*batch_mib * (1 << 20)));
   if (!done) return report_error(done.error());
   std::printf("wrote %s/model.safetensors (%zu tensors)\n", out_dir.c_str(), (*source)->checkpoint().tensors.size());

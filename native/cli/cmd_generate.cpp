@@ -90,7 +90,7 @@ Result<uint64_t> parse_bytes(const std::string& name, const std::string& text) {
   return value << shift;
 }
 
-const char* kDefaultPrompt = "What is the capital of France?";
+const char* kDefaultPrompt = "What is the capital of France? Answer in one sentence.";
 double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens / seconds : 0.0; }
 
 }  // namespace

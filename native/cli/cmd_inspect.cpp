@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "format/json_strict.h"
 #include "source/model_source.h"
 
 namespace ws::cli {
@@ -20,8 +21,9 @@ json config_summary(ModelSource& source) {
   if (!has_config || !*has_config) return summary;
   Result<std::string> text = source.read_text("config.json");
   if (!text) return summary;
-  json config = json::parse(*text, nullptr, false);
-  if (!config.is_object()) return summary;
+  Result<json> parsed = detail::parse_json_strict(*text, ErrorKind::InvalidConfig, "config.json");
+  if (!parsed || !parsed->is_object()) return summary;
+  const json& config = *parsed;
   for (const char* key : {"model_type", "architectures", "hidden_size", "n_embd", "num_hidden_layers", "n_layer",
                           "num_attention_heads", "n_head", "num_key_value_heads", "vocab_size", "torch_dtype",
                           "max_position_embeddings", "n_positions"}) {
@@ -53,7 +55,7 @@ int run_inspect(int argc, char** argv) {
 
   if (args->has("json")) {
     json out;
-    out["location"] = args->positional[0];
+    out["location"] = (*source)->shown_location();
     out["config"] = config;
     out["shards"] = json::array();
     for (const ShardInfo& shard : checkpoint.shards) {
@@ -65,12 +67,12 @@ int run_inspect(int argc, char** argv) {
                                 {"bytes", t.bytes()}, {"shard", checkpoint.shards[t.shard].file_name}});
     }
     out["tensor_bytes"] = checkpoint.data_bytes();
-    std::puts(out.dump(2).c_str());
+    std::puts(detail::dump_json(out, 2).c_str());
     return kExitOk;
   }
 
-  std::printf("model: %s\n", args->positional[0].c_str());
-  for (auto it = config.begin(); it != config.end(); ++it) std::printf("  %s: %s\n", it.key().c_str(), it.value().dump().c_str());
+  std::printf("model: %s\n", (*source)->shown_location().c_str());
+  for (auto it = config.begin(); it != config.end(); ++it) std::printf("  %s: %s\n", it.key().c_str(), detail::dump_json(it.value()).c_str());
   std::printf("shards: %zu, tensors: %zu, tensor bytes: %llu\n", checkpoint.shards.size(), checkpoint.tensors.size(),
               static_cast<unsigned long long>(checkpoint.data_bytes()));
   for (const ShardInfo& shard : checkpoint.shards) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "format/json_strict.h"
 #include "source/memory_stats.h"
 #include "source/model_source.h"
 #include "util/sha256.h"
@@ -99,7 +101,7 @@ int run_load(int argc, char** argv) {
   if (!target) return report_error(target.error());
   Result<double> staging_mib = args->get_number("staging-mib", 16);
   if (!staging_mib) return report_error(staging_mib.error());
-  if (*staging_mib < 0.001 || *staging_mib > 65536) {
+  if (!(*staging_mib >= 0.001 && *staging_mib <= 65536)) {
     return report_error(make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
   }
 
@@ -217,6 +219,8 @@ int run_load(int argc, char** argv) {
   Result<std::unique_ptr<LoadExecutor>> executor = LoadExecutor::create(*plan, manifest);
   if (!executor) return report_error(executor.error());
 
+  // Quantising is compute-bound (Q4_K: ~65 ns of CPU per element): convert on every core.
+  (*executor)->set_conversion_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   ProgressBar progress(stderr_is_terminal());
   (*executor)->set_progress([&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); });
   uint64_t pinned_bytes = 0;
@@ -235,6 +239,12 @@ int run_load(int argc, char** argv) {
 #endif
   progress.finish();
   if (!loaded) return report_error(loaded.error());
+  // A mapped shard that shrank during the load has lost pages its views point
+  // into (reading them is a SIGBUS): that load failed.
+  for (const std::shared_ptr<const MappedFile>& mapping : mappings) {
+    if (!mapping) continue;
+    if (Status same = mapping->check_unchanged(); !same) return report_error(same.error());
+  }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t peak_rss = peak_rss_bytes();
@@ -247,14 +257,23 @@ int run_load(int argc, char** argv) {
     const TensorInfo& info = checkpoint.tensors[i];
     json t = {{"name", info.name}, {"dtype", dtype_name(bound[i].dtype)}, {"shape", info.shape},
               {"bytes", bound[i].bytes}, {"bind", bound[i].mapped ? "mmap" : "copy"}};
-    if (args->has("hash")) t["sha256"] = tensor_sha256(bound[i].data, bound[i].bytes, [&] {
+    if (args->has("hash") && bound[i].mapped) {
+      // Read under the SIGBUS guard: the file may still shrink now.
+      Sha256 hash;
+      const Bound& view = bound[i];
+      Status read = mappings[info.shard]->read_guarded([&] { hash.update(view.data, view.bytes); });
+      if (!read) return report_error(read.error());
+      t["sha256"] = hash.finish_hex();
+    } else if (args->has("hash")) {
+      t["sha256"] = tensor_sha256(bound[i].data, bound[i].bytes, [&] {
 #if defined(WS_TORCH)
-      // A device tensor is fetched to the host for hashing, one at a time.
-      const auto m = std::find(copied.begin(), copied.end(), i);
-      if (skeleton && m != copied.end()) return skeleton->copy_to_host(static_cast<size_t>(m - copied.begin()));
+        // A device tensor is fetched to the host for hashing, one at a time.
+        const auto m = std::find(copied.begin(), copied.end(), i);
+        if (skeleton && m != copied.end()) return skeleton->copy_to_host(static_cast<size_t>(m - copied.begin()));
 #endif
-      return std::vector<uint8_t>();
-    });
+        return std::vector<uint8_t>();
+      });
+    }
     tensors.push_back(std::move(t));
   }
 
@@ -262,7 +281,7 @@ int run_load(int argc, char** argv) {
     json out = {{"tensors", tensors},         {"bound_bytes", bound_bytes}, {"peak_rss_bytes", peak_rss},
                 {"rss_before_bytes", rss_before}, {"staging_bytes", staging}, {"read_bytes", plan->bytes_to_read},
                 {"seconds", seconds}};
-    std::puts(out.dump().c_str());
+    std::puts(detail::dump_json(out).c_str());
     return kExitOk;
   }
   if (args->has("hash")) {

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/guard.h"
 
 namespace {
 
@@ -27,9 +28,7 @@ const char* kUsage =
     "<model> is a directory (model.safetensors, or model.safetensors.index.json + shards),\n"
     "a single .safetensors or .gguf file, or an http(s) URL of one of these.\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? ws::cli::kExitUsage : ws::cli::kExitOk;
@@ -46,4 +45,17 @@ int main(int argc, char** argv) {
   if (std::strcmp(command, "perplexity") == 0) return ws::cli::run_perplexity(argc - 1, argv + 1);
   std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", command, kUsage);
   return ws::cli::kExitUsage;
+}
+
+}  // namespace
+
+// No exception leaves main: one that slipped past the errors-as-values code
+// (bad_alloc, a thread that cannot start) is reported like any runtime error,
+// exit status 1, instead of std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    return ws::cli::report_error(ws::error_from_current_exception(argc > 1 ? argv[1] : "weightstream"));
+  }
 }

@@ -11,7 +11,7 @@
 namespace ws {
 
 Status open_gguf(Transport& transport, const std::string& file, Checkpoint& checkpoint,
-                 std::map<std::string, std::string>& side_files) {
+                 std::map<std::string, std::string>& side_files, std::map<std::string, Error>& side_file_errors) {
   WS_ASSIGN_OR_RETURN(uint64_t file_bytes, transport.file_size(file));
   const std::string where = transport.describe(file);
   // Most headers (vocabulary included) fit in a few MiB; grow geometrically
@@ -33,11 +33,16 @@ Status open_gguf(Transport& transport, const std::string& file, Checkpoint& chec
       checkpoint.shards.back().file_name = file;  // relative: the transport resolves it
       // Side files are best effort: a GGUF of an architecture we cannot run is
       // still a checkpoint to inspect or convert.
-      if (Result<std::string> config = gguf_config_json(header, where)) side_files["config.json"] = *config;
-      if (Result<std::string> tokenizer = gguf_tokenizer_json(header, where)) side_files["tokenizer.json"] = *tokenizer;
-      if (Result<std::string> tokenizer_config = gguf_tokenizer_config_json(header, where)) {
-        side_files["tokenizer_config.json"] = *tokenizer_config;
-      }
+      auto keep = [&](const char* name, Result<std::string> made) {
+        if (made) {
+          side_files[name] = std::move(*made);
+        } else {
+          side_file_errors.emplace(name, made.error());
+        }
+      };
+      keep("config.json", gguf_config_json(header, where));
+      keep("tokenizer.json", gguf_tokenizer_json(header, where));
+      keep("tokenizer_config.json", gguf_tokenizer_config_json(header, where));
       return Status::ok();
     }
     // The parser only asks for bytes the file has (it checks lengths against

@@ -1,12 +1,19 @@
 // HTTP(S) transport on libcurl. Every transfer is a Range request; a stream
 // that breaks is resumed from the first byte not yet committed, so a dropped
 // connection costs a reconnect, never a restart or a corrupt tensor.
+// Nothing a server says is trusted: a 206's Content-Range must be the range
+// asked for, bodies must come unencoded (we ask for identity), a server
+// without Range support (200) is read from its first byte with the bytes
+// before the wanted range skipped, and every request has deadlines.
 #include <curl/curl.h>
 
 #include <strings.h>
 
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <functional>
 #include <cstring>
 #include <mutex>
@@ -23,24 +30,68 @@ void init_curl_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
 // Receives a body into a byte sink. `sink` returns false to abort the transfer.
 struct Transfer {
   std::function<bool(const uint8_t*, uint64_t)> sink;
   uint64_t received = 0;
   bool sink_failed = false;
-  std::string content_range;  // from the response headers
+  std::string content_range;     // from the last response's headers
+  std::string content_encoding;  // likewise
   CURL* curl = nullptr;
-  bool accept_full_body = false;  // a 200 (Range ignored) is fine only when we asked from byte 0
+  uint64_t want_begin = 0;  // the range asked for, [want_begin, want_last]
+  uint64_t want_last = 0;
+  uint64_t skip = 0;        // body bytes before want_begin (a 200 to a ranged request)
   bool status_checked = false;
+  bool got_status_line = false;
+  std::optional<Error> refused;  // why a response's body was refused
+  std::string where;             // the file, for messages
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  long response_timeout_s = 0;
+  bool response_timed_out = false;
 };
 
-// Body bytes of an error page or of a response that ignored our Range must
-// never reach a tensor: check the status before the first byte goes through.
+// Parses "bytes a-b/total" (b inclusive).
+bool parse_content_range(const std::string& value, uint64_t& first, uint64_t& last) {
+  unsigned long long a = 0, b = 0;
+  char unit[8] = {0};
+  if (std::sscanf(value.c_str(), "%7s %llu-%llu", unit, &a, &b) != 3 || strcasecmp(unit, "bytes") != 0) return false;
+  first = a;
+  last = b;
+  return a <= b;
+}
+
+// Body bytes of an error page, of an encoded body or of a range we did not
+// ask for must never reach a tensor: check before the first byte goes through.
 bool body_is_wanted(Transfer& transfer) {
   if (transfer.status_checked) return true;
   long status = 0;
   curl_easy_getinfo(transfer.curl, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 206 && !(status == 200 && transfer.accept_full_body)) return false;
+  if (status != 206 && status != 200) return false;  // the status tells why
+  if (!transfer.content_encoding.empty() && strcasecmp(transfer.content_encoding.c_str(), "identity") != 0) {
+    transfer.refused = make_error(ErrorKind::Http, transfer.where + ": the server sent Content-Encoding: " +
+                                                       transfer.content_encoding + " (asked for identity)");
+    return false;
+  }
+  if (status == 206) {
+    uint64_t first = 0, last = 0;
+    if (!parse_content_range(transfer.content_range, first, last) || first != transfer.want_begin ||
+        last > transfer.want_last) {
+      transfer.refused = make_error(
+          ErrorKind::Http, transfer.where + ": 206 with Content-Range \"" + transfer.content_range +
+                               "\" for bytes " + std::to_string(transfer.want_begin) + "-" +
+                               std::to_string(transfer.want_last) + " asked for");
+      return false;
+    }
+  } else {
+    transfer.skip = transfer.want_begin;  // no Range support: the body starts at byte 0
+  }
   transfer.status_checked = true;
   return true;
 }
@@ -49,8 +100,11 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const uint64_t n = static_cast<uint64_t>(size) * count;
   if (!body_is_wanted(*transfer)) return 0;  // curl stops with CURLE_WRITE_ERROR, sink_failed stays false
-  transfer->received += n;
-  if (!transfer->sink(reinterpret_cast<const uint8_t*>(data), n)) {
+  uint64_t skipped = std::min<uint64_t>(transfer->skip, n);
+  transfer->skip -= skipped;
+  if (skipped == n) return n;
+  transfer->received += n - skipped;
+  if (!transfer->sink(reinterpret_cast<const uint8_t*>(data) + skipped, n - skipped)) {
     transfer->sink_failed = true;  // the sink wants no more (done, or refused)
     return 0;                      // makes curl stop with CURLE_WRITE_ERROR
   }
@@ -61,11 +115,33 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t n = size * count;
   std::string line(data, n);
-  static const char kName[] = "content-range:";
-  if (line.size() > sizeof(kName) && strncasecmp(line.c_str(), kName, sizeof(kName) - 1) == 0) {
-    transfer->content_range = line.substr(sizeof(kName) - 1);
+  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect or a 100): forget the last one's
+    transfer->got_status_line = true;
+    transfer->content_range.clear();
+    transfer->content_encoding.clear();
+  }
+  static const char kRange[] = "content-range:";
+  static const char kEncoding[] = "content-encoding:";
+  if (line.size() > sizeof(kRange) && strncasecmp(line.c_str(), kRange, sizeof(kRange) - 1) == 0) {
+    transfer->content_range = trimmed(line.substr(sizeof(kRange) - 1));
+  }
+  if (line.size() > sizeof(kEncoding) && strncasecmp(line.c_str(), kEncoding, sizeof(kEncoding) - 1) == 0) {
+    transfer->content_encoding = trimmed(line.substr(sizeof(kEncoding) - 1));
   }
   return n;
+}
+
+// A server that accepts the connection but never answers is abandoned after
+// response_timeout_s, not held for the low-speed timeout and every retry.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->got_status_line || transfer->response_timeout_s <= 0) return 0;
+  const auto waited = std::chrono::steady_clock::now() - transfer->started;
+  if (waited > std::chrono::seconds(transfer->response_timeout_s)) {
+    transfer->response_timed_out = true;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
 }
 
 class HttpTransport final : public Transport {
@@ -76,7 +152,8 @@ class HttpTransport final : public Transport {
     if (base_url_.empty() || base_url_.back() != '/') base_url_ += '/';
   }
 
-  std::string describe(const std::string& file) const override { return base_url_ + file; }
+  // For messages: credentials in the URL are never echoed.
+  std::string describe(const std::string& file) const override { return redact_url(base_url_ + file); }
 
   Result<uint64_t> file_size(const std::string& file) override {
     for (int attempt = 0;; ++attempt) {
@@ -133,6 +210,7 @@ class HttpTransport final : public Transport {
     transfer.sink = [](const uint8_t*, uint64_t) { return false; };  // headers are all we need
     double content_length = -1;
     Status performed = perform(file, 0, 0, transfer, &status, &content_length);
+    if (transfer.refused) return *transfer.refused;
     if (status == 206) {
       const size_t slash = transfer.content_range.find('/');
       if (slash != std::string::npos) {
@@ -153,19 +231,29 @@ class HttpTransport final : public Transport {
   // `sink` returns false once it wants no more bytes (or cannot take them).
   Status with_retries(const std::string& file, uint64_t offset, uint64_t len, uint64_t& done,
                       const std::function<bool(const uint8_t*, uint64_t)>& sink) {
-    int failures = 0;
+    int failures = 0;        // in a row, without progress
+    int total_failures = 0;  // in all
+    const auto start = std::chrono::steady_clock::now();
     while (done < len) {
       const uint64_t before = done;
       Transfer transfer;
       transfer.sink = sink;
       long status = 0;
-      Status last = perform(file, offset + done, len - done, transfer, &status, nullptr);
+      long left_ms = 0;
+      if (options_.deadline_s > 0) {
+        const auto spent = std::chrono::steady_clock::now() - start;
+        left_ms = static_cast<long>(options_.deadline_s * 1000 -
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(spent).count());
+        if (left_ms <= 0) {
+          return make_error(ErrorKind::Http, describe(file) + ": deadline of " + std::to_string(options_.deadline_s) +
+                                                 " s passed at byte " + std::to_string(offset + done));
+        }
+      }
+      Status last = perform(file, offset + done, len - done, transfer, &status, nullptr, left_ms);
       if (done >= len) return Status::ok();
+      if (transfer.refused) return *transfer.refused;  // wrong bytes: retrying the same server will not help
       if (transfer.sink_failed) {  // the sink refused bytes: its caller reports why
         return make_error(ErrorKind::Http, describe(file) + ": transfer stopped at byte " + std::to_string(offset + done));
-      }
-      if (last && status == 200 && offset + before != 0) {
-        return make_error(ErrorKind::Http, describe(file) + ": server ignores Range requests (200 instead of 206)");
       }
       if (last && status != 206 && status != 200) {
         last = http_status_error(file, status);
@@ -176,24 +264,42 @@ class HttpTransport final : public Transport {
                                                     std::to_string(offset + done) + " of " + std::to_string(offset + len));
       }
       failures = done > before ? 1 : failures + 1;
+      ++total_failures;
       if (failures > options_.max_retries) {
         return make_error(last.error().kind, last.error().message + " (gave up after " +
                                                  std::to_string(options_.max_retries) + " retries)");
+      }
+      if (total_failures > options_.max_total_retries) {
+        return make_error(last.error().kind, last.error().message + " (gave up after " +
+                                                 std::to_string(options_.max_total_retries) + " retries in all)");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50 * (1 << std::min(failures, 6))));
     }
     return Status::ok();
   }
 
+  // One GET of [offset, offset + len) (len 0: the one byte at offset).
+  // timeout_ms > 0 caps the whole request.
   Status perform(const std::string& file, uint64_t offset, uint64_t len, Transfer& transfer, long* status,
-                 double* content_length) {
+                 double* content_length, long timeout_ms = 0) {
     CURL* curl = curl_easy_init();
     if (!curl) return make_error(ErrorKind::Http, "libcurl could not start a transfer");
-    const std::string url = describe(file);
+    const std::string url = base_url_ + file;
+    const std::string shown = describe(file);
     const std::string range = std::to_string(offset) + "-" + std::to_string(len == 0 ? offset : offset + len - 1);
     char error_buffer[CURL_ERROR_SIZE] = {0};
     transfer.curl = curl;
-    transfer.accept_full_body = offset == 0;
+    transfer.want_begin = offset;
+    transfer.want_last = len == 0 ? offset : offset + len - 1;
+    transfer.where = shown;
+    transfer.response_timeout_s = options_.response_timeout_s;
+    // identity: a gzip body is not the tensor's bytes, and its offsets are not ours.
+    curl_slist* headers = curl_slist_append(nullptr, "Accept-Encoding: identity");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    if (timeout_ms > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
@@ -216,10 +322,17 @@ class HttpTransport final : public Transport {
       *content_length = static_cast<double>(length);
     }
     curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
     if (code == CURLE_WRITE_ERROR && transfer.sink_failed) return Status::ok();  // our sink stopped it
     if (code == CURLE_WRITE_ERROR && *status != 0) return Status::ok();  // refused body: the status tells why
+    if (transfer.response_timed_out) {
+      return make_error(ErrorKind::Http, shown + ": no response within " + std::to_string(options_.response_timeout_s) + " s");
+    }
     if (code != CURLE_OK) {
-      return make_error(ErrorKind::Http, url + ": " + (error_buffer[0] ? error_buffer : curl_easy_strerror(code)));
+      // curl's message may quote the URL: never with its credentials.
+      std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+      for (size_t at; (at = detail.find(url)) != std::string::npos;) detail.replace(at, url.size(), shown);
+      return make_error(ErrorKind::Http, shown + ": " + detail);
     }
     return Status::ok();
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,10 +25,22 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
 
+  // A file that shrinks while mapped turns reads of its lost pages into
+  // SIGBUS. Two defences, both Truncated errors naming the file and sizes:
+  // check_unchanged() compares the file's size now with the mapping's (call
+  // it after a load, before reporting success); read_guarded() runs `touch`,
+  // which reads this mapping and must allocate nothing and hold no locks
+  // (it may be abandoned midway), turning a SIGBUS inside the mapping into
+  // the error instead of killing the process.
+  Status check_unchanged() const;
+  Status read_guarded(const std::function<void()>& touch) const;
+
  private:
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
+  int fd_ = -1;  // kept open for check_unchanged()
+  std::string path_;
 };
 
 }  // namespace ws

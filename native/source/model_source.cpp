@@ -36,6 +36,16 @@ Status open_shard(Transport& transport, const std::string& file, Checkpoint& che
 
 }  // namespace
 
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t at = url.find('@', host);
+  const size_t path = url.find('/', host);
+  if (at == std::string::npos || (path != std::string::npos && at > path)) return url;
+  return url.substr(0, host) + "***@" + url.substr(at + 1);
+}
+
 Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location) {
   auto source = std::unique_ptr<ModelSource>(new ModelSource());
   source->location_ = location;
@@ -50,7 +60,7 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
 #if defined(WS_HTTP)
     source->transport_ = make_http_transport(url);
 #else
-    return make_error(ErrorKind::Unsupported, location + ": this build has no HTTP support (configured with WS_HTTP=OFF)");
+    return make_error(ErrorKind::Unsupported, redact_url(location) + ": this build has no HTTP support (configured with WS_HTTP=OFF)");
 #endif
   } else {
     struct stat st;
@@ -69,11 +79,20 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
   Transport& transport = *source->transport_;
   Checkpoint& checkpoint = source->checkpoint_;
   if (ends_with(weights_file, ".gguf")) {
-    WS_TRY(open_gguf(transport, weights_file, checkpoint, source->side_files_));
+    source->gguf_ = true;
+    WS_TRY(open_gguf(transport, weights_file, checkpoint, source->side_files_, source->side_file_errors_));
     return source;
   }
   if (!weights_file.empty()) {
     WS_TRY(open_shard(transport, weights_file, checkpoint));
+    return source;
+  }
+  // model.safetensors first, as transformers does (modeling_utils checks
+  // SAFE_WEIGHTS_NAME before SAFE_WEIGHTS_INDEX_NAME): where both lie in a
+  // directory, both programs load the same weights.
+  WS_ASSIGN_OR_RETURN(bool has_single, source->has_file(kSingleFile));
+  if (has_single) {
+    WS_TRY(open_shard(transport, kSingleFile, checkpoint));
     return source;
   }
   WS_ASSIGN_OR_RETURN(bool has_index, source->has_file(kIndexFile));
@@ -92,16 +111,14 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     checkpoint.index_metadata = index.metadata;
     return source;
   }
-  WS_ASSIGN_OR_RETURN(bool has_single, source->has_file(kSingleFile));
-  if (has_single) {
-    WS_TRY(open_shard(transport, kSingleFile, checkpoint));
-    return source;
-  }
-  return make_error(ErrorKind::NotFound, location + ": no " + kSingleFile + " or " + kIndexFile + " found");
+  return make_error(ErrorKind::NotFound, redact_url(location) + ": no " + kSingleFile + " or " + kIndexFile + " found");
 }
+
+std::string ModelSource::shown_location() const { return redact_url(location_); }
 
 Result<bool> ModelSource::has_file(const std::string& file_name) {
   if (side_files_.count(file_name)) return true;
+  if (gguf_) return false;
   Result<uint64_t> size = transport_->file_size(file_name);
   if (size) return true;
   if (size.error().kind == ErrorKind::NotFound) return false;
@@ -111,6 +128,12 @@ Result<bool> ModelSource::has_file(const std::string& file_name) {
 Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_t max_bytes) {
   auto synthesized = side_files_.find(file_name);
   if (synthesized != side_files_.end()) return synthesized->second;
+  if (gguf_) {
+    auto why = side_file_errors_.find(file_name);
+    if (why != side_file_errors_.end()) return why->second;
+    return make_error(ErrorKind::NotFound, shown_location() + ": a GGUF file has no " + file_name +
+                                               " (only config.json, tokenizer.json and tokenizer_config.json are made from its metadata)");
+  }
   WS_ASSIGN_OR_RETURN(uint64_t size, transport_->file_size(file_name));
   if (size > max_bytes) {
     return make_error(ErrorKind::OutOfBudget, transport_->describe(file_name) + ": " + std::to_string(size) +

@@ -44,8 +44,15 @@ class ModelSource {
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const std::string& location() const { return location_; }
+  // location() for messages: credentials in a URL replaced by ***.
+  std::string shown_location() const;
+  // Where `file` (relative to the model root) is: a local path, or a URL
+  // (credentials redacted).
+  std::string describe(const std::string& file) const { return transport_->describe(file); }
   // A small side file next to the weights (config.json, tokenizer.json,
-  // generation_config.json, ...). Io/Http error if it does not exist.
+  // generation_config.json, ...). Io/Http error if it does not exist. For a
+  // GGUF file only those made from its metadata exist; one it could not make
+  // is that error (Unsupported naming the architecture).
   Result<std::string> read_text(const std::string& file_name, uint64_t max_bytes = 64ull << 20);
   // True if the file exists, false if it does not (NotFound), else the error
   // (a refused connection, a 500, a permission problem).
@@ -63,7 +70,11 @@ class ModelSource {
   std::string location_;
   std::unique_ptr<Transport> transport_;
   Checkpoint checkpoint_;
-  std::map<std::string, std::string> side_files_;  // synthesized (GGUF): win over real files
+  // GGUF: the side files made from its metadata are the only ones: files that
+  // happen to lie beside the .gguf belong to some other model.
+  bool gguf_ = false;
+  std::map<std::string, std::string> side_files_;
+  std::map<std::string, Error> side_file_errors_;  // why a GGUF side file could not be made
 };
 
 }  // namespace ws

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "load/dequant.h"
 #include "torch/tensor_destination.h"
 #include "torch/ws_torch.h"
 
@@ -97,6 +98,14 @@ class AtenBackend final : public Backend {
     return text + (WS_TORCH_HAS_SDPA_SCALE ? ", sdpa" : "");
   }
   int threads() const override { return at::get_num_threads(); }
+
+  // ggml blocks on the CPU: held as blocks, widened one matrix at a time when
+  // used (as LibTorch 1.13's CPU matmul widens bf16). CUDA has no block
+  // kernels here yet: GGUF blocks are widened while they upload, and the
+  // quantized dtypes are refused there.
+  bool supports_weight_dtype(DType dtype) const override {
+    return Backend::supports_weight_dtype(dtype) || (device_.is_cpu() && dtype_is_quantized(dtype));
+  }
 
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
     if (device_.is_cpu()) return WeightTensor::allocate(dtype, std::move(shape));
@@ -187,6 +196,14 @@ class AtenBackend final : public Backend {
   // ---- ops ----
   void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
     const int64_t vocab = i64(table.shape[0]), dim = i64(table.shape[1]);
+    if (dtype_is_quantized(table.dtype)) {  // CPU only (supports_weight_dtype)
+      const uint64_t row_bytes = dtype_storage_bytes(table.dtype, table.shape[1]);
+      for (size_t t = 0; t < n; ++t) {
+        detail::dequantize_blocks(table.dtype, table.data + static_cast<size_t>(ids[t]) * row_bytes,
+                                  out + t * table.shape[1], table.shape[1] / dtype_block_elements(table.dtype));
+      }
+      return;
+    }
     at::Tensor t = at::from_blob(table.data, {vocab, dim}, options(weight_scalar_type(table.dtype)));
     at::Tensor index = at::from_blob(const_cast<int32_t*>(ids), {i64(n)}, at::TensorOptions().dtype(at::kInt))
                            .to(device_, at::kLong);
@@ -199,9 +216,15 @@ class AtenBackend final : public Backend {
     at::Tensor result = view(y, {i64(n), out});
     // [in, out] for x · W: OutIn (nn.Linear) is the transpose of its storage.
     const bool out_in = w.layout == WeightLayout::OutIn;
-    at::Tensor stored = at::from_blob(const_cast<void*>(w.data), out_in ? std::vector<int64_t>{out, in}
-                                                                        : std::vector<int64_t>{in, out},
-                                      options(weight_scalar_type(w.dtype)));
+    const std::vector<int64_t> stored_shape = out_in ? std::vector<int64_t>{out, in} : std::vector<int64_t>{in, out};
+    at::Tensor stored;
+    if (dtype_is_quantized(w.dtype)) {  // CPU only: widened for this product
+      stored = at::empty(stored_shape, at::TensorOptions().dtype(at::kFloat));
+      detail::dequantize_blocks(w.dtype, static_cast<const uint8_t*>(w.data), stored.data_ptr<float>(),
+                                static_cast<uint64_t>(in * out) / dtype_block_elements(w.dtype));
+    } else {
+      stored = at::from_blob(const_cast<void*>(w.data), stored_shape, options(weight_scalar_type(w.dtype)));
+    }
     at::Tensor weight = out_in ? stored.t() : stored;
     if (w.dtype != DType::F32 && device_.is_cuda()) {
       // On the GPU a narrow weight is used as stored (as transformers runs a
@@ -212,7 +235,7 @@ class AtenBackend final : public Backend {
     }
     // LibTorch 1.13's CPU matmul has no mixed-dtype kernel: narrow weights are
     // widened (a temporary the size of the f32 matrix).
-    if (w.dtype != DType::F32) weight = weight.to(at::kFloat);
+    if (weight.scalar_type() != at::kFloat) weight = weight.to(at::kFloat);
     if (bias) {
       at::addmm_out(result, view(bias, {out}), input, weight);
     } else {

@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "backend/kernels/kernels.h"
+#include "backend/kernels/quant_kernels.h"
 #include "load/dequant.h"
 #include "util/thread_pool.h"
 
@@ -30,17 +31,24 @@ const uint8_t* offset_elements(const void* base, DType dtype, size_t elements) {
   return static_cast<const uint8_t*>(base) + elements * dtype_size(dtype);
 }
 
+static_assert(static_cast<int>(DType::Q5_K) - static_cast<int>(DType::Q4_0) == kernels::kQ5_K &&
+                  static_cast<int>(DType::Q6_K) - static_cast<int>(DType::Q4_0) == kernels::kQ6_K,
+              "quant_kernels.h's QuantType follows DType's block types");
+
 // Below this many multiply-adds an op runs on the calling thread: waking the
 // pool costs more than it saves.
 constexpr size_t kMinParallelWork = 1 << 15;
 
 class PortableBackend final : public Backend {
  public:
-  PortableBackend(const kernels::KernelTable& table, int threads, bool huge_pages)
-      : table_(table), pool_(threads), huge_pages_(huge_pages) {}
+  PortableBackend(const kernels::KernelTable& table, const kernels::QuantKernelTable& quant, int threads,
+                  bool huge_pages)
+      : table_(table), quant_(quant), pool_(threads), huge_pages_(huge_pages) {}
 
   std::string describe() const override {
-    return std::string("portable ") + table_.isa + ", " + std::to_string(pool_.threads()) + " threads";
+    std::string isa = table_.isa;
+    if (std::string(quant_.isa) != isa) isa += " (blocks: " + std::string(quant_.isa) + ")";
+    return "portable " + isa + ", " + std::to_string(pool_.threads()) + " threads";
   }
   int threads() const override { return pool_.threads(); }
 
@@ -172,13 +180,17 @@ class PortableBackend final : public Backend {
   void add(const float* a, const float* b, size_t n, float* out) override { table_.add(a, b, n, out); }
 
  private:
-  // ggml block weights, one stored row at a time: each task dequantizes a
-  // row (or a block-aligned part of it) into a small per-thread buffer and
-  // uses it for all n inputs, so no float copy of a weight ever exists.
-  //   OutIn: y[t, j] = dot(x[t, :], row j)
-  //   InOut: y[t, begin:end] += x[t, c] * row c[begin:end]   (rows run along the outputs)
+  // ggml block weights, read as blocks (no float copy of a weight ever exists).
+  //   OutIn: the block kernels (quant_kernels.h): each input row quantized
+  //          once, before the outputs are split over the pool; then integer
+  //          block dot products.
+  //   InOut: (GPT-2's Conv1D: rows run along the outputs, so no block holds a
+  //          dot product's operands) each task dequantizes a block-aligned part
+  //          of one row at a time into a per-thread buffer:
+  //          y[t, begin:end] += x[t, c] * row c[begin:end].
   void linear_blocks(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) {
     const bool out_in = w.layout == WeightLayout::OutIn;
+    if (out_in) return linear_block_kernels(x, n, w, bias, y);
     const size_t block = static_cast<size_t>(dtype_block_elements(w.dtype));
     const size_t block_bytes = static_cast<size_t>(dtype_block_bytes(w.dtype));
     const size_t row_bytes = w.row_bytes();
@@ -195,23 +207,15 @@ class PortableBackend final : public Backend {
       const size_t end = std::min(w.out, begin + tiles_per_task * tile);
       if (begin >= end) return;
       thread_local std::vector<float> row;
-      if (out_in) {
-        row.resize(w.in);
-        for (size_t j = begin; j < end; ++j) {
-          detail::dequantize_blocks(w.dtype, base + j * row_bytes, row.data(), w.in / block);
-          table.gemm_oi[kernels::kF32](n, 1, w.in, x, w.in, row.data(), w.in, y + j, w.out);
-        }
-      } else {
-        row.resize(end - begin);
-        for (size_t t = 0; t < n; ++t) std::fill(y + t * w.out + begin, y + t * w.out + end, 0.0f);
-        for (size_t c = 0; c < w.in; ++c) {
-          detail::dequantize_blocks(w.dtype, base + c * row_bytes + begin / block * block_bytes, row.data(),
-                                    (end - begin) / block);
-          for (size_t t = 0; t < n; ++t) {
-            const float a = x[t * w.in + c];
-            float* yt = y + t * w.out + begin;
-            for (size_t i = 0; i < end - begin; ++i) yt[i] += a * row[i];
-          }
+      row.resize(end - begin);
+      for (size_t t = 0; t < n; ++t) std::fill(y + t * w.out + begin, y + t * w.out + end, 0.0f);
+      for (size_t c = 0; c < w.in; ++c) {
+        detail::dequantize_blocks(w.dtype, base + c * row_bytes + begin / block * block_bytes, row.data(),
+                                  (end - begin) / block);
+        for (size_t t = 0; t < n; ++t) {
+          const float a = x[t * w.in + c];
+          float* yt = y + t * w.out + begin;
+          for (size_t i = 0; i < end - begin; ++i) yt[i] += a * row[i];
         }
       }
       if (bias) {
@@ -220,7 +224,40 @@ class PortableBackend final : public Backend {
     });
   }
 
+  void linear_block_kernels(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) {
+    const kernels::QuantGemm& gemm =
+        quant_.types[static_cast<size_t>(w.dtype) - static_cast<size_t>(DType::Q4_0)];
+    const size_t act_bytes = gemm.act_row_bytes(w.in);
+    // The activation rows hold f32 scales: keep them 4-byte aligned.
+    if (activations_.size() < n * act_bytes / sizeof(float) + 1) activations_.resize(n * act_bytes / sizeof(float) + 1);
+    uint8_t* xq = reinterpret_cast<uint8_t*>(activations_.data());
+    if (n >= 8) {
+      pool_.parallel_for(n, [&](size_t t) { gemm.quantize_act(x + t * w.in, w.in, xq + t * act_bytes); });
+    } else {
+      for (size_t t = 0; t < n; ++t) gemm.quantize_act(x + t * w.in, w.in, xq + t * act_bytes);
+    }
+    const size_t row_bytes = w.row_bytes();
+    const uint8_t* base = static_cast<const uint8_t*>(w.data);
+    const size_t tile = 4;
+    const size_t tiles = (w.out + tile - 1) / tile;
+    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * 4);
+    if (n * w.in * w.out < kMinParallelWork) tasks = 1;
+    const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
+    const kernels::KernelTable& table = table_;
+    pool_.parallel_for(tasks, [&](size_t task) {
+      const size_t begin = std::min(w.out, task * tiles_per_task * tile);
+      const size_t end = std::min(w.out, begin + tiles_per_task * tile);
+      if (begin >= end) return;
+      gemm.gemm(n, end - begin, w.in, xq, base + begin * row_bytes, row_bytes, y + begin, w.out);
+      if (bias) {
+        for (size_t t = 0; t < n; ++t) table.add(y + t * w.out + begin, bias + begin, end - begin, y + t * w.out + begin);
+      }
+    });
+  }
+
   const kernels::KernelTable& table_;
+  const kernels::QuantKernelTable& quant_;
+  std::vector<float> activations_;  // quantized activation rows (f32 storage keeps them aligned)
   detail::ThreadPool pool_;
   bool huge_pages_;
 };
@@ -234,7 +271,9 @@ Result<std::unique_ptr<Backend>> make_portable_backend(const BackendOptions& opt
   int threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   const kernels::KernelTable& table = options.force_scalar ? kernels::scalar_table() : kernels::best_table();
-  return std::unique_ptr<Backend>(new PortableBackend(table, threads, options.huge_page_weights));
+  const kernels::QuantKernelTable& quant =
+      options.force_scalar ? kernels::quant_scalar_table() : kernels::quant_best_table();
+  return std::unique_ptr<Backend>(new PortableBackend(table, quant, threads, options.huge_page_weights));
 }
 
 }  // namespace ws

@@ -21,23 +21,25 @@ Error header_error(std::string message) { return make_error(ErrorKind::InvalidHe
 
 bool checked_mul(uint64_t a, uint64_t b, uint64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
 
-Result<std::vector<uint64_t>> parse_shape(const json& value, const std::string& where) {
-  if (!value.is_array()) return header_error(where + ": \"shape\" must be an array of non-negative integers");
+template <typename Where>
+Result<std::vector<uint64_t>> parse_shape(const json& value, const Where& where) {
+  if (!value.is_array()) return header_error(where() + ": \"shape\" must be an array of non-negative integers");
   std::vector<uint64_t> shape;
   shape.reserve(value.size());
   for (const json& d : value) {
     if (!d.is_number_unsigned()) {
-      return header_error(where + ": \"shape\" must be an array of non-negative integers");
+      return header_error(where() + ": \"shape\" must be an array of non-negative integers");
     }
     shape.push_back(d.get<uint64_t>());
   }
   return shape;
 }
 
-Status parse_offsets(const json& value, const std::string& where, uint64_t& begin, uint64_t& end) {
+template <typename Where>
+Status parse_offsets(const json& value, const Where& where, uint64_t& begin, uint64_t& end) {
   if (!value.is_array() || value.size() != 2 || !value[0].is_number_unsigned() ||
       !value[1].is_number_unsigned()) {
-    return header_error(where + ": \"data_offsets\" must be [begin, end] non-negative integers");
+    return header_error(where() + ": \"data_offsets\" must be [begin, end] non-negative integers");
   }
   begin = value[0].get<uint64_t>();
   end = value[1].get<uint64_t>();
@@ -95,40 +97,37 @@ Status parse_safetensors_header(std::string_view header_json, uint64_t file_byte
     return header_error(file + ": header (bytes 8.." + std::to_string(data_begin) +
                         ") does not start with '{'");
   }
-  WS_ASSIGN_OR_RETURN(json header, detail::parse_json_strict(header_json, ErrorKind::InvalidHeader,
-                                                             file + ": header (bytes 8.." +
-                                                                 std::to_string(data_begin) + ")"));
-  if (!header.is_object()) return header_error(file + ": header is not a JSON object");
-
   shard.file_name = file;
   shard.file_bytes = file_bytes;
   shard.data_begin = data_begin;
   shard.metadata.clear();
 
+  // Entry by entry as the parser completes them: the header is never held as
+  // one JSON value (linear time, memory a small multiple of the entries).
   std::vector<TensorInfo> tensors;
-  tensors.reserve(header.size());
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      WS_TRY(parse_metadata(it.value(), file_name, shard));
-      continue;
-    }
-    const std::string where = at_tensor(file_name, it.key());
-    const json& info = it.value();
-    if (!info.is_object()) return header_error(where + ": entry is not an object");
+  auto on_entry = [&](std::string name, json info) -> Status {
+    if (name == "__metadata__") return parse_metadata(info, file_name, shard);
+    // The message prefix is built only on error: 1M tensors, 1M strings saved.
+    auto where = [&] { return at_tensor(file_name, name); };
+    if (!info.is_object()) return header_error(where() + ": entry is not an object");
     auto dtype_it = info.find("dtype");
     auto shape_it = info.find("shape");
     auto offsets_it = info.find("data_offsets");
     if (dtype_it == info.end() || shape_it == info.end() || offsets_it == info.end()) {
-      return header_error(where + ": needs \"dtype\", \"shape\" and \"data_offsets\"");
+      return header_error(where() + ": needs \"dtype\", \"shape\" and \"data_offsets\"");
     }
-    if (!dtype_it->is_string()) return header_error(where + ": \"dtype\" is not a string");
+    if (!dtype_it->is_string()) return header_error(where() + ": \"dtype\" is not a string");
     Result<DType> dtype = parse_dtype(dtype_it->get_ref<const std::string&>());
-    if (!dtype) return header_error(where + ": " + dtype.error().message);
+    if (!dtype) return header_error(where() + ": " + dtype.error().message);
     WS_ASSIGN_OR_RETURN(std::vector<uint64_t> shape, parse_shape(*shape_it, where));
     uint64_t begin = 0, end = 0;
     WS_TRY(parse_offsets(*offsets_it, where, begin, end));
-    tensors.push_back(TensorInfo{it.key(), *dtype, std::move(shape), shard_index, begin, end});
-  }
+    tensors.push_back(TensorInfo{std::move(name), *dtype, std::move(shape), shard_index, begin, end});
+    return Status::ok();
+  };
+  WS_TRY(detail::parse_json_object_members(header_json, ErrorKind::InvalidHeader,
+                                           file + ": header (bytes 8.." + std::to_string(data_begin) + ")",
+                                           on_entry));
 
   // Offsets are relative to the data section: sort, then prove they tile it.
   std::sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
@@ -136,26 +135,26 @@ Status parse_safetensors_header(std::string_view header_json, uint64_t file_byte
   });
   uint64_t expected_begin = 0;
   for (TensorInfo& t : tensors) {
-    const std::string where = at_tensor(file_name, t.name);
+    auto where = [&] { return at_tensor(file_name, t.name); };
     if (t.end < t.begin) {
-      return header_error(where + ": data_offsets [" + std::to_string(t.begin) + ", " +
+      return header_error(where() + ": data_offsets [" + std::to_string(t.begin) + ", " +
                           std::to_string(t.end) + "] end before they begin");
     }
     if (t.begin != expected_begin) {
-      return header_error(where + ": data_offsets begin at " + std::to_string(t.begin) +
+      return header_error(where() + ": data_offsets begin at " + std::to_string(t.begin) +
                           " but the previous tensor ends at " + std::to_string(expected_begin) +
                           (t.begin < expected_begin ? " (overlap)" : " (hole)"));
     }
     uint64_t numel = 1;
     for (uint64_t d : t.shape) {
-      if (!checked_mul(numel, d, numel)) return header_error(where + ": shape element count overflows 64 bits");
+      if (!checked_mul(numel, d, numel)) return header_error(where() + ": shape element count overflows 64 bits");
     }
     uint64_t bytes = 0;
     if (!checked_mul(numel, dtype_size(t.dtype), bytes)) {
-      return header_error(where + ": byte size overflows 64 bits");
+      return header_error(where() + ": byte size overflows 64 bits");
     }
     if (bytes != t.end - t.begin) {
-      return header_error(where + ": shape x " + dtype_name(t.dtype) + " is " + std::to_string(bytes) +
+      return header_error(where() + ": shape x " + dtype_name(t.dtype) + " is " + std::to_string(bytes) +
                           " bytes but data_offsets span " + std::to_string(t.end - t.begin));
     }
     expected_begin = t.end;

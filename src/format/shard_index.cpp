@@ -13,11 +13,41 @@ using json = nlohmann::json;
 
 Error index_error(std::string message) { return make_error(ErrorKind::InvalidIndex, std::move(message)); }
 
-// A shard must be a plain file beside the index: an index must never make us
-// open /etc/passwd or ../../secret, locally or over HTTP.
-bool is_plain_file_name(const std::string& name) {
+bool is_plain(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
          name.find('\\') == std::string::npos && name.find('\0') == std::string::npos;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX sequences decoded, as a server decodes a request path.
+std::string percent_decoded(const std::string& name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 &&
+        hex_value(name[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(name[i + 1]) * 16 + hex_value(name[i + 2]));
+      i += 2;
+    } else {
+      out += name[i];
+    }
+  }
+  return out;
+}
+
+// A shard must be a plain file beside the index: an index must never make us
+// open /etc/passwd or ../../secret, locally or over HTTP, where a server
+// decodes "..%2Fsecret" into a path (checked once and twice decoded, for
+// servers and proxies that decode again). '?' and '#' would end a URL's path.
+bool is_plain_file_name(const std::string& name) {
+  const std::string once = percent_decoded(name);
+  return is_plain(name) && is_plain(once) && is_plain(percent_decoded(once)) &&
+         name.find('?') == std::string::npos && name.find('#') == std::string::npos;
 }
 
 }  // namespace
@@ -38,7 +68,7 @@ Result<ShardIndex> parse_shard_index(std::string_view text, std::string_view fil
         }
         index.total_size = it.value().get<uint64_t>();
       }
-      index.metadata[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+      index.metadata[it.key()] = it.value().is_string() ? it.value().get<std::string>() : detail::dump_json(it.value());
     }
   }
 

@@ -69,7 +69,13 @@ int32_t Sampler::sample(float* logits, size_t vocab, const std::vector<int32_t>&
   if (options_.temperature == 0.0f) {
     return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
   }
-  for (size_t i = 0; i < vocab; ++i) logits[i] /= options_.temperature;
+  // (logit - max) / T, not logit / T: a tiny T (1e-40) would make the largest
+  // logits +inf and exp(inf - inf) NaN. Shifted first, the best logits become
+  // 0 and the rest at most -inf (probability 0): the limit, greedy.
+  const float* best = std::max_element(logits, logits + vocab);
+  const float raw_max = *best;
+  if (!std::isfinite(raw_max)) return static_cast<int32_t>(best - logits);  // overflowed or all -inf: no distribution
+  for (size_t i = 0; i < vocab; ++i) logits[i] = (logits[i] - raw_max) / options_.temperature;
   if (options_.top_k > 0 && options_.top_k < vocab) {
     // Keep every logit >= the k-th largest (ties at the boundary stay, as in
     // transformers' `scores < topk_values[..., -1]`).

@@ -86,10 +86,27 @@ void quantize_elements(DType from, const uint8_t* in, DType to, uint8_t* out, ui
   }
 }
 
+// Block type to another block type (a GGUF's Q4_1 asked as q8_0): 256
+// elements at a time, dequantised into the stack chunk exactly as the gguf
+// package does, then quantised (both block sizes divide 256).
+void requantize_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
+  constexpr uint64_t kChunk = 256;
+  float chunk[kChunk];
+  const uint64_t from_elements = dtype_block_elements(from), from_bytes = dtype_block_bytes(from);
+  const uint64_t to_elements = dtype_block_elements(to), to_bytes = dtype_block_bytes(to);
+  for (uint64_t done = 0; done < count; done += kChunk) {
+    const uint64_t n = std::min(kChunk, count - done);
+    if (n % from_elements != 0 || n % to_elements != 0) break;  // the plan cuts on both block sizes
+    detail::dequantize_blocks(from, in + done / from_elements * from_bytes, chunk, n / from_elements);
+    detail::quantize_blocks(to, chunk, out + done / to_elements * to_bytes, n / to_elements);
+  }
+}
+
 }  // namespace
 
 bool can_convert(DType from, DType to) {
   if (from == to) return true;
+  if (dtype_is_quantized(from) && dtype_is_quantized(to)) return detail::can_quantize_to(to);
   if (dtype_is_quantized(from)) return is_convertible_float(to);
   if (dtype_is_quantized(to)) return is_convertible_float(from) && detail::can_quantize_to(to);
   return is_convertible_float(from) && is_convertible_float(to);
@@ -100,6 +117,7 @@ void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uin
     std::memcpy(out, in, dtype_storage_bytes(from, count));
     return;
   }
+  if (dtype_is_quantized(from) && dtype_is_quantized(to)) return requantize_elements(from, in, to, out, count);
   if (dtype_is_quantized(from)) return dequantize_elements(from, in, to, out, count);
   if (dtype_is_quantized(to)) return quantize_elements(from, in, to, out, count);
   // One loop per pair keeps the inner loop free of dtype branches (and lets

@@ -2,8 +2,10 @@
 // bytes go, and finishes a window (conversion, or hand-off to a non-host
 // destination) once its last byte has arrived.
 #include <algorithm>
+#include <numeric>
 
 #include "load/load.h"
+#include "util/thread_pool.h"
 
 namespace ws {
 
@@ -17,6 +19,28 @@ bool writes_in_place(const Window& w, const std::vector<ManifestEntry>& manifest
 
 LoadExecutor::LoadExecutor(const LoadPlan& plan, const std::vector<ManifestEntry>& manifest)
     : plan_(plan), manifest_(manifest) {}
+
+LoadExecutor::~LoadExecutor() = default;
+
+void LoadExecutor::set_conversion_threads(int threads) {
+  pool_ = threads > 1 ? std::make_unique<detail::ThreadPool>(threads) : nullptr;
+}
+
+// One piece per thread, each a whole number of source and destination blocks
+// (every block is converted on its own, so the split cannot change a bit).
+void LoadExecutor::convert_window(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
+  const uint64_t unit = std::lcm(dtype_block_elements(from), dtype_block_elements(to));
+  const uint64_t units = count / unit;
+  if (!pool_ || units < 2) return convert_elements(from, in, to, out, count);
+  const uint64_t pieces = std::min<uint64_t>(units, static_cast<uint64_t>(pool_->threads()));
+  const uint64_t per_piece = (units + pieces - 1) / pieces * unit;
+  pool_->parallel_for(static_cast<size_t>(pieces), [&](size_t i) {
+    const uint64_t first = i * per_piece;
+    if (first >= count) return;
+    const uint64_t n = std::min(per_piece, count - first);
+    convert_elements(from, in + dtype_storage_bytes(from, first), to, out + dtype_storage_bytes(to, first), n);
+  });
+}
 
 Result<std::unique_ptr<LoadExecutor>> LoadExecutor::create(const LoadPlan& plan,
                                                            const std::vector<ManifestEntry>& manifest) {
@@ -105,8 +129,8 @@ Status LoadExecutor::finish_window(size_t shard, const Window& w, const uint8_t*
   const DType source = plan_.source_dtypes[w.entry];
   const uint64_t count = (w.file_end - w.file_begin) / dtype_block_bytes(source) * dtype_block_elements(source);
   if (uint8_t* host = entry.destination->host_data()) {
-    convert_elements(source, staged, entry.dtype, host + dtype_storage_bytes(entry.dtype, w.first_element),
-                     count);
+    // Block types: first_element is a whole number of destination blocks (plan_load cuts windows so).
+    convert_window(source, staged, entry.dtype, host + dtype_storage_bytes(entry.dtype, w.first_element), count);
     return Status::ok();
   }
   Status written = entry.destination->write_source(w.first_element, source, staged, count);

@@ -20,6 +20,10 @@
 
 namespace ws {
 
+namespace detail {
+class ThreadPool;
+}
+
 // ---- conversion ---------------------------------------------------------------
 // True when `from` -> `to` is supported (identity for every dtype; any pair of
 // F32, F16, BF16; a ggml block type to F32, F16 or BF16; F32, F16 or BF16 to
@@ -155,6 +159,7 @@ class LoadExecutor {
   // destination in it) must all be set and outlive the executor.
   static Result<std::unique_ptr<LoadExecutor>> create(const LoadPlan& plan,
                                                       const std::vector<ManifestEntry>& manifest);
+  ~LoadExecutor();
 
   // The shard's next region to fill, in file order.
   FillTarget next(size_t shard) const;
@@ -166,6 +171,12 @@ class LoadExecutor {
   void set_staging(StagingProvider* provider);
   // For sources that cannot seek: somewhere to read skipped bytes into.
   uint8_t* scratch(uint64_t len);
+  // Converts each staged window on `threads` threads (the caller's included),
+  // cut on block boundaries; the bytes written do not depend on it. Pays for
+  // quantising (Q4_K: ~65 ns of CPU per element here, 16.7M elements in 1.1 s
+  // user time; the float conversions are memory-bound); call
+  // before the first byte. 1, the default, starts no thread.
+  void set_conversion_threads(int threads);
 
   bool shard_done(size_t shard) const;
   uint64_t shard_end(size_t shard) const { return plan_.shards[shard].end; }
@@ -186,6 +197,7 @@ class LoadExecutor {
   };
   uint8_t* staging_for(const Cursor& cursor, const Window& window) const;
   Status finish_window(size_t shard, const Window& window, const uint8_t* staged);
+  void convert_window(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count);
 
   const LoadPlan& plan_;
   const std::vector<ManifestEntry>& manifest_;
@@ -195,6 +207,7 @@ class LoadExecutor {
   StagingProvider* provider_ = nullptr;
   uint64_t bytes_done_ = 0;
   ProgressCallback progress_;
+  std::unique_ptr<detail::ThreadPool> pool_;  // set_conversion_threads(> 1)
 };
 
 // Random-access sources (files, mmap, in-memory) drive a whole load with this:

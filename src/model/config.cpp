@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "format/json_strict.h"
 #include "model/model.h"
 
 namespace ws {
@@ -13,15 +14,34 @@ using json = nlohmann::json;
 
 Error config_error(const std::string& message) { return make_error(ErrorKind::InvalidConfig, "config.json: " + message); }
 
+// A value echoed into a message: compact, never more than 64 characters (a
+// 3 MB array must not become a 3 MB error message).
+std::string echo(const json& value) {
+  std::string text = detail::dump_json(value);
+  if (text.size() > 64) text = text.substr(0, 61) + "...";
+  return text;
+}
+
+// The largest value each size may take. Well above any real model (vocab:
+// 256k, hidden: 16k, layers: 126, head_dim: 256) and small enough that
+// nothing derived from one before the checkpoint's shapes are checked (the
+// parameter list, RoPE frequencies) can cost more than a few MB.
+constexpr int64_t kMaxConfigSize = int64_t{1} << 24;
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxHeads = 4096;
+constexpr int64_t kMaxHeadDim = 1 << 16;
+
 // A positive integer field; `fallback` when absent or null (0 = required).
-Result<size_t> get_size(const json& config, const char* key, size_t fallback = 0) {
+Result<size_t> get_size(const json& config, const char* key, size_t fallback = 0,
+                        int64_t max = kMaxConfigSize) {
   auto it = config.find(key);
   if (it == config.end() || it->is_null()) {
     if (fallback == 0) return config_error(std::string("missing \"") + key + "\"");
     return fallback;
   }
-  if (!it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > (int64_t{1} << 40)) {
-    return config_error(std::string("\"") + key + "\" must be a positive integer, got " + it->dump());
+  if (!it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > max) {
+    return config_error(std::string("\"") + key + "\" must be a positive integer up to " + std::to_string(max) +
+                        ", got " + echo(*it));
   }
   return static_cast<size_t>(it->get<int64_t>());
 }
@@ -29,9 +49,9 @@ Result<size_t> get_size(const json& config, const char* key, size_t fallback = 0
 Result<float> get_float(const json& config, const char* key, float fallback) {
   auto it = config.find(key);
   if (it == config.end() || it->is_null()) return fallback;
-  if (!it->is_number()) return config_error(std::string("\"") + key + "\" must be a number, got " + it->dump());
+  if (!it->is_number()) return config_error(std::string("\"") + key + "\" must be a number, got " + echo(*it));
   const double value = it->get<double>();
-  if (!std::isfinite(value) || value <= 0) return config_error(std::string("\"") + key + "\" must be positive, got " + it->dump());
+  if (!std::isfinite(value) || value <= 0) return config_error(std::string("\"") + key + "\" must be positive, got " + echo(*it));
   return static_cast<float>(value);
 }
 
@@ -108,8 +128,8 @@ Status parse_gpt2(const json& config, ModelConfig& out) {
   out.architecture = Architecture::Gpt2;
   WS_ASSIGN_OR_RETURN(out.vocab_size, get_size(config, "vocab_size", 50257));
   WS_ASSIGN_OR_RETURN(out.hidden_size, get_size(config, "n_embd", 768));
-  WS_ASSIGN_OR_RETURN(out.layers, get_size(config, "n_layer", 12));
-  WS_ASSIGN_OR_RETURN(out.heads, get_size(config, "n_head", 12));
+  WS_ASSIGN_OR_RETURN(out.layers, get_size(config, "n_layer", 12, kMaxLayers));
+  WS_ASSIGN_OR_RETURN(out.heads, get_size(config, "n_head", 12, kMaxHeads));
   WS_ASSIGN_OR_RETURN(out.max_positions, get_size(config, "n_positions", 1024));
   WS_ASSIGN_OR_RETURN(out.intermediate_size, get_size(config, "n_inner", 4 * out.hidden_size));
   WS_ASSIGN_OR_RETURN(out.norm_eps, get_float(config, "layer_norm_epsilon", 1e-5f));
@@ -135,9 +155,9 @@ Status parse_llama_family(const json& config, ModelConfig& out) {
   out.architecture = Architecture::Llama;
   WS_ASSIGN_OR_RETURN(out.vocab_size, get_size(config, "vocab_size"));
   WS_ASSIGN_OR_RETURN(out.hidden_size, get_size(config, "hidden_size"));
-  WS_ASSIGN_OR_RETURN(out.layers, get_size(config, "num_hidden_layers"));
-  WS_ASSIGN_OR_RETURN(out.heads, get_size(config, "num_attention_heads"));
-  WS_ASSIGN_OR_RETURN(out.kv_heads, get_size(config, "num_key_value_heads", out.heads));
+  WS_ASSIGN_OR_RETURN(out.layers, get_size(config, "num_hidden_layers", 0, kMaxLayers));
+  WS_ASSIGN_OR_RETURN(out.heads, get_size(config, "num_attention_heads", 0, kMaxHeads));
+  WS_ASSIGN_OR_RETURN(out.kv_heads, get_size(config, "num_key_value_heads", out.heads, kMaxHeads));
   WS_ASSIGN_OR_RETURN(out.intermediate_size, get_size(config, "intermediate_size"));
   WS_ASSIGN_OR_RETURN(out.max_positions, get_size(config, "max_position_embeddings", 2048));
   WS_ASSIGN_OR_RETURN(out.norm_eps, get_float(config, "rms_norm_eps", 1e-6f));
@@ -145,7 +165,7 @@ Status parse_llama_family(const json& config, ModelConfig& out) {
   if (out.hidden_size % out.heads != 0 && config.find("head_dim") == config.end()) {
     return config_error("hidden_size must be a multiple of num_attention_heads");
   }
-  WS_ASSIGN_OR_RETURN(out.head_dim, get_size(config, "head_dim", out.hidden_size / out.heads));
+  WS_ASSIGN_OR_RETURN(out.head_dim, get_size(config, "head_dim", out.hidden_size / out.heads, kMaxHeadDim));
   if (out.head_dim % 2 != 0) return config_error("head_dim must be even for rotary embeddings");
   if (out.heads % out.kv_heads != 0) return config_error("num_attention_heads must be a multiple of num_key_value_heads");
   out.tie_word_embeddings = get_bool(config, "tie_word_embeddings", false);
@@ -171,8 +191,8 @@ Status parse_llama_family(const json& config, ModelConfig& out) {
 const char* supported_model_types() { return "gpt2, llama, mistral, qwen2"; }
 
 Result<ModelConfig> parse_model_config(std::string_view config_json) {
-  const json config = json::parse(config_json.begin(), config_json.end(), nullptr, false);
-  if (config.is_discarded() || !config.is_object()) return config_error("not a JSON object");
+  WS_ASSIGN_OR_RETURN(const json config, detail::parse_json_strict(config_json, ErrorKind::InvalidConfig, "config.json"));
+  if (!config.is_object()) return config_error("not a JSON object");
   ModelConfig out;
   out.model_type = get_string(config, "model_type", "");
   if (out.model_type == "gpt2") {

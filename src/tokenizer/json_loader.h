@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "format/json_strict.h"
 
 namespace ws::tokenizer_detail {
 
@@ -20,8 +21,7 @@ using Json = nlohmann::json;
 
 // Parses `text`; InvalidConfig naming `what` when it is not a JSON object.
 inline Result<Json> parse_json_object(std::string_view text, std::string_view what) {
-  Json json = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return make_error(ErrorKind::InvalidConfig, std::string(what) + ": invalid JSON");
+  WS_ASSIGN_OR_RETURN(Json json, detail::parse_json_strict(text, ErrorKind::InvalidConfig, std::string(what)));
   if (!json.is_object()) return make_error(ErrorKind::InvalidConfig, std::string(what) + ": not a JSON object");
   return json;
 }

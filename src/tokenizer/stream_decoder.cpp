@@ -1,8 +1,8 @@
 // StreamDecoder: decodes a sliding window of ids (the tokens of the last
 // emitted piece as context, then the new ones) and emits what the new ones
 // added. The context makes window-relative decoder effects (SentencePiece's
-// first-token space strip) fall on tokens already emitted, so the pieces add
-// up to the decode of the whole sequence.
+// first-token space strip, a Strip of several leading spaces) fall on tokens
+// already emitted, so the pieces add up to the decode of the whole sequence.
 #include "tokenizer/pipeline.h"
 #include "tokenizer/tokenizer.h"
 
@@ -30,9 +30,20 @@ std::string StreamDecoder::push(int32_t id) {
     return std::string();
   }
   std::string piece = text.substr(prefix_text_.size());
-  ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(read_index_));
+  // The ids of this piece become the next window's context, unless alone they
+  // decode to nothing: then a window-relative effect is still undecided on
+  // them (a Strip of up to 2 leading spaces eats a lone "▁" that follows other
+  // text in the whole decode) and the older context stays. Once the context
+  // decodes to something, such a strip has stopped inside it.
+  const std::vector<int32_t> rest(ids_.begin() + static_cast<std::ptrdiff_t>(read_index_), ids_.end());
+  std::string rest_text = tokenizer_->decode(rest);
+  if (rest_text.empty()) {
+    prefix_text_ = std::move(text);
+  } else {
+    ids_ = rest;
+    prefix_text_ = std::move(rest_text);
+  }
   read_index_ = ids_.size();
-  prefix_text_ = tokenizer_->decode(ids_);
   return piece;
 }
 

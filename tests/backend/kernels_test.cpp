@@ -6,7 +6,12 @@
 #include <vector>
 
 #include "backend/kernels/kernels.h"
+#include "require.h"
 #include "test_util.h"
+
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
+#include <cpuid.h>
+#endif
 
 namespace ws::kernels {
 namespace {
@@ -16,6 +21,37 @@ std::vector<const KernelTable*> simd_tables() {
   if (avx2_table()) tables.push_back(avx2_table());
   if (wasm_simd_table()) tables.push_back(wasm_simd_table());
   return tables;
+}
+
+// What the CPU says, asked independently of select.cpp: x86-64 with AVX2, FMA
+// and F16C (CPUID leaf 1 ECX bits 12 and 29, leaf 7 EBX bit 5).
+bool cpu_has_avx2_fma_f16c() {
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  const bool fma = (ecx & (1u << 12)) != 0, f16c = (ecx & (1u << 29)) != 0;
+  unsigned eax7 = 0, ebx7 = 0, ecx7 = 0, edx7 = 0;
+  if (!__get_cpuid_count(7, 0, &eax7, &ebx7, &ecx7, &edx7)) return false;
+  return fma && f16c && (ebx7 & (1u << 5)) != 0;
+#else
+  return false;
+#endif
+}
+
+// Every table the build compiles and the CPU runs is there, so the loops
+// below are not vacuous where they should not be.
+TEST(Kernels, SimdTablesExistWhereTheCpuHasTheIsa) {
+#if defined(__EMSCRIPTEN__) && defined(__wasm_simd128__)
+  EXPECT_NE(wasm_simd_table(), nullptr) << "a -msimd128 build without the SIMD128 table";
+#endif
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
+  if (cpu_has_avx2_fma_f16c()) {
+    EXPECT_NE(avx2_table(), nullptr) << "CPUID has AVX2, FMA and F16C";
+  }
+#endif
+  if (simd_tables().empty()) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "this CPU has no ISA with a SIMD kernel table");
+  }
 }
 
 // Weights in `type`, as raw bytes; also returns the exactly widened values.
@@ -52,7 +88,10 @@ TEST(Kernels, GemmMatchesScalarForEveryDtypeAndLayout) {
   const size_t ms[] = {1, 3, 5};
   const size_t ns[] = {1, 3, 4, 9, 64, 75, 130, 300, 521};
   const size_t ks[] = {1, 7, 8, 17, 64, 100};
-  for (const KernelTable* simd : simd_tables()) {
+  // No table (a CPU without AVX2) is reported as skipped, never as passed.
+  const std::vector<const KernelTable*> tables = simd_tables();
+  if (tables.empty()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SIMD kernel table on this build and CPU");
+  for (const KernelTable* simd : tables) {
     for (int type = 0; type < kWeightTypes; ++type) {
       for (size_t m : ms) for (size_t n : ns) for (size_t k : ks) {
         const std::vector<float> x = test::random_floats(m * k, 1 + m * 7 + k);
@@ -80,7 +119,9 @@ TEST(Kernels, GemmMatchesScalarForEveryDtypeAndLayout) {
 TEST(Kernels, GemmHonoursStrides) {
   // Attention uses strided rows (one kv head out of several): check a
   // sub-matrix product against the scalar kernel on the same strides.
-  for (const KernelTable* simd : simd_tables()) {
+  const std::vector<const KernelTable*> tables = simd_tables();
+  if (tables.empty()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SIMD kernel table on this build and CPU");
+  for (const KernelTable* simd : tables) {
     const size_t m = 2, n = 33, k = 64, xs = 80, ws = 192, ys = 40;
     const std::vector<float> x = test::random_floats(m * xs, 3);
     const std::vector<float> w = test::random_floats(n * ws + k * ws, 4);
@@ -95,7 +136,9 @@ TEST(Kernels, GemmHonoursStrides) {
 
 TEST(Kernels, RowKernelsMatchScalar) {
   const KernelTable& ref = scalar_table();
-  for (const KernelTable* simd : simd_tables()) {
+  const std::vector<const KernelTable*> tables = simd_tables();
+  if (tables.empty()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SIMD kernel table on this build and CPU");
+  for (const KernelTable* simd : tables) {
     for (size_t n : {1, 7, 8, 9, 16, 33, 768, 1000}) {
       const std::vector<float> x = test::random_floats(n, 10 + n, 4.0f);
       const std::vector<float> g = test::random_floats(n, 20 + n);
@@ -132,7 +175,9 @@ TEST(Kernels, RowKernelsMatchScalar) {
 }
 
 TEST(Kernels, ActivationsAtExtremes) {
-  for (const KernelTable* simd : simd_tables()) {
+  const std::vector<const KernelTable*> tables = simd_tables();
+  if (tables.empty()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SIMD kernel table on this build and CPU");
+  for (const KernelTable* simd : tables) {
     std::vector<float> x = {-100.f, -30.f, -10.f, -1e-3f, 0.f, 1e-3f, 10.f, 30.f, 100.f};
     std::vector<float> a = x, s = x;
     scalar_table().gelu_new(a.data(), a.size());

@@ -114,11 +114,11 @@ std::vector<float> activations(size_t m, size_t k, uint32_t seed) {
 
 TEST(QuantKernels, ScalarMatchesDequantizedDoubleMatmul) {
   const QuantKernelTable& scalar = quant_scalar_table();
-  const size_t ks[] = {256, 768, 4096};
+  const std::vector<size_t> ks_32 = {256, 288, 768, 4096}, ks_256 = {256, 768, 4096};
   const size_t ms[] = {1, 2, 3, 4, 5, 7};
   const size_t n = 13;
   for (int type = 0; type < kQuantTypes; ++type) {
-    for (size_t k : ks) {
+    for (size_t k : is_k(type) ? ks_256 : ks_32) {
       const std::vector<uint8_t> w = random_blocks(type, n, k, 7 + type * 31 + static_cast<uint32_t>(k));
       const std::vector<float> wd = dequantize(type, w, n, k);
       for (size_t m : ms) {
@@ -228,10 +228,15 @@ bool has_all(const std::set<std::string>& flags, std::initializer_list<const cha
 
 void compare_with_scalar(const QuantKernelTable& simd) {
   const QuantKernelTable& scalar = quant_scalar_table();
-  const size_t ks[] = {256, 512, 1280, 4096};
-  const size_t ns[] = {1, 2, 3, 7, 19};
+  // Odd block counts (k = 288, 800: 9 and 25 blocks of 32) reach the tails of
+  // kernels that take blocks in pairs.
+  const std::vector<size_t> ks_32 = {256, 288, 800, 1280, 4096}, ks_256 = {256, 512, 1280, 4096};
+  // n = 131 at k = 4096 spans several of the ~256 KiB weight chunks that
+  // prefill (m > 4) walks (60 to 225 rows, depending on the format).
   for (int type = 0; type < kQuantTypes; ++type) {
-    for (size_t k : ks) {
+    for (size_t k : is_k(type) ? ks_256 : ks_32) {
+      std::vector<size_t> ns = {1, 2, 3, 7, 19};
+      if (k == 4096) ns.push_back(131);
       for (size_t n : ns) {
         const std::vector<uint8_t> w = random_blocks(type, n, k, 11 + type * 7 + static_cast<uint32_t>(n * k));
         const std::vector<float> wd = dequantize(type, w, n, k);
@@ -270,7 +275,7 @@ void compare_with_scalar(const QuantKernelTable& simd) {
 // Blocks at the edges of every integer path: all quantized bits set or all
 // clear, Q8_0 values -128/127, Q6_K scales -128, activations at +-127.
 void compare_extremes(const QuantKernelTable& simd) {
-  const size_t m = 3, n = 4, k = 512;
+  const size_t m = 3, n = 4, k = 768;
   std::vector<float> x(m * k);
   for (size_t c = 0; c < x.size(); ++c) x[c] = (c / 3) % 2 ? 1.0f : -1.0f;  // all qs = +-127
   for (int type = 0; type < kQuantTypes; ++type) {

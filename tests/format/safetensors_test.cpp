@@ -202,9 +202,16 @@ TEST(SafetensorsMalformed, MetadataValueNotAString) {
                "value for \"step\" is not a string");
 }
 
+// nlohmann stops at a NUL as if the input ended there; the reference rejects
+// the header (serde_json: trailing characters).
+TEST(SafetensorsMalformed, BytesAfterANulAreRejected) {
+  expect_error(safetensors_file(std::string("{}") + '\0' + "garbage", 0), ErrorKind::InvalidHeader, "NUL byte at byte 2");
+  expect_error(safetensors_file(std::string("{}") + '\0' + "      ", 0), ErrorKind::InvalidHeader, "NUL byte");
+}
+
 TEST(SafetensorsMalformed, DeeplyNestedJsonDoesNotCrash) {
   std::string deep = "{\"w\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
-  expect_error(safetensors_file(deep, 0), ErrorKind::InvalidHeader, "\"w\": entry is not an object");
+  expect_error(safetensors_file(deep, 0), ErrorKind::InvalidHeader, "nests deeper than");
 }
 
 }  // namespace

@@ -43,6 +43,13 @@ TEST(ShardIndexMalformed, ShardPathEscapesTheModel) {
   expect_index_error("{\"weight_map\":{\"x\":\"../../etc/passwd\"}}", ErrorKind::InvalidIndex, "not a plain file name");
   expect_index_error("{\"weight_map\":{\"x\":\"/abs.safetensors\"}}", ErrorKind::InvalidIndex, "not a plain file name");
   expect_index_error("{\"weight_map\":{\"x\":\"..\"}}", ErrorKind::InvalidIndex, "not a plain file name");
+  // Percent-encoded: a server that decodes the path would read outside the model.
+  for (const char* name : {"..%2Fsecret%2Fx.safetensors", "%2E%2E%2Fx.safetensors", "a%2fb.safetensors",
+                           "..%5Cx.safetensors", "%2e%2e", "..%252Fx.safetensors", "x.safetensors?y", "x#y",
+                           "%00x.safetensors"}) {
+    expect_index_error(std::string("{\"weight_map\":{\"x\":\"") + name + "\"}}", ErrorKind::InvalidIndex,
+                       "not a plain file name");
+  }
 }
 TEST(ShardIndexMalformed, TotalSizeNotAnInteger) {
   expect_index_error("{\"metadata\":{\"total_size\":-5},\"weight_map\":{\"x\":\"a\"}}", ErrorKind::InvalidIndex,

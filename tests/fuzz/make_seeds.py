@@ -69,6 +69,11 @@ sentencepiece = {"normalizer": {"type": "Sequence", "normalizers": [{"type": "Pr
                      {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}}
 with open(f"{root}/tokenizer/seed2", "wb") as f:
     f.write(json.dumps(sentencepiece).encode() + b"\0a aA\xe2\x98\x83")
+# The same with a Strip of up to 2 leading spaces: "a  a" streamed once lost a
+# space (tests/tokenizer/stream_decoder_test.cpp); the fuzzer checks it again.
+sentencepiece["decoder"]["decoders"][3]["start"] = 2
+with open(f"{root}/tokenizer/seed3", "wb") as f:
+    f.write(json.dumps(sentencepiece).encode() + b"\0a  a")
 
 os.makedirs(f"{root}/config", exist_ok=True)
 with open(f"{root}/config/seed1", "w") as f:

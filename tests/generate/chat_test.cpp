@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "generate/chat.h"
+#include "require.h"
 
 namespace ws {
 namespace {
@@ -16,6 +19,13 @@ TEST(Chat, MatchesTransformersApplyChatTemplate) {
   ASSERT_TRUE(file.good()) << "run the fixtures.chat test first";
   const nlohmann::json cases = nlohmann::json::parse(file);
   ASSERT_GE(cases.size(), 24u);
+  // Every template's cases are there: the script fails rather than drop one.
+  std::set<std::string> names;
+  for (const nlohmann::json& c : cases) names.insert(c["name"].get<std::string>());
+  for (const char* name : {"llama2", "qwen2", "plain_chatml"}) EXPECT_EQ(names.count(name), 1u) << name;
+  if (::access(WS_SMOLLM2_GGUF, R_OK) == 0 || test::required_by("WS_REQUIRE_ALL")) {
+    EXPECT_EQ(names.count("model_gguf"), 1u) << "no cases of " << WS_SMOLLM2_GGUF << "'s own template";
+  }
   for (const nlohmann::json& c : cases) {
     SCOPED_TRACE(c["name"].get<std::string>() + " " + c["messages"].dump());
     Result<ChatTemplate> chat = parse_chat_template(c["template"].get<std::string>());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "native/test_support.h"
+#include "require.h"
 
 namespace ws {
 namespace {
@@ -19,9 +20,9 @@ nlohmann::json run_json(const std::string& arguments) {
 }
 
 TEST(CliChat, AnswersAndStopsAtTheEndOfTurn) {
-  if (!have_smollm2()) GTEST_SKIP() << WS_SMOLLM2_GGUF << " absent (.ci/setup.d/30-smollm2.sh)";
+  if (!have_smollm2()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", WS_SMOLLM2_GGUF " absent (.ci/setup.d/30-smollm2.sh)");
   const nlohmann::json out =
-      run_json(std::string(WS_SMOLLM2_GGUF) + " --chat --prompt 'What is the capital of France?' --max-new-tokens 40");
+      run_json(std::string(WS_SMOLLM2_GGUF) + " --chat --prompt 'What is the capital of France? Answer in one sentence.' --max-new-tokens 40");
   ASSERT_FALSE(out.is_discarded());
   EXPECT_TRUE(out["stopped_at_eos"].get<bool>());
   const std::string text = out["text"];
@@ -32,7 +33,7 @@ TEST(CliChat, AnswersAndStopsAtTheEndOfTurn) {
 }
 
 TEST(CliChat, DefaultModelAndPrompt) {
-  if (!have_smollm2()) GTEST_SKIP() << WS_SMOLLM2_GGUF << " absent (.ci/setup.d/30-smollm2.sh)";
+  if (!have_smollm2()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", WS_SMOLLM2_GGUF " absent (.ci/setup.d/30-smollm2.sh)");
   auto [status, out] = test::run_command("WEIGHTSTREAM_MODEL=" + std::string(WS_SMOLLM2_GGUF) + " " + WS_CLI +
                                          " generate --max-new-tokens 24 2>/dev/null");
   EXPECT_EQ(status, 0);

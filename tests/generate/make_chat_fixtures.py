@@ -1,7 +1,10 @@
 """Chat prompts rendered by the reference: transformers' apply_chat_template
 (Jinja) on real templates. usage: make_chat_fixtures.py OUT.json [MODEL.gguf]
-MODEL.gguf (optional, used when it exists): its tokenizer.chat_template, read
-with the `gguf` package, is added to the cases (SmolLM2's own template)."""
+MODEL.gguf (optional): its tokenizer.chat_template, read with the `gguf`
+package, is added to the cases (SmolLM2's own template) under the name
+"model_gguf". A MODEL.gguf that exists but holds no template is an error; an
+absent one is an error under WS_REQUIRE_ALL=1 (CI provides it), else said
+aloud. chat_test.cpp requires every template's cases."""
 import json
 import os
 import sys
@@ -54,8 +57,14 @@ def main(out, gguf_path=None):
     templates = {"llama2": LLAMA2, "qwen2": QWEN2, "plain_chatml": PLAIN_CHATML}
     if gguf_path and os.path.exists(gguf_path):
         template = gguf_chat_template(gguf_path)
-        if template:
-            templates[os.path.basename(gguf_path)] = template
+        if not template:
+            sys.exit(f"{gguf_path} has no tokenizer.chat_template: its chat cases cannot be written")
+        templates["model_gguf"] = template
+    elif gguf_path:
+        message = f"{gguf_path} is absent (.ci/setup.d/30-smollm2.sh fetches it): no model_gguf chat cases"
+        if os.environ.get("WS_REQUIRE_ALL") == "1":
+            sys.exit(f"WS_REQUIRE_ALL=1: {message}")
+        print(message)
     cases = []
     for name, template in templates.items():
         tok = tokenizer_with(template)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "generate/generate.h"
@@ -30,6 +31,24 @@ TEST(Sampler, RejectsBadOptions) {
   EXPECT_EQ(Sampler::create({1.0f, 0, 1.5f, 1.0f, 0}).error().kind, ErrorKind::InvalidArgument);
   EXPECT_EQ(Sampler::create({1.0f, 0, 1.0f, 0.0f, 0}).error().kind, ErrorKind::InvalidArgument);
   EXPECT_EQ(Sampler::create({NAN, 0, 1.0f, 1.0f, 0}).error().kind, ErrorKind::InvalidArgument);
+}
+
+// T = 1e-40 used to turn the largest logits into +inf and their
+// probabilities into NaN, and then return an id past the vocabulary.
+TEST(Sampler, TinyTemperatureIsGreedyNotNaN) {
+  for (float temperature : {1e-40f, 1e-30f, 1e-10f}) {
+    SamplingOptions options;
+    options.temperature = temperature;
+    options.top_k = 3;
+    options.top_p = 0.9f;
+    Result<Sampler> sampler = Sampler::create(options);
+    ASSERT_TRUE(sampler.is_ok());
+    for (int draw = 0; draw < 50; ++draw) {
+      std::vector<float> logits = {-3e38f, 2.5f, 7.0f, -1.0f, 7.0f, 0.0f, -std::numeric_limits<float>::infinity()};
+      const int32_t id = sampler->sample(logits.data(), logits.size(), {});
+      EXPECT_TRUE(id == 2 || id == 4) << "temperature " << temperature << ": id " << id;
+    }
+  }
 }
 
 TEST(Sampler, SameSeedSameTokensDifferentSeedDifferentTokens) {

@@ -10,6 +10,7 @@
 
 #include "format/gguf.h"
 #include "load/load.h"
+#include "load/quantize.h"
 
 namespace ws {
 namespace {
@@ -30,22 +31,29 @@ std::vector<float> read_floats(const std::string& path) {
   return v;
 }
 
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  const std::string bytes = read_file(path);
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
 struct Loaded {
   std::string file;
   Checkpoint checkpoint;
 };
 
-Loaded open_quants() {
+Loaded open_gguf(const std::string& name) {
   Loaded l;
-  l.file = read_file(kDir + "/quants.gguf");
+  l.file = read_file(kDir + "/" + name);
   const auto* bytes = reinterpret_cast<const uint8_t*>(l.file.data());
-  Result<GgufPrefix> parsed = parse_gguf_prefix(bytes, l.file.size(), l.file.size(), "quants.gguf");
+  Result<GgufPrefix> parsed = parse_gguf_prefix(bytes, l.file.size(), l.file.size(), name);
   EXPECT_TRUE(parsed.is_ok() && parsed->header) << (parsed ? "" : parsed.error().to_string());
   if (parsed && parsed->header) {
-    EXPECT_TRUE(gguf_checkpoint(*parsed->header, l.file.size(), "quants.gguf", l.checkpoint).is_ok());
+    EXPECT_TRUE(gguf_checkpoint(*parsed->header, l.file.size(), name, l.checkpoint).is_ok());
   }
   return l;
 }
+
+Loaded open_quants() { return open_gguf("quants.gguf"); }
 
 // Loads tensor `name` as `dtype` with a staging buffer of `staging` bytes.
 std::vector<uint8_t> load_tensor(const Loaded& l, const std::string& name, DType dtype, uint64_t staging) {
@@ -59,7 +67,11 @@ std::vector<uint8_t> load_tensor(const Loaded& l, const std::string& name, DType
   Result<LoadPlan> plan = plan_load(l.checkpoint, manifest, options);
   EXPECT_TRUE(plan.is_ok()) << plan.error().to_string();
   if (!plan) return {};
-  EXPECT_LE(plan->staging_bytes, std::max<uint64_t>(staging, dtype_block_bytes(t->dtype)));
+  // A window is at least one source block, and one destination block when it quantises.
+  const uint64_t smallest_window = dtype != t->dtype && dtype_is_quantized(dtype)
+                                       ? dtype_block_elements(dtype) * dtype_size(t->dtype)
+                                       : dtype_block_bytes(t->dtype);
+  EXPECT_LE(plan->staging_bytes, std::max<uint64_t>(staging, smallest_window));
   auto executor = LoadExecutor::create(*plan, manifest);
   EXPECT_TRUE(executor.is_ok());
   Status done = run_load(**executor, 1, [&](size_t, uint64_t offset, uint8_t* dst, uint64_t len) -> Status {
@@ -113,6 +125,42 @@ TEST(Dequant, ToF16AndBF16RoundsTheReference) {
   }
 }
 
+// Quantize-on-load of a tensor stored with llama.cpp's interleaved rotary
+// rows: each row is read on its own and its blocks land at its Hugging Face
+// row, so the result equals quantising the Hugging Face tensor.
+TEST(Dequant, QuantizingInterleavedRowsGivesTheHuggingFaceOrder) {
+  const Loaded l = open_gguf("tiny-llama.gguf");
+  const std::string name = "model.layers.0.self_attn.q_proj.weight";
+  const TensorInfo* t = l.checkpoint.find(name);
+  ASSERT_NE(t, nullptr);
+  ASSERT_NE(t->interleaved_heads, 0u) << "the fixture should store q_proj permuted";
+  const std::vector<float> hf = read_floats(kDir + "/tiny-llama/ref/" + name + ".f32");
+  ASSERT_EQ(hf.size(), t->numel());
+  for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
+    const uint64_t blocks = hf.size() / dtype_block_elements(dtype);
+    std::vector<uint8_t> expected(blocks * dtype_block_bytes(dtype));
+    detail::quantize_blocks(dtype, hf.data(), expected.data(), blocks);
+    for (uint64_t staging : {uint64_t{64}, uint64_t{1} << 20}) {
+      EXPECT_EQ(load_tensor(l, name, dtype, staging), expected) << dtype_name(dtype) << " staging " << staging;
+    }
+  }
+}
+
+// A GGUF's blocks asked as another block type: dequantised and quantised in
+// the staging buffer, bit-identical to gguf-py's quantize(dequantize(blocks)).
+TEST(Dequant, RequantizedBlocksMatchGgufPackage) {
+  const Loaded l = open_quants();
+  for (const char* type : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16"}) {
+    const std::vector<uint8_t> ref = read_bytes(kDir + "/ref/" + type + "_as_Q8_0.bin");
+    ASSERT_EQ(ref.size(), 4u * 512 / 32 * 34) << type;
+    for (uint64_t staging : {uint64_t{1} << 20, uint64_t{64}}) {
+      const std::vector<uint8_t> got = load_tensor(l, type, DType::Q8_0, staging);
+      ASSERT_EQ(got.size(), ref.size()) << type;
+      EXPECT_EQ(std::memcmp(got.data(), ref.data(), ref.size()), 0) << type << " staging " << staging;
+    }
+  }
+}
+
 TEST(Dequant, IdentityKeepsTheBlocks) {
   const Loaded l = open_quants();
   const TensorInfo* t = l.checkpoint.find("Q4_1");
@@ -138,7 +186,7 @@ TEST(Dequant, BlockGeometry) {
   EXPECT_EQ(dtype_storage_bytes(DType::Q8_0, 64), 68u);
   EXPECT_TRUE(can_convert(DType::Q4_1, DType::F16));
   EXPECT_TRUE(can_convert(DType::F32, DType::Q4_1));   // quantize-on-load (quantize_test.cpp)
-  EXPECT_FALSE(can_convert(DType::Q8_0, DType::Q4_1));  // block type to block type: not offered
+  EXPECT_TRUE(can_convert(DType::Q4_1, DType::Q8_0));   // requantized (RequantizedBlocksMatchGgufPackage)
   EXPECT_FALSE(can_convert(DType::Q4_1, DType::I32));
 }
 

@@ -2,6 +2,8 @@
 // per kind for checkpoints that do not fit the model.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "model_fixture.h"
 
 namespace ws::test {
@@ -24,6 +26,41 @@ TEST(Config, Gpt2Fields) {
   EXPECT_EQ(c->max_positions, 32u);
   EXPECT_TRUE(c->tie_word_embeddings);
   EXPECT_EQ(c->eos_token_ids, std::vector<int32_t>{7});
+}
+
+// A value nested 100k deep: a typed error from the parser, not a stack
+// overflow when the value is echoed into a message.
+TEST(Config, Nested100kDeepIsInvalidConfig) {
+  const std::string config = R"({"model_type": "llama", "hidden_size": )" + std::string(100'000, '[') +
+                             std::string(100'000, ']') + "}";
+  Result<ModelConfig> c = parse_model_config(config);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_EQ(c.error().kind, ErrorKind::InvalidConfig);
+  EXPECT_NE(c.error().message.find("nests deeper than"), std::string::npos) << c.error().message;
+}
+
+// A wrong value is echoed, but never more than a line of it.
+TEST(Config, EchoedValuesAreShort) {
+  const std::string config = R"({"model_type": "llama", "hidden_size": [)" + std::string(1'000'000, '1') + "]}";
+  Result<ModelConfig> c = parse_model_config(config);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_EQ(c.error().kind, ErrorKind::InvalidConfig);
+  EXPECT_LT(c.error().message.size(), 200u) << c.error().message.substr(0, 300);
+}
+
+// Sizes are capped before anything is derived from them: a head_dim of 2^40
+// used to allocate 2^39 RoPE frequencies (4 TB) before any shape was checked.
+TEST(Config, HugeSizesAreRejectedBeforeAllocating) {
+  for (const char* field : {"head_dim", "num_hidden_layers", "hidden_size", "vocab_size", "max_position_embeddings",
+                            "intermediate_size", "num_attention_heads"}) {
+    nlohmann::json config = nlohmann::json::parse(kLlamaConfig);
+    config[field] = uint64_t{1} << 40;
+    Result<ModelConfig> c = parse_model_config(config.dump());
+    ASSERT_FALSE(c.is_ok()) << field;
+    EXPECT_EQ(c.error().kind, ErrorKind::InvalidConfig) << c.error().to_string();
+    EXPECT_NE(c.error().message.find(std::string(field) + "\" must be a positive integer up to"), std::string::npos)
+        << c.error().to_string();
+  }
 }
 
 TEST(Config, LlamaFieldsAndRope) {

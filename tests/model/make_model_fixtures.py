@@ -51,7 +51,32 @@ def write(out_dir, name, model, vocab, seed, dtype=torch.float32, **save_kwargs)
     ref["dtype"] = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}[dtype]
     with open(os.path.join(path, "reference.json"), "w") as f:
         json.dump(ref, f)
+    if dtype == torch.float32:
+        for quantized in ("Q8_0", "Q4_0"):
+            write_quantized_reference(path, quantized, vocab, seed)
     return reloaded
+
+
+def write_quantized_reference(path, dtype_name, vocab, seed):
+    """reference_<dtype>.json: transformers on the weights our --dtype q8_0 /
+    q4_0 holds, quantized and dequantized by the gguf package (every 2-D tensor;
+    the output head, or the embedding tied to it, at Q8_0 as our mix does when
+    its rows are not whole 256-blocks). What is left between this and us is the
+    activations' 8-bit quantization in our block kernels."""
+    from gguf import GGMLQuantizationType, quants
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32)
+    head = model.get_output_embeddings().weight
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() != 2:
+                continue
+            kind = GGMLQuantizationType.Q8_0 if p is head else GGMLQuantizationType[dtype_name]
+            blocks = quants.quantize(p.detach().numpy(), kind)
+            p.copy_(torch.from_numpy(quants.dequantize(blocks, kind).reshape(p.shape)))
+    ref = reference(model, vocab, seed)
+    ref["dtype"] = dtype_name
+    with open(os.path.join(path, f"reference_{dtype_name.lower()}.json"), "w") as f:
+        json.dump(ref, f)
 
 
 TEXT_PROMPT = "Hello world, the stream of weights"

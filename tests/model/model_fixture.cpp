@@ -10,8 +10,8 @@ namespace ws::test {
 
 std::string fixture_dir(const std::string& name) { return std::string(WS_FIXTURES_DIR) + "/models/" + name; }
 
-Reference read_reference(const std::string& name) {
-  std::ifstream file(fixture_dir(name) + "/reference.json");
+Reference read_reference(const std::string& name, const std::string& file_name) {
+  std::ifstream file(fixture_dir(name) + "/" + file_name);
   std::stringstream text;
   text << file.rdbuf();
   const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);

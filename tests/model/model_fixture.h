@@ -20,7 +20,9 @@ struct Reference {
   std::vector<int32_t> greedy;
   std::string dtype;
 };
-Reference read_reference(const std::string& name);
+// reference.json (transformers on the checkpoint), or another reference file
+// of the fixture (reference_q8_0.json: on its weights quantized by gguf-py).
+Reference read_reference(const std::string& name, const std::string& file_name = "reference.json");
 
 struct LoadedModel {
   std::unique_ptr<ModelSource> source;

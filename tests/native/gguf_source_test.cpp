@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "model/model.h"
 #include "native/test_support.h"
+#include "require.h"
 #include "source/model_source.h"
 #include "tokenizer/tokenizer.h"
 #include "util/sha256.h"
@@ -187,7 +189,9 @@ TEST(GgufSource, LoadsOverHttp) {
 
 TEST(GgufSource, SmolLM2ConvertRoundTrips) {
   const std::string path = WS_SMOLLM2_GGUF;
-  if (read_file(path).empty()) GTEST_SKIP() << "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " << path;
+  if (read_file(path).empty()) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " + path);
+  }
   expect_convert_round_trip(path, kDir + "/smollm2-converted", "bf16", DType::BF16);
   std::system(("rm -rf '" + kDir + "/smollm2-converted'").c_str());
 }
@@ -196,7 +200,7 @@ TEST(GgufSource, SmolLM2TensorsMatchGgufPackage) {
   const std::string path = WS_SMOLLM2_GGUF;
   const std::string expected_text = read_file(kDir + "/smollm2/expected.json");
   if (expected_text.empty() || read_file(path).empty()) {
-    GTEST_SKIP() << "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " << path;
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "SmolLM2 GGUF not present (run .ci/setup.d/30-smollm2.sh): " + path);
   }
   auto source = ModelSource::open(path);
   ASSERT_TRUE(source.is_ok()) << source.error().to_string();
@@ -216,6 +220,37 @@ TEST(GgufSource, SmolLM2TensorsMatchGgufPackage) {
   EXPECT_EQ(config->layers, 30u);
   EXPECT_EQ(config->kv_heads, 3u);
   EXPECT_TRUE(config->tie_word_embeddings);
+}
+
+// The tokenizer.json synthesised from SmolLM2's GGUF metadata, run by our
+// tokenizer, against transformers' own GGUF tokenizer loading on the parity
+// corpus (tests/tools/make_gguf_tokenizer_reference.py, which states the two
+// places transformers 4.44.2 departs from the GGUF and corrects them).
+TEST(GgufSource, SmolLM2TokenizerMatchesTransformersGgufLoading) {
+  const std::string path = WS_SMOLLM2_GGUF;
+  const std::string reference_text = read_file(kDir + "/smollm2/tokenizer_reference.json");
+  if (reference_text.empty()) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SmolLM2 tokenizer reference (the model is absent: " + path + ")");
+  }
+  auto source = ModelSource::open(path);
+  ASSERT_TRUE(source.is_ok()) << source.error().to_string();
+  Result<std::string> tokenizer_text = (*source)->read_text("tokenizer.json");
+  ASSERT_TRUE(tokenizer_text.is_ok()) << tokenizer_text.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_json(*tokenizer_text);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.error().to_string();
+  const nlohmann::json reference = nlohmann::json::parse(reference_text, nullptr, false);
+  ASSERT_FALSE(reference.is_discarded());
+  ASSERT_GE(reference["cases"].size(), 200u);
+  size_t equal = 0;
+  for (const nlohmann::json& c : reference["cases"]) {
+    const std::string text = c["text"];
+    const std::vector<int32_t> expected = c["ids"].get<std::vector<int32_t>>();
+    const std::vector<int32_t> ids = tokenizer->encode(text, /*add_special_tokens=*/false);
+    EXPECT_EQ(ids, expected) << nlohmann::json(text).dump();
+    equal += ids == expected;
+  }
+  std::cout << equal << " of " << reference["cases"].size() << " strings tokenized as transformers "
+            << reference["transformers"].get<std::string>() << " does from the GGUF\n";
 }
 
 }  // namespace

@@ -71,6 +71,29 @@ TEST(StreamDecoder, StripsOnlyTheFirstSpace) {
   EXPECT_EQ(text, tok.decode(ids));
 }
 
+// A Strip of up to 2 leading spaces (decoders of that shape exist, and the
+// fuzzer found this): the context of one piece was not enough, a lone "▁"
+// decodes to "" alone but to " " after other text, and the streamed text lost
+// a space. Whole decodes from HF tokenizers on this JSON with start = 2:
+// [h ▁ ▁h] -> "h  h", [h ▁ ▁ ▁h i] -> "h   hi", [▁ ▁ ▁h] -> " h".
+TEST(StreamDecoder, MultiCharacterStripStaysWithTheWholeDecode) {
+  std::string json = kLlamaLike;
+  const std::string one = R"("start": 1)";
+  json.replace(json.find(one), one.size(), R"("start": 2)");
+  Result<Tokenizer> tok = Tokenizer::from_json(json);
+  ASSERT_TRUE(tok.is_ok()) << tok.error().to_string();
+  const std::pair<std::vector<int32_t>, std::string> cases[] = {
+      {{6, 5, 8}, "h  h"}, {{6, 5, 5, 8, 7}, "h   hi"}, {{5, 5, 8}, " h"}, {{9, 5, 5, 9}, "hi   hi"}};
+  for (const auto& [ids, expected] : cases) {
+    EXPECT_EQ(tok->decode(ids), expected);
+    StreamDecoder stream(*tok);
+    std::string streamed;
+    for (int32_t id : ids) streamed += stream.push(id);
+    streamed += stream.flush();
+    EXPECT_EQ(streamed, expected) << "ids " << testing::PrintToString(ids);
+  }
+}
+
 TEST(StreamDecoder, FlushEmitsIncompleteTail) {
   Tokenizer tok = load();
   StreamDecoder stream(tok);

@@ -29,10 +29,25 @@ TEST(TokenizerErrors, MinimalBpeLoads) {
 }
 
 TEST(TokenizerErrors, InvalidJson) {
-  expect_error("{\"model\": ", ErrorKind::InvalidConfig, "invalid JSON");
-  expect_error("", ErrorKind::InvalidConfig, "invalid JSON");
+  expect_error("{\"model\": ", ErrorKind::InvalidConfig, "not valid JSON");
+  expect_error("", ErrorKind::InvalidConfig, "not valid JSON");
   expect_error("[1, 2]", ErrorKind::InvalidConfig, "not a JSON object");
-  expect_error(std::string("{\"a\": \"\xFF\"}"), ErrorKind::InvalidConfig, "invalid JSON");
+  expect_error(std::string("{\"a\": \"\xFF\"}"), ErrorKind::InvalidConfig, "not valid JSON");
+}
+
+// Sequence stages nest; 100k levels must be a typed error, not a stack overflow
+// in the stage loaders (nor in nlohmann's recursive copy of the value).
+TEST(TokenizerErrors, NormalizerSequenceNested100kDeepIsATypedError) {
+  std::string deep;
+  const size_t depth = 100'000;
+  for (size_t i = 0; i < depth; ++i) deep += R"({"type": "Sequence", "normalizers": [)";
+  deep += R"({"type": "Lowercase"})";
+  for (size_t i = 0; i < depth; ++i) deep += "]}";
+  expect_error(tokenizer_json(kBpe, R"("normalizer": )" + deep + ", "), ErrorKind::InvalidConfig, "nests deeper than");
+}
+
+TEST(TokenizerErrors, DuplicateKeysAreRejected) {
+  expect_error(tokenizer_json(kBpe, R"("decoder": null, "decoder": null, )"), ErrorKind::InvalidConfig, "twice");
 }
 
 TEST(TokenizerErrors, MissingModel) {

@@ -2,16 +2,25 @@
 and injectable faults.
 
 usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] [--ignore-range]
+                          [--no-response] [--drip SECONDS] [--shift-range] [--gzip]
   --drop-after BYTES  the first ranged GET of each file sends at most BYTES body
                       bytes, then closes the connection (a dropped transfer)
   --drop-on K         drop the K-th GET of each file (0-based, counting every
                       GET) instead, when it is ranged
   --fail-first N      the first N GETs of each file answer 503
   --ignore-range      answer every GET with 200 and the whole file
+  --no-response       read the request, then never answer (until the client leaves)
+  --drip SECONDS      after the headers, send one body byte every SECONDS
+  --shift-range       answer a ranged GET with the bytes one past those asked for,
+                      and a Content-Range saying so (a lying cache or proxy)
+  --gzip              gzip the body and say so in Content-Encoding
+  --gone-after N      GETs of a file after its first N answer 404 (a file removed mid-load)
 Prints "PORT <n>" on stdout once listening; serves until killed.
 """
 import argparse
+import gzip
 import os
+import time
 import re
 import sys
 import threading
@@ -29,6 +38,13 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if args.no_response:
+            try:
+                while self.rfile.read(1):
+                    pass
+            except OSError:
+                pass
+            return
         path = os.path.normpath(os.path.join(args.root, self.path.split("?")[0].lstrip("/")))
         if not path.startswith(os.path.abspath(args.root)) or not os.path.isfile(path):
             body = b"not found"
@@ -40,6 +56,13 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             n = counts.get(path, 0)
             counts[path] = n + 1
+        if args.gone_after is not None and n >= args.gone_after:
+            body = b"gone"
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if n < args.fail_first:
             body = b"try again"
             self.send_response(503)
@@ -60,7 +83,21 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+        if ranged and args.shift_range and end + 1 < size:
+            begin, end = begin + 1, end + 1
         length = end - begin + 1
+        if args.gzip:
+            with open(path, "rb") as f:
+                f.seek(begin)
+                body = gzip.compress(f.read(length))
+            self.send_response(206 if ranged else 200)
+            if ranged:
+                self.send_header("Content-Range", f"bytes {begin}-{end}/{size}")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self.send_response(206 if ranged else 200)
         if ranged:
             self.send_header("Content-Range", f"bytes {begin}-{end}/{size}")
@@ -76,7 +113,10 @@ class Handler(BaseHTTPRequestHandler):
             f.seek(begin)
             left = limit
             while left > 0:
-                chunk = f.read(min(left, 65536))
+                if args.drip:
+                    time.sleep(args.drip)
+                    self.wfile.flush()
+                chunk = f.read(min(left, 1 if args.drip else 65536))
                 if not chunk:
                     break
                 self.wfile.write(chunk)
@@ -95,9 +135,15 @@ def main():
     p.add_argument("--drop-on", type=int, default=None)
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--ignore-range", action="store_true")
+    p.add_argument("--no-response", action="store_true")
+    p.add_argument("--drip", type=float, default=0)
+    p.add_argument("--shift-range", action="store_true")
+    p.add_argument("--gzip", action="store_true")
+    p.add_argument("--gone-after", type=int, default=None)
     args = p.parse_args()
     args.root = os.path.abspath(args.root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.handle_error = lambda request, address: None  # clients that leave early are the tests' point
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 

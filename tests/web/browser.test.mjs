@@ -8,9 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { chromiumSkipReason, demoServer, fixtures, launchChromium, nativeGenerate, root, webBuild } from './helpers.mjs';
+import {
+  chromiumSkipReason, demoServer, fixtures, launchChromium, nativeGenerate, requireAll, requirePresent, root,
+  skipUnlessRequired, webBuild,
+} from './helpers.mjs';
 
-const skip = chromiumSkipReason();
+const missing = chromiumSkipReason();
+const skip = skipUnlessRequired(missing);
 
 // Summed VmRSS of the Chromium processes this test started (descendants of
 // this node process named chrom*), in bytes.
@@ -54,6 +58,7 @@ function modelDir(urlPath) {
 }
 
 test('demo page in headless Chromium: greedy text equals the native CLI, heap within bound', { skip, timeout: 240000 }, async () => {
+  requirePresent(missing);
   const server = await demoServer();
   const base = server.url;
   const browser = await launchChromium();
@@ -110,6 +115,7 @@ test('demo page in headless Chromium: greedy text equals the native CLI, heap wi
 
 test('in Chromium, cross-origin isolated: the pthreads build (when staged) gives transformers\' ids, models loaded one after another',
   { skip, timeout: 120000 }, async () => {
+    requirePresent(missing);
     const server = await demoServer();
     const browser = await launchChromium();
     try {
@@ -129,6 +135,7 @@ test('in Chromium, cross-origin isolated: the pthreads build (when staged) gives
         return out;
       });
       const threaded = existsSync(path.join(webBuild, 'package/weightstream-mt.worker.js'));
+      assert.ok(threaded || !requireAll, 'WS_REQUIRE_ALL=1 and the pthreads build is not staged (preset web-threads)');
       for (const r of results) {
         assert.deepEqual(r.ids, r.greedy, r.name);
         assert.equal(r.isolated, true);
@@ -143,6 +150,7 @@ test('in Chromium, cross-origin isolated: the pthreads build (when staged) gives
 
 test('JS heap stays flat while a shard streams into wasm (CDP Performance.getMetrics, main thread)',
   { skip, timeout: 120000 }, async () => {
+    requirePresent(missing);
     const server = await demoServer();
     const browser = await launchChromium();
     try {

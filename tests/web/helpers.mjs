@@ -15,6 +15,20 @@ export const cli = process.env.WS_CLI || path.join(nativeBuild, 'weightstream');
 export const smollm2Gguf = process.env.WS_SMOLLM2_GGUF || path.join(root, 'build/models/SmolLM2-135M-Instruct.Q4_1.gguf');
 export const python = existsSync(path.join(root, '.venv/bin/python')) ? path.join(root, '.venv/bin/python') : 'python3';
 
+// WS_REQUIRE_ALL=1 (.ci/run): CI provides every dependency (the SmolLM2 model,
+// Chromium, vite), so a missing one fails the test instead of skipping it.
+export const requireAll = process.env.WS_REQUIRE_ALL === '1';
+// The `skip` option for a test whose dependency is missing for `reason`
+// (false when present): the reason, or false under WS_REQUIRE_ALL=1, where the
+// test then starts with requirePresent(reason) and fails.
+export function skipUnlessRequired(reason) {
+  return reason && !requireAll ? reason : false;
+}
+// Throws under WS_REQUIRE_ALL=1 when `reason` says a dependency is missing.
+export function requirePresent(reason) {
+  if (reason && requireAll) throw new Error(`WS_REQUIRE_ALL=1 and ${reason}`);
+}
+
 export async function weightstream() {
   return import(path.join(webBuild, 'package/index.js'));
 }

@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { collect, fixtures, nativeGenerate, rangeServer, reference, smollm2Gguf, weightstream } from './helpers.mjs';
+import {
+  collect, fixtures, nativeGenerate, rangeServer, reference, requirePresent, skipUnlessRequired, smollm2Gguf,
+  weightstream,
+} from './helpers.mjs';
 
 const MODELS = ['gpt2', 'gpt2_f16', 'llama_gqa', 'llama_sharded', 'llama_bf16', 'llama_f16', 'llama3_rope', 'mistral', 'qwen2'];
 
@@ -72,8 +75,10 @@ test('sampling is deterministic for a seed and matches the native CLI', async ()
 });
 
 const smolDir = path.join(path.dirname(smollm2Gguf), 'SmolLM2-135M-Instruct-bf16');
+const noSmollm2 = !existsSync(smollm2Gguf) && 'SmolLM2 GGUF absent (.ci/setup.d/30-smollm2.sh)';
 test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the native CLI ids',
-  { skip: !existsSync(smollm2Gguf) && 'SmolLM2 GGUF absent (.ci/setup.d/30-smollm2.sh)' }, async () => {
+  { skip: skipUnlessRequired(noSmollm2) }, async () => {
+    requirePresent(noSmollm2);
     const { loadModel } = await weightstream();
     const prompt = 'The capital of France is';
     const native = nativeGenerate(smollm2Gguf, prompt, 12);
@@ -84,11 +89,39 @@ test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the na
       assert.deepEqual(model.lastGeneration.ids, native.ids);
       assert.equal(text, native.text);
       model.dispose();
-      if (existsSync(path.join(smolDir, 'model.safetensors'))) {
+      // .ci/run converts it before the node tests.
+      const noBf16 = !existsSync(path.join(smolDir, 'model.safetensors')) && `no ${smolDir}/model.safetensors`;
+      requirePresent(noBf16);
+      if (!noBf16) {
         const bf16 = await loadModel(`${server.url}/${path.basename(smolDir)}`);
         await collect(bf16.generate(prompt, { maxNewTokens: 12 }));
         assert.deepEqual(bf16.lastGeneration.ids, nativeGenerate(smolDir, prompt, 12).ids);
         bf16.dispose();
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+// Quantize while the fetch streams: the bf16 conversion held as q4_0 / q8_0
+// blocks binds exactly the native CLI's bytes and generates its ids (the
+// WASM SIMD128 block kernels against the native AVX-512/AVX2 ones).
+test('SmolLM2 bf16 quantized while streaming (dtype q4_0, q8_0) equals the native CLI',
+  { skip: skipUnlessRequired(noSmollm2) }, async () => {
+    requirePresent(noSmollm2);
+    const noBf16 = !existsSync(path.join(smolDir, 'model.safetensors')) && `no ${smolDir}/model.safetensors`;
+    requirePresent(noBf16);
+    const { loadModel } = await weightstream();
+    const prompt = 'The capital of France is';
+    const server = await rangeServer(path.dirname(smolDir));
+    try {
+      for (const dtype of ['q4_0', 'q8_0']) {
+        const native = nativeGenerate(smolDir, prompt, 8, ['--dtype', dtype]);
+        const model = await loadModel(`${server.url}/${path.basename(smolDir)}`, { dtype });
+        await collect(model.generate(prompt, { maxNewTokens: 8 }));
+        assert.deepEqual(model.lastGeneration.ids, native.ids, dtype);
+        assert.equal(model.memory().boundBytes, native.load.bound_bytes, dtype);
+        model.dispose();
       }
     } finally {
       server.close();

@@ -2,7 +2,7 @@
 // its C API (web/src/exports.cpp) in small JS helpers. Every parser lives in
 // the wasm side; nothing here interprets a model file.
 import createWeightstreamModule from './weightstream.mjs';
-import { errorFromKind } from './errors.js';
+import { WasmTrapError, asWeightstreamError, errorFromKind } from './errors.js';
 
 export const isNode = typeof process === 'object' && typeof process.versions === 'object' &&
   typeof process.versions.node === 'string';
@@ -42,15 +42,63 @@ async function instantiate(source, imports) {
   return WebAssembly.instantiate(source, imports);
 }
 
+// The module's exports (`_name` functions), each behind the trap guard of
+// `core`; everything else (HEAPU8, UTF8ToString, ...) read through from the
+// module itself, so values the glue replaces (on memory growth) stay current.
+function guardedExports(core, module) {
+  const guarded = Object.create(module);
+  for (const name of Object.keys(module)) {
+    if (name.startsWith('_') && typeof module[name] === 'function') {
+      guarded[name] = (...args) => core.call(name, args);
+    }
+  }
+  return guarded;
+}
+
 export class Core {
   constructor(module, variant) {
-    this.m = module;
+    this.module = module;
+    this.m = guardedExports(this, module);
     this.variant = variant;  // 'single' or 'threads'
+    // The WasmTrapError that ended this instance, or null while it is usable.
+    this.discarded = null;
+    this.uncache = [];  // loadCore's: each drops this instance from a cache entry
     // Threads the backend may use: the pthreads build's pool + the caller,
     // no more than the machine has.
     const hardware = typeof navigator === 'object' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
     this.threads = Math.max(1, Math.min(module._ws_max_threads(), hardware));
     this.view = null;
+  }
+
+  // Every call into the module goes through here. A trap (out-of-bounds
+  // access, unreachable, stack overflow: any exception out of an export) can
+  // leave the allocator, the stack pointer and every C++ object half-updated,
+  // so the instance is never called again: the error is typed, the instance
+  // leaves the cache, and the next loadCore() makes a fresh one.
+  call(name, args) {
+    if (this.discarded) throw this.discardedError();
+    try {
+      return this.module[name](...args);
+    } catch (error) {
+      this.discard(name, error);
+      throw this.discarded;
+    }
+  }
+
+  discard(name, error) {
+    if (this.discarded) return;
+    const what = error && error.message ? error.message : String(error);
+    this.discarded = new WasmTrapError(`the wasm module trapped in ${name.replace(/^_/, '')} (${what}); its instance was ` +
+      'discarded and the next load starts a fresh one', { cause: error });
+    for (const drop of this.uncache) drop();
+    try {
+      this.module.PThread?.terminateAllThreads?.();  // the pthreads build's pool
+    } catch {}
+  }
+
+  discardedError() {
+    return new WasmTrapError('the wasm instance this model lived in was discarded after a trap ' +
+      `(${this.discarded.message}); load the model again`, { cause: this.discarded });
   }
 
   // The heap as bytes, re-checked on every call: memory growth replaces the
@@ -89,7 +137,7 @@ export class Core {
       this.heap().set(bytes, ptr);
       return fn(ptr, bytes.length);
     } finally {
-      this.m._free(ptr);
+      if (!this.discarded) this.m._free(ptr);  // a trap inside fn() ended the instance
     }
   }
 
@@ -104,7 +152,7 @@ export class Core {
       new Int32Array(this.heap().buffer, ptr, values.length).set(values);
       return fn(ptr, values.length);
     } finally {
-      this.m._free(ptr);
+      if (!this.discarded) this.m._free(ptr);  // a trap inside fn() ended the instance
     }
   }
 
@@ -165,14 +213,19 @@ async function createCore(variant, wasm) {
 // Module); options.threads: 'auto' (the pthreads build when the page is
 // cross-origin isolated and the package has it) or 1.
 export function loadCore(options = {}) {
+  options = options ?? {};
   const variant = options.threads !== 1 && !options.wasm && canUseThreads() ? 'threads' : 'single';
   const key = options.wasm ? null : variant;
   if (key && corePromises.has(key)) return corePromises.get(key);
-  let promise = createCore(variant, options.wasm);
+  let promise = createCore(variant, options.wasm).catch((error) => {
+    throw asWeightstreamError(error, 'weightstream.wasm');
+  });
   if (variant === 'threads') promise = promise.catch(() => loadCore({ ...options, threads: 1 }));
   if (key) {
     corePromises.set(key, promise);
-    promise.catch(() => corePromises.delete(key));
+    promise.then((core) => {
+      core.uncache.push(() => { if (corePromises.get(key) === promise) corePromises.delete(key); });
+    }, () => corePromises.delete(key));
   }
   return promise;
 }

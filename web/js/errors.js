@@ -61,6 +61,18 @@ export class UsageError extends WeightstreamError {
   }
 }
 
+// The wasm module trapped (out-of-bounds access, stack overflow, unreachable)
+// inside a call: kind "Internal", a JS-side kind with no C++ counterpart. The
+// module's state after a trap is unknown, so its instance is discarded: the
+// next load gets a fresh one, and models that lived in the old one answer
+// every call with this error (dispose() still works).
+export class WasmTrapError extends WeightstreamError {
+  constructor(message, options) {
+    super('Internal', message, options);
+    this.name = 'WasmTrapError';
+  }
+}
+
 const FORMAT_KINDS = new Set(['InvalidHeader', 'InvalidIndex', 'InvalidConfig', 'Truncated', 'ShapeMismatch',
   'MissingTensor', 'UnexpectedTensor']);
 
@@ -77,9 +89,19 @@ export function errorFromKind(kind, message) {
       return new UnsupportedError(message);
     case 'Cancelled':
       return new CancelledError(message);
+    case 'Internal':
+      return new WasmTrapError(message);
     default:
       return new UsageError(kind, message);
   }
+}
+
+// `error` as a WeightstreamError: itself when it is one, else wrapped (kind
+// "Io", the original as `cause`) with `context` (a URL or path) in front.
+export function asWeightstreamError(error, context) {
+  if (error instanceof WeightstreamError) return error;
+  const message = error && error.message !== undefined ? error.message : String(error);
+  return new WeightstreamError('Io', context ? `${context}: ${message}` : message, { cause: error });
 }
 
 // Rebuilds an error sent across postMessage (worker -> page).

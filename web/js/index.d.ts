@@ -1,32 +1,49 @@
 // Type declarations for the weightstream npm package (hand-written; keep in
 // step with index.js, errors.js and worker_client.js).
 
-/** Names of the C++ ws::ErrorKind values; JS-side failures use the same names. */
+/**
+ * Names of the C++ ws::ErrorKind values; JS-side failures use the same names, plus
+ * 'Internal' (JS only): the wasm module trapped (see WasmTrapError).
+ */
 export type ErrorKind =
   | 'InvalidArgument' | 'Io' | 'Http' | 'InvalidHeader' | 'InvalidIndex' | 'InvalidConfig' | 'Truncated'
   | 'ShapeMismatch' | 'MissingTensor' | 'UnexpectedTensor' | 'Unsupported' | 'OutOfBudget' | 'Cancelled'
-  | 'NotFound';
+  | 'NotFound' | 'Internal';
 
 export class WeightstreamError extends Error {
   readonly kind: ErrorKind;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown });
 }
-/** HTTP status, refused connection or CORS (kind "Http"); missing file or URL (kind "NotFound"). */
+/**
+ * HTTP status, refused connection, CORS, a reply that is not the range asked for, or no data for
+ * stallTimeoutMs (kind "Http", status 0 when there was no status); missing file or URL (kind "NotFound").
+ */
 export class HttpError extends WeightstreamError {
   readonly status: number;
   readonly url: string;
 }
 /** Malformed or inconsistent files: InvalidHeader, InvalidIndex, InvalidConfig, Truncated, ShapeMismatch, MissingTensor, UnexpectedTensor. */
 export class FormatError extends WeightstreamError {}
-/** The model does not fit (wasm32: at most 4 GiB of memory), or a size cap was hit. */
+/** The model does not fit (wasm32: at most 4 GiB of memory), or a size cap was hit (a load's side files over 256 MiB together). */
 export class OutOfBudgetError extends WeightstreamError {}
 export class UnsupportedError extends WeightstreamError {}
 /** An AbortSignal fired. */
 export class CancelledError extends WeightstreamError {}
-/** A bad option or call (InvalidArgument), or a local file problem (Io). */
+/**
+ * A bad argument, option or call (InvalidArgument) — including any call on a disposed model and
+ * a generation whose model was disposed under it — or a local file problem (Io).
+ */
 export class UsageError extends WeightstreamError {}
+/**
+ * The wasm module trapped (out-of-bounds access, stack overflow, unreachable): kind "Internal". The
+ * instance is discarded; the next load gets a fresh one. Models loaded in the discarded instance answer
+ * every call with this error (dispose() still works).
+ */
+export class WasmTrapError extends WeightstreamError {}
 
 export function errorFromKind(kind: ErrorKind, message: string): WeightstreamError;
+/** `error` itself when it is a WeightstreamError, else one of kind "Io" with `error` as its cause. */
+export function asWeightstreamError(error: unknown, context?: string): WeightstreamError;
 
 export interface LoadProgress {
   /** Bytes of the checkpoint read so far. */
@@ -37,14 +54,35 @@ export interface LoadProgress {
   mbPerSecond: number;
 }
 
+export type WeightDType =
+  | 'keep' | 'f32' | 'f16' | 'bf16'
+  | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'q4_k' | 'q5_k' | 'q6_k';
+
+/**
+ * Every option is checked before anything is fetched: a wrong type or value rejects with a
+ * UsageError (kind "InvalidArgument").
+ */
 export interface LoadOptions {
-  /** Dtype the matrices are held in: as stored ('keep', the default), or converted while loading. */
-  dtype?: 'keep' | 'f32' | 'f16' | 'bf16';
+  /**
+   * Dtype the matrices are held in: as stored ('keep', the default: a GGUF's blocks stay blocks),
+   * converted while loading ('f32', 'f16', 'bf16'), or quantized while the fetch streams to a ggml
+   * block type (the output head at 'q6_k' unless 'q8_0' is asked, as llama.cpp does).
+   */
+  dtype?: WeightDType;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
-  /** Attempts to resume a failed transfer with a Range request (default 5). */
+  /** Attempts after a failed request or a dropped transfer (resumed with a Range request): an integer 0-1000, default 5. */
   retries?: number;
-  /** Extra fetch() options (credentials, headers, mode). */
+  /**
+   * The load fails with an HttpError (kind "Http") when no byte (response headers or body) has
+   * arrived for this many milliseconds, e.g. a server that accepts the connection and never answers.
+   * Default 30 000; 0 turns it off. A slow transfer that keeps moving never trips it.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Extra fetch() options (credentials, headers, mode). `headers` may be a Headers object, an array
+   * of [name, value] pairs or a plain object; the Range header and `cache`/`signal` are the loader's.
+   */
   fetchOptions?: RequestInit;
   /** Where weightstream.wasm is, when not beside index.js: URL, bytes or a compiled module. */
   wasm?: string | URL | ArrayBuffer | Uint8Array | WebAssembly.Module;
@@ -55,13 +93,19 @@ export interface LoadOptions {
   threads?: 'auto' | number;
 }
 
+/** Checked like LoadOptions: a wrong type or value ends the generator with a UsageError. */
 export interface GenerateOptions {
+  /** An integer >= 0 (default 32). */
   maxNewTokens?: number;
-  /** 0 (the default) is greedy decoding. */
+  /** A finite number >= 0; 0 (the default) is greedy decoding. */
   temperature?: number;
+  /** An integer >= 0; 0 (the default) keeps every token. */
   topK?: number;
+  /** In [0, 1] (default 1). */
   topP?: number;
+  /** A finite number > 0 (default 1). */
   repetitionPenalty?: number;
+  /** An integer from 0 to 2^53 - 1 (default 0). */
   seed?: number;
   signal?: AbortSignal;
   /** Each token id as it is chosen (main-thread Model only). */
@@ -103,15 +147,26 @@ export interface MemoryFigures {
   heapBytes: number;
 }
 
+/**
+ * A loaded model. After dispose(), every method but memory() and dispose() throws (or, for generate,
+ * rejects with) a UsageError.
+ */
 export class Model {
   readonly info: ModelInfo;
   readonly location: string;
   lastGeneration: GenerationStats | null;
   memory(): MemoryFigures;
+  /** Throws UsageError when `text` is not a string. */
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
-  decode(ids: number[]): string;
-  /** Text pieces as they are generated. `prompt`: text, or token ids. */
+  /** Throws UsageError unless every id is an integer in [0, info.vocab_size). */
+  decode(ids: ArrayLike<number>): string;
+  /**
+   * Text pieces as they are generated. `prompt`: text, or token ids (integers in [0, info.vocab_size)).
+   * Every failure ends the iterator with a WeightstreamError: UsageError for a bad prompt or option, a
+   * second concurrent generate, or dispose() while it runs.
+   */
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<string, void, undefined>;
+  /** Frees the model; a generation in progress ends with a UsageError. Calling it again does nothing. */
   dispose(): void;
 }
 
@@ -121,18 +176,22 @@ export class WorkerModel {
   /** The figures the worker last reported. */
   memory(): MemoryFigures;
   generate(prompt: string | ArrayLike<number>, options?: Omit<GenerateOptions, 'onToken'>): AsyncGenerator<string, void, undefined>;
-  /** Frees the model by ending its worker. */
+  /** Frees the model by ending its worker; a generation in progress ends with a UsageError. */
   dispose(): void;
 }
 
 /**
  * Loads a checkpoint: a directory URL (config.json, tokenizer.json, model.safetensors
  * or model.safetensors.index.json + shards), a .safetensors or .gguf URL, or in Node a
- * local path / file: URL.
+ * local path / file: URL. Never throws synchronously; rejects only with a WeightstreamError
+ * (UsageError for a location that is not a URL or path, or a bad option).
  */
 export function loadModel(location: string | URL, options?: LoadOptions): Promise<Model>;
-/** loadModel in a dedicated module Web Worker (browsers). */
-export function loadModelInWorker(location: string | URL, options?: Omit<LoadOptions, 'wasm'> & { wasm?: string }): Promise<WorkerModel>;
+/**
+ * loadModel in a dedicated module Web Worker (browsers; in Node it rejects with UnsupportedError).
+ * Never throws synchronously; rejects only with a WeightstreamError.
+ */
+export function loadModelInWorker(location: string | URL, options?: Omit<LoadOptions, 'wasm'> & { wasm?: string | URL }): Promise<WorkerModel>;
 /** Instantiates the wasm module ahead of the first load. */
 export function loadCore(options?: { wasm?: LoadOptions['wasm']; threads?: LoadOptions['threads'] }): Promise<unknown>;
 /** True where the pthreads build can run (SharedArrayBuffer: a cross-origin isolated page or worker). */

@@ -8,7 +8,9 @@
 //   model.dispose();
 import { canUseThreads, loadCore, isNode } from './core.js';
 import { openLocation } from './sources.js';
-import { CancelledError, UsageError, WeightstreamError } from './errors.js';
+import { CancelledError, FormatError, UsageError, WeightstreamError, asWeightstreamError } from './errors.js';
+import { invalid, generateOptions, loadArguments, promptArgument, tokenIds } from './options.js';
+import { LoadSignal } from './transfer.js';
 
 export * from './errors.js';
 export { canUseThreads, loadCore };
@@ -40,6 +42,11 @@ async function feedHeader(core, session, source, file) {
     if (need < 0) core.fail();
     if (need === 0) return;
     chunk = (await source.prefix(file, have, need)).bytes;
+    // Never ask again for nothing: a header that claims more bytes than the
+    // file has would otherwise loop here forever.
+    if (chunk.length === 0) {
+      throw new FormatError('Truncated', `${source.url(file)}: the header parser asks for bytes up to ${need}, the file ends at ${have}`);
+    }
   }
 }
 
@@ -59,8 +66,10 @@ export class Model {
     return { boundBytes: this.info.bytes_to_bind, heapBytes: this.core.heap().length };
   }
 
-  encode(text, { addSpecialTokens = true } = {}) {
+  encode(text, options) {
     this.live();
+    if (typeof text !== 'string') throw invalid(`encode takes text, not ${text === null ? 'null' : typeof text}`);
+    const { addSpecialTokens = true } = options ?? {};
     const n = this.core.withBytes(text, (ptr, len) =>
       this.core.check(this.core.m._ws_encode(this.session, ptr, len, addSpecialTokens ? 1 : 0)));
     const p = this.core.m._ws_ids() >> 2;
@@ -69,7 +78,8 @@ export class Model {
 
   decode(ids) {
     this.live();
-    this.core.withInt32s(ids, (ptr, n) => this.core.check(this.core.m._ws_decode(this.session, ptr, n)));
+    const checked = tokenIds(ids, this.info.vocab_size);
+    this.core.withInt32s(checked, (ptr, n) => this.core.check(this.core.m._ws_decode(this.session, ptr, n)));
     return this.core.text();
   }
 
@@ -77,12 +87,21 @@ export class Model {
   // model's tokenizer, special tokens added) or an array of token ids.
   // Temperature 0 (the default) is greedy. After it ends, lastGeneration
   // holds {ids, promptIds, stoppedAtEos, prefill/decode tokens per second}.
-  async *generate(prompt, { maxNewTokens = 32, temperature = 0, topK = 0, topP = 1, repetitionPenalty = 1, seed = 0,
-    signal, onToken } = {}) {
+  // Every failure, misuse included, ends the iterator with a
+  // WeightstreamError; dispose() during generation ends it with a UsageError.
+  async *generate(prompt, options) {
     this.live();
+    const checkedPrompt = promptArgument(prompt, this.info.vocab_size);
+    const { maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, signal, onToken } = generateOptions(options);
     if (this.busy) throw new UsageError('InvalidArgument', 'this model is already generating');
-    const promptIds = typeof prompt === 'string' ? this.encode(prompt) : Array.from(prompt);
+    const promptIds = typeof checkedPrompt === 'string' ? this.encode(checkedPrompt) : checkedPrompt;
     const { core, session } = this;
+    // The session may be freed (dispose) while this generator waits at a
+    // yield: it is checked after every wait, before the next call into wasm.
+    const stillLive = () => {
+      if (this.session !== session) throw new UsageError('InvalidArgument', 'the model was disposed during generation');
+      if (core.discarded) throw core.discardedError();
+    };
     this.busy = true;
     try {
       core.withInt32s(promptIds, (ptr, n) => core.check(core.m._ws_generate_start(session, ptr, n, maxNewTokens,
@@ -93,13 +112,20 @@ export class Model {
         if (id === -2) core.fail();
         const piece = core.text();
         if (id >= 0 && onToken) onToken(id);
-        if (piece) yield piece;
+        stillLive();  // onToken may have disposed the model
+        if (piece) {
+          yield piece;
+          stillLive();
+        }
         if (id === -1) break;
         await yieldToEventLoop();  // let the page paint and abort signals fire
+        stillLive();
       }
+    } catch (error) {
+      throw asWeightstreamError(error, this.location);
     } finally {
-      this.busy = false;
-      if (this.session) {
+      if (this.session === session) this.busy = false;
+      if (this.session === session && !core.discarded) {
         core.m._ws_generate_stats(session);
         const s = JSON.parse(core.text());
         this.lastGeneration = {
@@ -113,15 +139,20 @@ export class Model {
     }
   }
 
-  // Frees the weights and everything else the model holds in the heap. (The
-  // heap itself never shrinks: WebAssembly memory only grows.)
+  // Frees the weights and everything else the model holds in the heap (the
+  // heap itself never shrinks: WebAssembly memory only grows). A generation
+  // in progress ends with a UsageError at its next step; every later call is
+  // a UsageError. Calling it again does nothing.
   dispose() {
-    if (this.session) this.core.m._ws_session_destroy(this.session);
+    const session = this.session;
     this.session = 0;
+    this.busy = false;
+    if (session && !this.core.discarded) this.core.m._ws_session_destroy(session);
   }
 
   live() {
     if (!this.session) throw new UsageError('InvalidArgument', 'the model was disposed');
+    if (this.core.discarded) throw this.core.discardedError();
   }
 }
 
@@ -129,26 +160,36 @@ export class Model {
 // of a checkpoint directory (config.json, tokenizer.json, model.safetensors or
 // model.safetensors.index.json + shards), with or without a trailing slash; a
 // URL of one .safetensors or .gguf file; in Node, also a local path or file: URL.
-// options: dtype ('keep' | 'f32' | 'f16' | 'bf16'), onProgress({loaded, total,
-// mbPerSecond}), signal (AbortSignal), retries, wasm (where
+// options (checked by options.js): dtype ('keep' | 'f32' | 'f16' | 'bf16'),
+// onProgress({loaded, total, mbPerSecond}), signal (AbortSignal), retries
+// (default 5), stallTimeoutMs (default 30 000; 0: off), wasm (where
 // weightstream.wasm is, when not beside this file), fetchOptions, threads
 // ('auto': the pthreads build with up to 4 threads where the page is
 // cross-origin isolated, else 1; or a number).
-export async function loadModel(location, options = {}) {
-  const { dtype = 'keep', onProgress, signal, retries, fetchOptions, wasm, threads = 'auto' } = options;
+// Always settles asynchronously, and only ever rejects with a
+// WeightstreamError (UsageError for bad arguments).
+export async function loadModel(location, options) {
+  const args = loadArguments(location, options);
+  const { dtype, onProgress, signal, retries, stallTimeoutMs, fetchOptions, wasm, threads } = args;
   if (signal?.aborted) throw new CancelledError('load cancelled', signal.reason);
-  const core = await loadCore({ wasm, threads });
-  const { source, weightsFile } = await openLocation(location, { signal, retries, fetchOptions });
-  const session = core.m._ws_session_create();
-  const started = performance.now();
+  const load = new LoadSignal(signal, stallTimeoutMs);
+  let core = null;
+  let session = 0;
   try {
+    core = await loadCore({ wasm, threads });
+    const { source, weightsFile } = await openLocation(args.location, { load, retries, fetchOptions });
+    session = core.m._ws_session_create();
+    const started = performance.now();
     const setFile = (name, text) => core.withCString(name, (n) => core.withBytes(text, (p, len) =>
       core.m._ws_set_file(session, n, p, len)));
     let shardFiles;
     if (weightsFile && /\.gguf$/i.test(weightsFile)) {
       shardFiles = [weightsFile];  // config and tokenizer come from its metadata
       for (const name of ['config.json', ...SIDE_FILES]) {
-        const text = await source.text(name, { optional: true }).catch(() => null);
+        const text = await source.text(name, { optional: true }).catch((error) => {
+          if (load.abortError()) throw load.abortError();
+          return null;
+        });
         if (text !== null && name === 'generation_config.json') setFile(name, text);
       }
     } else {
@@ -169,7 +210,7 @@ export async function loadModel(location, options = {}) {
       }
     }
     for (const file of shardFiles) await feedHeader(core, session, source, file);
-    const threadCount = threads === 'auto' ? core.threads : Math.max(1, Math.min(Number(threads) || 1, core.threads));
+    const threadCount = threads === 'auto' ? core.threads : Math.max(1, Math.min(threads, core.threads));
     core.withCString(dtype, (d) => core.check(core.m._ws_prepare(session, d, threadCount)));
     core.m._ws_info(session);
     const info = JSON.parse(core.text());
@@ -196,11 +237,15 @@ export async function loadModel(location, options = {}) {
     report(true);
     const seconds = (performance.now() - started) / 1000;
     info.load = { seconds, mbPerSecond: total / 1e6 / ((performance.now() - loadStart) / 1000), heapBytes: core.heap().length };
-    return new Model(core, session, info, String(location));
+    const model = new Model(core, session, info, args.location);
+    session = 0;
+    return model;
   } catch (error) {
-    core.m._ws_session_destroy(session);
-    if (signal?.aborted && !(error instanceof CancelledError)) throw new CancelledError('load cancelled', signal.reason);
-    if (error instanceof WeightstreamError) throw error;
-    throw new WeightstreamError('Io', `${location}: ${error.message}`, { cause: error });
+    if (session && !core.discarded) core.m._ws_session_destroy(session);
+    const aborted = load.abortError();
+    if (aborted && !(error instanceof WeightstreamError && error.kind === 'Internal')) throw aborted;
+    throw asWeightstreamError(error, args.location);
+  } finally {
+    load.stop();
   }
 }

@@ -3,25 +3,16 @@
 // streams each shard's body through the wasm LoadExecutor: every chunk is
 // copied straight to the heap address the executor names (BYOB reader, ONE
 // reusable 1 MiB buffer; never arrayBuffer(), never a shard-sized buffer).
-import { HttpError, CancelledError, FormatError, UsageError } from './errors.js';
+import { HttpError, FormatError, OutOfBudgetError, UsageError, WeightstreamError } from './errors.js';
 import { importNode, isNode } from './core.js';
+import { CHUNK_BYTES, LoadSignal, checkRangeReply, discardBody, readBody } from './transfer.js';
 
-export const CHUNK_BYTES = 1 << 20;
-const SIDE_FILE_MAX_BYTES = 256 << 20;
-
-function throwIfAborted(signal) {
-  if (signal && signal.aborted) throw new CancelledError('load cancelled', signal.reason);
-}
-
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new CancelledError('load cancelled', signal.reason));
-    }, { once: true });
-  });
-}
+export { CHUNK_BYTES };
+// The cap on the side files (config.json, tokenizer.json, ...; the largest
+// real tokenizer.json files are tens of MB) of one load, all together, checked
+// while the bodies stream: they are read in parallel, so a per-file cap alone
+// would let a hostile server hold several times it.
+export const SIDE_FILE_MAX_BYTES = 256 << 20;
 
 // Copies `bytes` into the shard's next targets, committing as it goes.
 // Returns how many bytes were used (fewer only past the shard's plan).
@@ -38,14 +29,31 @@ function feed(core, session, shard, bytes) {
   return pos;
 }
 
+function concatBytes(parts, total) {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+const utf8 = new TextDecoder();
+
 export class HttpSource {
-  // `base`: the model directory URL, ending in '/'.
-  constructor(base, { signal, retries = 5, retryDelayMs = 200, fetchOptions = {} } = {}) {
+  // `base`: the model directory URL, ending in '/'. `load`: the LoadSignal of
+  // this load; `fetchOptions.headers`: [name, value] pairs (options.js).
+  constructor(base, { load = new LoadSignal(), retries = 5, retryDelayMs = 200, fetchOptions = {} } = {}) {
     this.base = base;
-    this.signal = signal;
+    this.load = load;
     this.retries = retries;
     this.retryDelayMs = retryDelayMs;
     this.fetchOptions = fetchOptions;
+    this.fileBytes = new Map();   // file -> size, from the first reply that gave it
+    this.sideBytes = 0;           // side-file bytes held so far (SIDE_FILE_MAX_BYTES)
+    this.prefixReuse = {};        // the reusable read buffer of header prefixes
+    this.streamReuse = {};        // ... and of shard bodies
   }
 
   url(file) {
@@ -60,48 +68,86 @@ export class HttpSource {
         return await this.requestOnce(file, headers);
       } catch (error) {
         if (error.kind !== 'Http' || (error.status >= 400 && error.status < 500) || attempt >= this.retries) throw error;
-        await sleep(this.retryDelayMs * (attempt + 1), this.signal);
+        if (this.load.abortError()) throw this.load.abortError();
+        await this.load.sleep(this.retryDelayMs * (attempt + 1));
       }
     }
   }
 
-  async requestOnce(file, headers) {
+  async requestOnce(file, extraHeaders) {
     const url = this.url(file);
-    throwIfAborted(this.signal);
+    this.load.throwIfAborted();
+    this.load.touch();
+    const headers = new Headers(this.fetchOptions.headers || []);
+    for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
     let response;
     try {
-      response = await fetch(url, { ...this.fetchOptions, headers: { ...(this.fetchOptions.headers || {}), ...headers },
-        cache: 'no-store', signal: this.signal });
+      response = await fetch(url, { ...this.fetchOptions, headers, cache: 'no-store', signal: this.load.signal });
     } catch (error) {
-      throwIfAborted(this.signal);
+      this.load.throwIfAborted();
       // Browsers report CORS refusals and unreachable hosts alike as a TypeError.
       throw new HttpError(`${url}: request failed (${error.message}); if the server is another origin, it must ` +
         'allow it with Access-Control-Allow-Origin (and expose Content-Range)', { url, cause: error });
     }
+    this.load.touch();
     if (response.status === 404 || response.status === 410) {
+      discardBody(response);
       throw new HttpError(`${url}: HTTP ${response.status} (not found)`, { status: response.status, url, kind: 'NotFound' });
     }
     if (!response.ok) {
+      discardBody(response);
       throw new HttpError(`${url}: HTTP ${response.status} ${response.statusText}`.trim(), { status: response.status, url });
     }
     return response;
   }
 
-  // The whole text of a small file; null when `optional` and it does not exist.
+  // A failed body read as a typed error: the load's own abort or stall, a
+  // typed error from the core or a cap, else a transfer failure.
+  transferError(url, error, where = '') {
+    const aborted = this.load.abortError();
+    if (aborted) return aborted;
+    if (error instanceof WeightstreamError && error.kind !== 'Http') return error;
+    return new HttpError(`${url}: transfer failed${where} (${error.message})`, { url, cause: error });
+  }
+
+  // The whole text of a small file (at most SIDE_FILE_MAX_BYTES, whether or
+  // not the server says how long it is); null when `optional` and it does
+  // not exist. A dropped transfer is retried from the start.
   async text(file, { optional = false } = {}) {
-    let response;
-    try {
-      response = await this.request(file);
-    } catch (error) {
-      if (optional && error.kind === 'NotFound') return null;
-      throw error;
+    const url = this.url(file);
+    for (let failures = 0; ; ) {
+      let response;
+      try {
+        response = await this.request(file);
+      } catch (error) {
+        if (optional && error.kind === 'NotFound') return null;
+        throw error;
+      }
+      const declared = Number(response.headers.get('content-length'));
+      if (declared > SIDE_FILE_MAX_BYTES) {
+        discardBody(response);
+        throw new OutOfBudgetError(`${url}: ${declared} bytes, more than the ${SIDE_FILE_MAX_BYTES}-byte cap on a side file`);
+      }
+      const parts = [];
+      let total = 0;
+      try {
+        await readBody(response, { url, maxBytes: SIDE_FILE_MAX_BYTES, load: this.load, onChunk: (chunk) => {
+          this.sideBytes += chunk.length;
+          if (this.sideBytes > SIDE_FILE_MAX_BYTES) {
+            throw new OutOfBudgetError(`${url}: the side files of this model pass the ${SIDE_FILE_MAX_BYTES}-byte cap`);
+          }
+          parts.push(chunk.slice());
+          total += chunk.length;
+        } });
+      } catch (error) {
+        this.sideBytes -= total;  // a retry reads it again
+        const typed = this.transferError(url, error);
+        if (typed.kind !== 'Http' || this.load.abortError() || ++failures > this.retries) throw typed;
+        await this.load.sleep(this.retryDelayMs * failures);
+        continue;
+      }
+      return utf8.decode(concatBytes(parts, total));  // still counted: the core keeps side files
     }
-    const length = Number(response.headers.get('content-length') || 0);
-    if (length > SIDE_FILE_MAX_BYTES) {
-      response.body?.cancel();
-      throw new FormatError('InvalidConfig', `${this.url(file)}: ${length} bytes, too large for a side file`);
-    }
-    return response.text();
   }
 
   async exists(file) {
@@ -120,52 +166,38 @@ export class HttpSource {
     const url = this.url(file);
     let out = null;
     let have = 0;
-    let fileBytes = 0;
     for (let failures = 0; ; ) {
-      const response = await this.request(file, { Range: `bytes=${begin + have}-${end - 1}` });
-      const range = response.headers.get('content-range');
-      if (response.status === 206 && range) {
-        const m = /\/(\d+)\s*$/.exec(range);
-        if (!m) throw new HttpError(`${url}: unreadable Content-Range "${range}"`, { url });
-        fileBytes = Number(m[1]);
-      } else if (response.status === 206) {
-        response.body?.cancel();
-        throw new HttpError(`${url}: a ranged response without Content-Range (a cross-origin server must ` +
-          'list it in Access-Control-Expose-Headers)', { url });
-      } else {
-        fileBytes = Number(response.headers.get('content-length'));
-        if (response.headers.get('content-length') === null || !Number.isFinite(fileBytes)) {
-          response.body?.cancel();
-          throw new HttpError(`${url}: the server ignores Range and sends no Content-Length`, { url });
-        }
-      }
-      const want = Math.max(0, Math.min(end, fileBytes) - begin);
+      const from = begin + have;
+      const response = await this.request(file, { Range: `bytes=${from}-${end - 1}` });
+      const reply = checkRangeReply(response, url, from, end - 1, this.fileBytes.get(file));
+      this.fileBytes.set(file, reply.fileBytes);
+      const want = Math.max(0, Math.min(end, reply.fileBytes) - begin);
       if (!out) out = new Uint8Array(want);
-      let skip = response.status === 206 ? 0 : begin + have;  // a 200 starts at byte 0
-      const reader = response.body.getReader();
+      let skip = reply.skip;  // a 200 starts at byte 0
       try {
-        while (have < want) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          let chunk = value;
-          if (skip) {
-            const s = Math.min(skip, chunk.length);
-            chunk = chunk.subarray(s);
-            skip -= s;
-          }
-          const n = Math.min(chunk.length, want - have);
-          out.set(chunk.subarray(0, n), have);
-          have += n;
+        if (have < want) {
+          await readBody(response, { url, limit: reply.bodyBytes, reuse: this.prefixReuse, load: this.load, onChunk: (value) => {
+            let chunk = value;
+            if (skip) {
+              const s = Math.min(skip, chunk.length);
+              chunk = chunk.subarray(s);
+              skip -= s;
+            }
+            const n = Math.min(chunk.length, want - have);
+            out.set(chunk.subarray(0, n), have);
+            have += n;
+            return have < want;
+          } });
+        } else {
+          discardBody(response);
         }
       } catch (error) {
-        throwIfAborted(this.signal);
-        if (++failures > this.retries) throw new HttpError(`${url}: transfer failed (${error.message})`, { url, cause: error });
-        await sleep(this.retryDelayMs * failures, this.signal);
+        const typed = this.transferError(url, error);
+        if (typed.kind !== 'Http' || this.load.abortError() || ++failures > this.retries) throw typed;
+        await this.load.sleep(this.retryDelayMs * failures);
         continue;
-      } finally {
-        reader.cancel().catch(() => {});
       }
-      if (have >= want) return { bytes: out, fileBytes };
+      if (have >= want) return { bytes: out, fileBytes: reply.fileBytes };
       if (++failures > this.retries) throw new FormatError('Truncated', `${url}: ended after ${begin + have} bytes`);
     }
   }
@@ -175,7 +207,6 @@ export class HttpSource {
   // next byte the executor needs.
   async stream(core, session, shard, file, end, onBytes) {
     const url = this.url(file);
-    let buffer = new ArrayBuffer(CHUNK_BYTES);
     let failures = 0;
     for (;;) {
       const start = core.nextTarget(session, shard);
@@ -184,51 +215,36 @@ export class HttpSource {
       try {
         response = await this.request(file, { Range: `bytes=${start.offset}-${end - 1}` });
       } catch (error) {
-        if (error.kind !== 'Http' || error.status >= 400 && error.status < 500 || ++failures > this.retries) throw error;
-        await sleep(this.retryDelayMs * failures, this.signal);
+        if (error.kind !== 'Http' || error.status >= 400 && error.status < 500 || this.load.abortError() ||
+            ++failures > this.retries) {
+          throw error;
+        }
+        await this.load.sleep(this.retryDelayMs * failures);
         continue;
       }
-      let skip = response.status === 206 ? 0 : start.offset;  // server ignored Range
-      let reader;
-      let byob = true;
+      const reply = checkRangeReply(response, url, start.offset, end - 1, this.fileBytes.get(file));
+      let skip = reply.skip;  // server ignored Range
       try {
-        reader = response.body.getReader({ mode: 'byob' });
-      } catch {
-        reader = response.body.getReader();  // engines without byte streams
-        byob = false;
-      }
-      try {
-        for (;;) {
-          const { value, done } = byob
-            ? await reader.read(new Uint8Array(buffer, 0, CHUNK_BYTES))
-            : await reader.read();
-          if (done) break;
-          if (byob) buffer = value.buffer;  // the same memory, handed back
+        await readBody(response, { url, limit: reply.bodyBytes, reuse: this.streamReuse, load: this.load, onChunk: (value) => {
           let chunk = value;
           if (skip) {
             const s = Math.min(skip, chunk.length);
             chunk = chunk.subarray(s);
             skip -= s;
+            if (!chunk.length) return true;
           }
           const used = feed(core, session, shard, chunk);
           failures = 0;
           onBytes(used);
-          if (used < chunk.length || core.nextTarget(session, shard).len === 0) break;
-        }
+          return used === chunk.length && core.nextTarget(session, shard).len !== 0;
+        } });
       } catch (error) {
-        throwIfAborted(this.signal);
-        if (error.kind && error.kind !== 'Http') throw error;  // the core refused the bytes
-        // A failed BYOB read keeps the buffer it was handed (now detached).
-        if (buffer.byteLength === 0) buffer = new ArrayBuffer(CHUNK_BYTES);
-        if (++failures > this.retries) {
-          throw new HttpError(`${url}: transfer failed at byte ${core.nextTarget(session, shard).offset} (${error.message})`,
-            { url, cause: error });
-        }
-        await sleep(this.retryDelayMs * failures, this.signal);
-      } finally {
-        reader.cancel().catch(() => {});
+        const typed = this.transferError(url, error, ` at byte ${core.nextTarget(session, shard).offset}`);
+        if (typed.kind !== 'Http' || this.load.abortError() || ++failures > this.retries) throw typed;
+        await this.load.sleep(this.retryDelayMs * failures);
+        continue;
       }
-      throwIfAborted(this.signal);
+      this.load.throwIfAborted();
       if (core.nextTarget(session, shard).len !== 0 && failures === 0) {
         // The body ended early without an error: count it and resume.
         if (++failures > this.retries) {
@@ -242,9 +258,9 @@ export class HttpSource {
 // Node only: a local directory (or the directory of one file). Reads go
 // straight into the wasm heap at the executor's addresses: no JS buffer at all.
 export class FileSource {
-  constructor(dir, { signal } = {}) {
+  constructor(dir, { load = new LoadSignal() } = {}) {
     this.dir = dir;
-    this.signal = signal;
+    this.load = load;
   }
 
   async fs() {
@@ -278,10 +294,23 @@ export class FileSource {
       if (optional && error.kind === 'NotFound') return null;
       throw error;
     }
+    // Read in chunks up to the cap rather than trusting stat(): a FIFO or a
+    // device file has no size and may never end.
     try {
-      const { size } = await handle.stat();
-      if (size > SIDE_FILE_MAX_BYTES) throw new FormatError('InvalidConfig', `${this.url(file)}: too large for a side file`);
-      return await handle.readFile('utf8');
+      const parts = [];
+      let total = 0;
+      for (;;) {
+        this.load.throwIfAborted();
+        const chunk = new Uint8Array(Math.min(CHUNK_BYTES, SIDE_FILE_MAX_BYTES + 1 - total));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        if (total > SIDE_FILE_MAX_BYTES) {
+          throw new OutOfBudgetError(`${this.url(file)}: more than the ${SIDE_FILE_MAX_BYTES}-byte cap on a side file`);
+        }
+        parts.push(chunk.subarray(0, bytesRead));
+      }
+      return utf8.decode(concatBytes(parts, total));
     } finally {
       await handle.close();
     }
@@ -315,7 +344,7 @@ export class FileSource {
     const handle = await this.open(file);
     try {
       for (;;) {
-        throwIfAborted(this.signal);
+        this.load.throwIfAborted();
         const t = core.nextTarget(session, shard);
         if (t.len === 0) return;
         if (!t.dst) {  // bytes nobody needs: seek past them
@@ -335,8 +364,17 @@ export class FileSource {
   }
 }
 
+function parseUrl(text, base) {
+  try {
+    return base === undefined ? new URL(text) : new URL(text, base);
+  } catch (error) {
+    throw new UsageError('InvalidArgument', `${text}: not a valid URL (${error.message})`);
+  }
+}
+
 // Splits a model location into a source and the weights file it names, if any.
-// Directory URLs work with or without a trailing slash.
+// Directory URLs work with or without a trailing slash. A location that is
+// not a URL (or, in Node, a path) is a UsageError.
 export async function openLocation(location, options) {
   let text = location instanceof URL ? location.href : String(location);
   const isHttp = /^https?:\/\//i.test(text);
@@ -344,11 +382,16 @@ export async function openLocation(location, options) {
   const single = /\.(gguf|safetensors)$/i.test(text.replace(/[?#].*$/, ''));
   if (isHttp || !isNode) {
     const base = typeof location === 'string' && !isHttp && typeof self !== 'undefined' && self.location
-      ? new URL(text, self.location.href) : new URL(text);
+      ? parseUrl(text, self.location.href) : parseUrl(text);
     let href = base.href;
     if (single) {
       const u = new URL(href);
-      weightsFile = decodeURIComponent(u.pathname.slice(u.pathname.lastIndexOf('/') + 1));
+      const name = u.pathname.slice(u.pathname.lastIndexOf('/') + 1);
+      try {
+        weightsFile = decodeURIComponent(name);
+      } catch {
+        throw new UsageError('InvalidArgument', `${text}: malformed percent-encoding in "${name}"`);
+      }
       u.pathname = u.pathname.slice(0, u.pathname.lastIndexOf('/') + 1);
       href = u.href;
     } else if (!new URL(href).pathname.endsWith('/')) {
@@ -359,7 +402,13 @@ export async function openLocation(location, options) {
     return { source: new HttpSource(href, options), weightsFile };
   }
   const path = await importNode('node:path');
-  if (text.startsWith('file:')) text = (await importNode('node:url')).fileURLToPath(text);
+  if (text.startsWith('file:')) {
+    try {
+      text = (await importNode('node:url')).fileURLToPath(text);
+    } catch (error) {
+      throw new UsageError('InvalidArgument', `${text}: not a usable file: URL (${error.message})`);
+    }
+  }
   text = path.resolve(text);
   if (single) {
     weightsFile = path.basename(text);

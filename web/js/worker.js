@@ -8,13 +8,17 @@ let loadController = null;
 const generations = new Map();
 
 function serialize(error) {
-  return { kind: error.kind || 'Io', message: error.message || String(error), status: error.status };
+  return { kind: error?.kind || 'Io', message: error?.message || String(error), status: error?.status };
 }
 
 self.onmessage = async (event) => {
   const msg = event.data;
   switch (msg.type) {
     case 'load': {
+      if (model) {  // one model per worker
+        self.postMessage({ type: 'load-error', error: { kind: 'InvalidArgument', message: 'this worker already has a model' } });
+        break;
+      }
       loadController = new AbortController();
       try {
         model = await loadModel(msg.location, { ...msg.options, signal: loadController.signal,

@@ -1,7 +1,8 @@
 // loadModelInWorker: the loadModel API, run in a dedicated module Web Worker.
 // Weights, forward passes and the wasm heap all live in the worker; the page
 // gets progress events, text pieces and figures through postMessage.
-import { CancelledError, UnsupportedError, reviveError } from './errors.js';
+import { CancelledError, UnsupportedError, UsageError, WeightstreamError, asWeightstreamError, reviveError } from './errors.js';
+import { generateOptions, loadArguments, promptArgument } from './options.js';
 
 export class WorkerModel {
   constructor(worker, info, memory) {
@@ -10,6 +11,16 @@ export class WorkerModel {
     this.lastMemory = memory;
     this.lastGeneration = null;
     this.nextId = 1;
+    // Generations waiting for messages: each ends with the error it is handed
+    // when the model is disposed or the worker dies.
+    this.pending = new Set();
+    this.onWorkerError = (event) => {
+      event.preventDefault?.();
+      this.end(new WeightstreamError('Io', `the model's worker failed: ${event.message || 'unknown error'}`));
+      this.worker?.terminate();
+      this.worker = null;
+    };
+    worker.addEventListener('error', this.onWorkerError);
   }
 
   // The last figures the worker reported (after load and after each generation).
@@ -17,10 +28,13 @@ export class WorkerModel {
     return this.lastMemory;
   }
 
-  // Same as Model.generate: an async iterator of text pieces.
-  async *generate(prompt, options = {}) {
-    if (!this.worker) throw reviveError({ kind: 'InvalidArgument', message: 'the model was disposed' });
-    const { signal, onToken, ...rest } = options;
+  // Same as Model.generate: an async iterator of text pieces, arguments
+  // checked the same way before anything is sent to the worker.
+  async *generate(prompt, options) {
+    if (!this.worker) throw new UsageError('InvalidArgument', 'the model was disposed');
+    const checkedPrompt = promptArgument(prompt, this.info.vocab_size);
+    const { signal, onToken, ...rest } = generateOptions(options);
+    void onToken;  // ids are not sent back from the worker
     const id = this.nextId++;
     const queue = [];
     let wake = null;
@@ -30,12 +44,17 @@ export class WorkerModel {
       queue.push(msg);
       if (wake) wake();
     };
-    const onAbort = () => this.worker?.postMessage({ type: 'abort-generate', id });
-    this.worker.addEventListener('message', onMessage);
+    const ender = (error) => {
+      queue.push({ type: 'ended', error });
+      if (wake) wake();
+    };
+    const worker = this.worker;
+    const onAbort = () => worker.postMessage({ type: 'abort-generate', id });
+    worker.addEventListener('message', onMessage);
     signal?.addEventListener('abort', onAbort, { once: true });
+    this.pending.add(ender);
     try {
-      this.worker.postMessage({ type: 'generate', id, prompt: typeof prompt === 'string' ? prompt : Array.from(prompt),
-        options: rest });
+      worker.postMessage({ type: 'generate', id, prompt: checkedPrompt, options: rest });
       for (;;) {
         if (!queue.length) await new Promise((resolve) => { wake = resolve; });
         wake = null;
@@ -50,45 +69,88 @@ export class WorkerModel {
           if (msg.generation) this.lastGeneration = msg.generation;
           if (msg.memory) this.lastMemory = msg.memory;
           throw reviveError(msg.error);
+        } else if (msg.type === 'ended') {
+          throw msg.error;
         }
       }
     } finally {
-      this.worker?.removeEventListener('message', onMessage);
+      this.pending.delete(ender);
+      worker.removeEventListener('message', onMessage);
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  // Frees the model and ends the worker (its whole heap goes with it).
+  end(error) {
+    for (const ender of this.pending) ender(error);
+    this.pending.clear();
+  }
+
+  // Frees the model and ends the worker (its whole heap goes with it). A
+  // generation in progress ends with a UsageError.
   dispose() {
+    this.end(new UsageError('InvalidArgument', 'the model was disposed during generation'));
+    this.worker?.removeEventListener('error', this.onWorkerError);
     this.worker?.terminate();
     this.worker = null;
   }
 }
 
-// Options as loadModel's (onProgress and signal stay on this side).
-export function loadModelInWorker(location, options = {}) {
-  if (typeof Worker === 'undefined') {
-    return Promise.reject(new UnsupportedError('loadModelInWorker needs Web Workers; in Node use loadModel'));
+function workerBase() {
+  if (typeof document !== 'undefined') return document.baseURI;
+  return typeof self !== 'undefined' && self.location ? self.location.href : undefined;
+}
+
+function resolveUrl(text, base, what) {
+  try {
+    return (base === undefined ? new URL(text) : new URL(text, base)).href;
+  } catch (error) {
+    throw new UsageError('InvalidArgument', `${what} ${text}: not a valid URL (${error.message})`);
   }
-  const { onProgress, signal, ...rest } = options;
-  if (signal?.aborted) return Promise.reject(new CancelledError('load cancelled', signal.reason));
-  const base = typeof document !== 'undefined' ? document.baseURI : self.location.href;
-  const href = new URL(location instanceof URL ? location.href : String(location), base).href;
-  if (typeof rest.wasm === 'string') rest.wasm = new URL(rest.wasm, base).href;  // the worker's base differs
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+}
+
+// Options as loadModel's (onProgress and signal stay on this side). Always
+// settles asynchronously, and only ever rejects with a WeightstreamError.
+export async function loadModelInWorker(location, options) {
+  const args = loadArguments(location, options);
+  if (typeof Worker === 'undefined') {
+    throw new UnsupportedError('loadModelInWorker needs Web Workers; in Node use loadModel');
+  }
+  const { onProgress, signal, location: text, ...rest } = args;
+  if (signal?.aborted) throw new CancelledError('load cancelled', signal.reason);
+  const base = workerBase();
+  const href = resolveUrl(text, base, 'model location');
+  if (typeof rest.wasm === 'string' || rest.wasm instanceof URL) {
+    rest.wasm = resolveUrl(String(rest.wasm), base, 'wasm');  // the worker's base differs
+  }
+  let worker;
+  try {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  } catch (error) {
+    throw asWeightstreamError(error, 'loadModelInWorker: cannot start a worker');
+  }
   return new Promise((resolve, reject) => {
+    const finish = () => {
+      signal?.removeEventListener('abort', onAbort);
+      worker.removeEventListener('message', onMessage);
+      worker.removeEventListener('error', onError);
+    };
     const onAbort = () => {
+      finish();
       worker.terminate();
       reject(new CancelledError('load cancelled', signal.reason));
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.addEventListener('message', function onMessage(event) {
+    const onMessage = (event) => {
       const msg = event.data;
       if (msg.type === 'progress') {
-        onProgress?.(msg.progress);
+        try {
+          onProgress?.(msg.progress);
+        } catch (error) {
+          finish();
+          worker.terminate();
+          reject(asWeightstreamError(error, 'onProgress'));
+        }
       } else if (msg.type === 'loaded' || msg.type === 'load-error') {
-        worker.removeEventListener('message', onMessage);
-        signal?.removeEventListener('abort', onAbort);
+        finish();
         if (msg.type === 'loaded') {
           resolve(new WorkerModel(worker, msg.info, msg.memory));
         } else {
@@ -96,12 +158,21 @@ export function loadModelInWorker(location, options = {}) {
           reject(reviveError(msg.error));
         }
       }
-    });
-    worker.addEventListener('error', (event) => {
-      signal?.removeEventListener('abort', onAbort);
+    };
+    const onError = (event) => {
+      finish();
       worker.terminate();
-      reject(reviveError({ kind: 'Io', message: `worker failed: ${event.message || 'could not start'}` }));
-    }, { once: true });
-    worker.postMessage({ type: 'load', location: href, options: rest });
+      reject(new WeightstreamError('Io', `worker failed: ${event.message || 'could not start'}`));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.addEventListener('message', onMessage);
+    worker.addEventListener('error', onError, { once: true });
+    try {
+      worker.postMessage({ type: 'load', location: href, options: rest });
+    } catch (error) {  // an option the structured clone cannot copy (a function in fetchOptions, ...)
+      finish();
+      worker.terminate();
+      reject(new UsageError('InvalidArgument', `loadModelInWorker: an option cannot be sent to the worker (${error.message})`));
+    }
   });
 }

@@ -33,6 +33,14 @@ int fail(const ws::Error& error) {
 
 std::string text_of(const char* data, size_t len) { return std::string(data ? data : "", data ? len : 0); }
 
+// Recursion that only ends with the stack (for ws_test_trap): the volatile
+// frame keeps the compiler from turning it into a loop.
+int recurse_forever(int depth) {
+  volatile char frame[256];
+  frame[depth % 256] = static_cast<char>(depth);
+  return recurse_forever(depth + 1) + frame[(depth * 7) % 256];
+}
+
 }  // namespace
 
 extern "C" {
@@ -67,7 +75,7 @@ EMSCRIPTEN_KEEPALIVE int ws_get_file(Session* s, const char* name) {
 EMSCRIPTEN_KEEPALIVE int ws_index_shards(Session* s) {
   ws::Result<std::vector<std::string>> shards = s->index_shards();
   if (!shards) return fail(shards.error());
-  g_text = nlohmann::json(*shards).dump();
+  g_text = nlohmann::json(*shards).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return static_cast<int>(shards->size());
 }
 
@@ -217,6 +225,17 @@ EMSCRIPTEN_KEEPALIVE int ws_generate_stats(Session* s) {
                           {"decode_tokens", r.decode_tokens},
                           {"decode_seconds", r.decode_seconds}}
                .dump();
+  return 0;
+}
+
+// Traps on purpose, so the tests can prove the JS side survives every kind
+// of trap (web/js/core.js discards the instance): 0 unreachable, 1 a load
+// past the end of memory, 2 a stack overflow (unbounded recursion). Returns
+// 0 for any other `how`.
+EMSCRIPTEN_KEEPALIVE int ws_test_trap(int how) {
+  if (how == 0) __builtin_trap();
+  if (how == 1) return *reinterpret_cast<volatile int*>(uintptr_t{0xFFFFFFF0u});
+  if (how == 2) return recurse_forever(1);
   return 0;
 }
 

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
+#include "format/json_strict.h"
 #include "web/src/session.h"
 
 namespace ws::web {
@@ -16,9 +18,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A set beside the list: a 100k-id eos list must not cost 10^10 compares.
 void add_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more) {
+  std::unordered_set<int32_t> seen(ids.begin(), ids.end());
   for (int32_t id : more) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (seen.insert(id).second) ids.push_back(id);
   }
 }
 
@@ -26,15 +30,19 @@ void add_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more) {
 std::vector<int32_t> generation_config_eos(const std::string* text) {
   std::vector<int32_t> ids;
   if (!text) return ids;
-  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return ids;
-  auto it = j.find("eos_token_id");
-  if (it == j.end()) return ids;
-  const nlohmann::json list = it->is_array() ? *it : nlohmann::json::array({*it});
-  for (const nlohmann::json& v : list) {
+  Result<nlohmann::json> j = detail::parse_json_strict(*text, ErrorKind::InvalidConfig, "generation_config.json");
+  if (!j || !j->is_object()) return ids;
+  auto it = j->find("eos_token_id");
+  if (it == j->end()) return ids;
+  auto push = [&](const nlohmann::json& v) {
     if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 0x7fffffff) {
       ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
     }
+  };
+  if (it->is_array()) {
+    for (const nlohmann::json& v : *it) push(v);
+  } else {
+    push(*it);
   }
   return ids;
 }

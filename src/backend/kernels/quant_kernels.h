@@ -8,7 +8,9 @@
 // One table per ISA (scalar reference, AVX2, AVX-512 (+VNNI), WASM SIMD128),
 // picked once at start-up like kernels.h. Kernels are single-threaded; the
 // backend splits the n outputs over its thread pool and quantizes the
-// activations once, before the split.
+// activations once, before the split (even part sizes where it can: decode
+// takes weight rows two at a time; an odd part is correct, a little slower).
+// Measured throughput per format and ISA: bench/RESULTS-quant-kernels.md.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +32,8 @@ struct QuantGemm {
   // y[i*ys + j] = sum over c < k of x_i[c] * W_j[c], for i < m, j < n, where
   // x_i is activation row i quantized at xq + i * act_row_bytes(k) and W_j is
   // weight row j (k values, k / block_elements blocks) at w + j * w_row_bytes.
-  // Activation rows follow each other in xq (stride act_row_bytes(k)).
+  // Activation rows follow each other in xq (stride act_row_bytes(k), a
+  // multiple of 4). Any m; m <= 4 rows share each pass over the weights.
   void (*gemm)(size_t m, size_t n, size_t k, const void* xq, const void* w, size_t w_row_bytes, float* y,
                size_t ys);
 };

@@ -8,7 +8,8 @@
 //    unpacked weight block from registers R times, while the weights stream
 //    through the cache once per R rows.
 //  - Decode (R = 1, 2) walks J = 2 weight rows side by side: two independent
-//    accumulation chains and two sequential memory streams.
+//    accumulation chains and two sequential memory streams, prefetched
+//    kPrefetchBytes ahead (see quant_simd_x86.h for the measurement).
 //  - Integer parts (block dot products, the Q4_0/Q5_0 offsets, the K-quant
 //    group scales) stay exact in i32 lanes; each block then costs one convert
 //    and one fused multiply-add with its float scale dw * dx. The Q4_1/Q5_1
@@ -197,9 +198,14 @@ WS_QINLINE void rows(const typename B::Act* a, size_t nb, const uint8_t* w, size
       corr[jj][r] = 0.0f;
     }
   }
+  constexpr size_t bb = kBlockBytes[B::kType];
   for (size_t b = 0; b < nb; ++b) {
     for (int jj = 0; jj < J; ++jj) {
-      B::template run<R>(w + jj * w_row_bytes + b * kBlockBytes[B::kType], a, b, acc[jj], corr[jj]);
+      const uint8_t* wb = w + jj * w_row_bytes + b * bb;
+      if (qsimd::kPrefetchBytes) {
+        for (size_t line = 0; line < bb; line += 64) qsimd::prefetch(wb + qsimd::kPrefetchBytes + line);
+      }
+      B::template run<R>(wb, a, b, acc[jj], corr[jj]);
     }
   }
   for (int jj = 0; jj < J; ++jj) {
@@ -219,34 +225,30 @@ void tile(size_t n, size_t k, const uint8_t* xq, size_t act_row_bytes, const uin
   for (; j < n; ++j) rows<B, R, 1>(a, nb, w + j * w_row_bytes, w_row_bytes, y + j, ys);
 }
 
+// Prefill (m > 4): the weights are walked in chunks of rows that fit in L2
+// (about 256 KiB), and every 4-row activation tile passes over a chunk before
+// the next, so each weight byte comes from DRAM once per op, not once per tile.
+inline size_t rows_per_chunk(size_t w_row_bytes) {
+  const size_t rows = (size_t{256} << 10) / (w_row_bytes ? w_row_bytes : 1);
+  return rows < 2 ? 2 : rows & ~size_t{1};
+}
+
 template <class B>
 void gemm(size_t m, size_t n, size_t k, const void* xq, const void* w, size_t w_row_bytes, float* y, size_t ys) {
   const size_t arb = kBlockElements[B::kType] == 32 ? act_q8_row_bytes(k) : act_q8k_row_bytes(k);
   const auto* x = static_cast<const uint8_t*>(xq);
-  const auto* wb = static_cast<const uint8_t*>(w);
-  size_t i = 0;
-  for (; i + 4 <= m; i += 4) tile<B, 4>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys);
-  switch (m - i) {
-    case 3: tile<B, 3>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys); break;
-    case 2: tile<B, 2>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys); break;
-    case 1: tile<B, 1>(n, k, x + i * arb, arb, wb, w_row_bytes, y + i * ys, ys); break;
-    default: break;
+  const size_t chunk = m > 4 ? rows_per_chunk(w_row_bytes) : n;
+  for (size_t j0 = 0; j0 < n; j0 += chunk) {
+    const size_t nc = n - j0 < chunk ? n - j0 : chunk;
+    const auto* wb = static_cast<const uint8_t*>(w) + j0 * w_row_bytes;
+    float* yc = y + j0;
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) tile<B, 4>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys);
+    switch (m - i) {
+      case 3: tile<B, 3>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys); break;
+      case 2: tile<B, 2>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys); break;
+      case 1: tile<B, 1>(nc, k, x + i * arb, arb, wb, w_row_bytes, yc + i * ys, ys); break;
+      default: break;
+    }
   }
-}
-
-const QuantKernelTable& table_unchecked() {
-  static const QuantKernelTable table = {
-      kIsaName,
-      {
-          {act_q8_row_bytes, quantize_act_q8, gemm<BlockQ4_0>},
-          {act_q8_row_bytes, quantize_act_q8, gemm<BlockQ4_1>},
-          {act_q8_row_bytes, quantize_act_q8, gemm<BlockQ5_0>},
-          {act_q8_row_bytes, quantize_act_q8, gemm<BlockQ5_1>},
-          {act_q8_row_bytes, quantize_act_q8, gemm<BlockQ8_0>},
-          {act_q8k_row_bytes, quantize_act_q8k, gemm<BlockQ45_K<false>>},
-          {act_q8k_row_bytes, quantize_act_q8k, gemm<BlockQ6_K>},
-          {act_q8k_row_bytes, quantize_act_q8k, gemm<BlockQ45_K<true>>},
-      },
-  };
-  return table;
 }

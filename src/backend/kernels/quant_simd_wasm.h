@@ -33,6 +33,10 @@ WS_QINLINE float half(const uint8_t* p) {
   return f16_to_f32(h);
 }
 
+// WebAssembly has no prefetch instruction.
+constexpr size_t kPrefetchBytes = 0;
+WS_QINLINE void prefetch(const void*) {}
+
 WS_QINLINE I8 load(const void* p) {
   const auto* b = static_cast<const uint8_t*>(p);
   return {wasm_v128_load(b), wasm_v128_load(b + 16)};
