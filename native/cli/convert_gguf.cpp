@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "cli/gguf_export.h"
 #include "format/gguf_writer.h"
@@ -160,8 +161,7 @@ Status convert_to_gguf(ModelSource& source, const std::string& location, const s
   WS_ASSIGN_OR_RETURN(std::vector<GgufTensorMapping> mappings, gguf_tensor_mappings(config, source.checkpoint()));
   std::vector<Job> jobs;
   std::string unsupported;
-  DType main_dtype = DType::F32;
-  uint64_t main_numel = 0;
+  std::map<DType, size_t> matrices;  // out dtype -> count, for general.file_type ("mostly Q4_0")
   bool quantized = false;
   bool has_output = false;
   for (const GgufTensorMapping& m : mappings) has_output = has_output || m.gguf_name == "output.weight";
@@ -178,10 +178,7 @@ Status convert_to_gguf(ModelSource& source, const std::string& location, const s
                      " -> " + dtype_name(out) + ")";
       continue;
     }
-    if (m.shape.size() >= 2 && m.source->numel() > main_numel) {
-      main_numel = m.source->numel();
-      main_dtype = out;
-    }
+    if (m.shape.size() >= 2) ++matrices[out];
     quantized = quantized || dtype_is_quantized(out);
     jobs.push_back({std::move(m), out, load, 0, 0});
   }
@@ -189,7 +186,14 @@ Status convert_to_gguf(ModelSource& source, const std::string& location, const s
     return make_error(ErrorKind::Unsupported, "cannot write these tensors to GGUF with this build (quantizing "
                                               "needs a loader that can make the block type): " + unsupported);
   }
-  metadata.emplace_back("general.file_type", gguf_u32(gguf_file_type(main_dtype)));
+  // As llama-quantize does: the type asked for, else (keep) the most common one.
+  DType mostly = target.value_or(DType::F32);
+  if (!target) {
+    for (const auto& [dtype, count] : matrices) {
+      if (count > matrices[mostly]) mostly = dtype;
+    }
+  }
+  metadata.emplace_back("general.file_type", gguf_u32(gguf_file_type(mostly)));
   if (quantized) metadata.emplace_back("general.quantization_version", gguf_u32(2));
 
   std::vector<GgufTensorToWrite> infos;

@@ -57,9 +57,22 @@ bool byte_level_prefix_space(const json& component) {
   return false;
 }
 
+// `component` without the fields that do not change the ids a text gets
+// (ByteLevel's trim_offsets only moves offsets: Qwen2 sets it false).
+json without_offsets(json component) {
+  if (component.is_object()) {
+    component.erase("trim_offsets");
+    for (auto& [key, value] : component.items()) value = without_offsets(value);
+  } else if (component.is_array()) {
+    for (json& value : component) value = without_offsets(value);
+  }
+  return component;
+}
+
 // The tokenizer.ggml.pre value whose pre-tokenizer (as our GGUF reader
 // builds it) is `pre_tokenizer`.
 Result<std::string> pre_tokenizer_name(const json& pre_tokenizer) {
+  const json wanted = without_offsets(pre_tokenizer);
   for (const char* name : {"gpt-2", "smollm", "llama-bpe", "qwen2"}) {
     GgufHeader probe;
     probe.metadata["tokenizer.ggml.model"] = gguf_string("gpt2");
@@ -69,7 +82,7 @@ Result<std::string> pre_tokenizer_name(const json& pre_tokenizer) {
     Result<std::string> text = gguf_tokenizer_json(probe, "probe");
     if (!text) continue;
     const json built = json::parse(*text, nullptr, false);
-    if (built.is_object() && built["pre_tokenizer"] == pre_tokenizer) return std::string(name);
+    if (built.is_object() && without_offsets(built["pre_tokenizer"]) == wanted) return std::string(name);
   }
   return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer " + pre_tokenizer.dump() +
                                                 " has no llama.cpp name we know (gpt-2, smollm, llama-bpe, qwen2)");

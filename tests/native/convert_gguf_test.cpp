@@ -19,6 +19,7 @@
 
 #include "load/load.h"
 #include "native/test_support.h"
+#include "require.h"
 
 namespace ws {
 namespace {
@@ -168,7 +169,9 @@ TEST_F(ConvertGguf, GgufSourceKeepsItsBlocks) {
 // GGUF, and the Q4_1 blocks kept as they are: the same greedy ids throughout.
 TEST_F(ConvertGguf, SmolLM2ThroughAHuggingFaceDirectory) {
   const std::string gguf = WS_SMOLLM2_GGUF;
-  if (!exists(gguf)) GTEST_SKIP() << gguf << " is absent (.ci/setup.d/30-smollm2.sh fetches it)";
+  if (!exists(gguf)) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no " + gguf + " (.ci/setup.d/30-smollm2.sh)");
+  }
   const std::string dir = kOut + "/smollm2-bf16", f16 = kOut + "/smollm2-f16.gguf", kept = kOut + "/smollm2-keep.gguf";
   std::system(("rm -rf " + quote(dir)).c_str());
   ASSERT_EQ(convert(gguf, dir, "bf16"), 0);
@@ -207,6 +210,22 @@ TEST_F(ConvertGguf, SmolLM2ThroughAHuggingFaceDirectory) {
     std::system(("rm -f " + quote(out)).c_str());
   }
   std::system(("rm -rf " + quote(dir) + " " + quote(f16) + " " + quote(kept)).c_str());
+}
+
+// From a URL (HTTP Range requests through the range server) the file is byte
+// for byte the one written from the directory: sharded, with a tokenizer.
+TEST_F(ConvertGguf, FromAUrlAsFromTheDirectory) {
+  test::RangeServer server(kModels);
+  ASSERT_NE(server.port(), 0);
+  for (const char* model : {"llama_sharded", "gpt2"}) {
+    SCOPED_TRACE(model);
+    const std::string local = kOut + "/" + model + "-local.gguf", remote = kOut + "/" + model + "-http.gguf";
+    ASSERT_EQ(convert(kModels + "/" + model, local, "f16"), 0);
+    ASSERT_EQ(convert(server.url(model), remote, "f16"), 0);
+    const std::string bytes = read_file(local);
+    EXPECT_GT(bytes.size(), 100000u);
+    EXPECT_TRUE(read_file(remote) == bytes);
+  }
 }
 
 TEST_F(ConvertGguf, RefusesToWriteOverItsInput) {
@@ -259,7 +278,8 @@ TEST_F(ConvertGguf, RefusesWhatItCannotWriteFaithfully) {
 TEST_F(ConvertGguf, LlamaCppAgrees) {
   const std::string package = WS_NODE_LLAMA_CPP;
   if (!exists(package + "/node_modules/node-llama-cpp/package.json")) {
-    GTEST_SKIP() << "node-llama-cpp is not installed in " << package << " (.ci/setup.d/60-node-llama-cpp.sh)";
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL",
+                            "node-llama-cpp is not installed in " + package + " (.ci/setup.d/60-node-llama-cpp.sh)");
   }
   auto llama_cpp = [&](const std::string& model, const std::string& args) {
     const Outcome r = run_command("node " + std::string(WS_SOURCE_DIR) + "/tests/native/llama_cpp_generate.mjs " + quote(package) +
@@ -295,7 +315,10 @@ TEST_F(ConvertGguf, LlamaCppAgrees) {
   }
   // SmolLM2 converted to f16 through a Hugging Face directory: llama.cpp and our CLI agree.
   const std::string gguf = WS_SMOLLM2_GGUF;
-  if (exists(gguf)) {
+  if (!exists(gguf)) {
+    WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no " + gguf + " (.ci/setup.d/30-smollm2.sh) for the SmolLM2 part");
+  }
+  {
     const std::string dir = kOut + "/smollm2-llama-cpp", f16 = kOut + "/smollm2-llama-cpp.gguf";
     std::system(("rm -rf " + quote(dir)).c_str());
     ASSERT_EQ(convert(gguf, dir, "bf16"), 0);
