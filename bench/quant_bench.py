@@ -1,7 +1,7 @@
 """Quantized weights, side by side with llama.cpp (issue 10's benchmark).
 
   .venv/bin/python bench/quant_bench.py [--runs 5] [--tokens 64] [--threads 2] [--cases smollm2,tiny,13b,ppl]
-      [--peers /work/bench-peers] [--scratch /tmp/ws-quant-bench]
+      [--peers build/node-llama-cpp] [--scratch /tmp/ws-quant-bench]
 
 Cases (each writes its rows into one results table and one raw JSON file):
   smollm2  the built-in default (SmolLM2-135M-Instruct Q4_1 GGUF), ours with --dtype keep vs llama.cpp
@@ -17,8 +17,8 @@ Cases (each writes its rows into one results table and one raw JSON file):
 
 Memory: ours is the CLI's peak RSS (VmHWM of the whole process, nothing subtracted); llama.cpp's is
 the node process's VmHWM less its RSS after importing node-llama-cpp (its post-import baseline), so
-the peer is never charged for Node itself. llama.cpp is node-llama-cpp 3.21.1's prebuilt CPU binary,
-installed outside the repository: `mkdir -p PEERS && cd PEERS && npm i -E node-llama-cpp@3.21.1`.
+the peer is never charged for Node itself. llama.cpp is npm node-llama-cpp's prebuilt Linux x64 CPU
+binary, installed by `bash .ci/setup.d/60-node-llama-cpp.sh` into build/node-llama-cpp (--peers).
 Runs alternate ours / llama.cpp; medians with min-max are reported.
 """
 import argparse
@@ -166,7 +166,8 @@ def main():
     p.add_argument("--tokens", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cases", default="smollm2,tiny,ppl,13b")
-    p.add_argument("--peers", default="/work/bench-peers", help="a directory whose node_modules has node-llama-cpp")
+    p.add_argument("--peers", default=os.path.join(ROOT, "build/node-llama-cpp"),
+                   help="a directory whose node_modules has node-llama-cpp (.ci/setup.d/60-node-llama-cpp.sh)")
     p.add_argument("--scratch", default="/tmp/ws-quant-bench")
     p.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
     a = p.parse_args()
