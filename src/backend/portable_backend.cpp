@@ -94,25 +94,14 @@ class PortableBackend final : public Backend {
     const kernels::GemmOiFn kernel =
         out_in ? table_.gemm_oi[weight_type(w.dtype)] : table_.gemm_io[weight_type(w.dtype)];
     // Output tiles match the kernels' register blocking (4 rows / 64 columns).
-    const size_t tile = out_in ? 4 : 64;
-    const size_t tiles = (w.out + tile - 1) / tile;
     // Decode over [in, out] weights reads row segments: one long segment per
     // thread streams better than several short ones.
     const size_t per_thread = !out_in && n <= 2 ? 1 : 4;
-    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * per_thread);
-    if (n * w.in * w.out < kMinParallelWork) tasks = 1;
-    const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
-    pool_.parallel_for(tasks, [&](size_t task) {
-      const size_t begin = std::min(w.out, task * tiles_per_task * tile);
-      const size_t end = std::min(w.out, begin + tiles_per_task * tile);
-      if (begin >= end) return;
+    for_each_output_range(n, w, out_in ? 4 : 64, per_thread, bias, y, [&](size_t begin, size_t end) {
       if (out_in) {
         kernel(n, end - begin, w.in, x, w.in, offset_elements(w.data, w.dtype, begin * w.in), w.in, y + begin, w.out);
       } else {
         kernel(n, end - begin, w.in, x, w.in, offset_elements(w.data, w.dtype, begin), w.out, y + begin, w.out);
-      }
-      if (bias) {
-        for (size_t t = 0; t < n; ++t) table_.add(y + t * w.out + begin, bias + begin, end - begin, y + t * w.out + begin);
       }
     });
   }
@@ -189,23 +178,13 @@ class PortableBackend final : public Backend {
   //          of one row at a time into a per-thread buffer:
   //          y[t, begin:end] += x[t, c] * row c[begin:end].
   void linear_blocks(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) {
-    const bool out_in = w.layout == WeightLayout::OutIn;
-    if (out_in) return linear_block_kernels(x, n, w, bias, y);
+    if (w.layout == WeightLayout::OutIn) return linear_block_kernels(x, n, w, bias, y);
     const size_t block = static_cast<size_t>(dtype_block_elements(w.dtype));
     const size_t block_bytes = static_cast<size_t>(dtype_block_bytes(w.dtype));
     const size_t row_bytes = w.row_bytes();
     const uint8_t* base = static_cast<const uint8_t*>(w.data);
     // InOut tasks own whole blocks of output columns.
-    const size_t tile = out_in ? 4 : std::max<size_t>(block, 64);
-    const size_t tiles = (w.out + tile - 1) / tile;
-    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * 4);
-    if (n * w.in * w.out < kMinParallelWork) tasks = 1;
-    const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
-    const kernels::KernelTable& table = table_;
-    pool_.parallel_for(tasks, [&](size_t task) {
-      const size_t begin = std::min(w.out, task * tiles_per_task * tile);
-      const size_t end = std::min(w.out, begin + tiles_per_task * tile);
-      if (begin >= end) return;
+    for_each_output_range(n, w, std::max<size_t>(block, 64), 4, bias, y, [&](size_t begin, size_t end) {
       thread_local std::vector<float> row;
       row.resize(end - begin);
       for (size_t t = 0; t < n; ++t) std::fill(y + t * w.out + begin, y + t * w.out + end, 0.0f);
@@ -217,9 +196,6 @@ class PortableBackend final : public Backend {
           float* yt = y + t * w.out + begin;
           for (size_t i = 0; i < end - begin; ++i) yt[i] += a * row[i];
         }
-      }
-      if (bias) {
-        for (size_t t = 0; t < n; ++t) table.add(y + t * w.out + begin, bias + begin, end - begin, y + t * w.out + begin);
       }
     });
   }
@@ -238,9 +214,19 @@ class PortableBackend final : public Backend {
     }
     const size_t row_bytes = w.row_bytes();
     const uint8_t* base = static_cast<const uint8_t*>(w.data);
-    const size_t tile = 4;
+    for_each_output_range(n, w, 4, 4, bias, y, [&](size_t begin, size_t end) {
+      gemm.gemm(n, end - begin, w.in, xq, base + begin * row_bytes, row_bytes, y + begin, w.out);
+    });
+  }
+
+  // Splits the outputs [0, w.out) of a product over the pool in whole tiles,
+  // `per_thread` ranges per thread (one when the op is too small to share),
+  // runs `compute(begin, end)` on each range and adds the bias to it.
+  template <class Compute>
+  void for_each_output_range(size_t n, const MatrixView& w, size_t tile, size_t per_thread, const float* bias,
+                             float* y, const Compute& compute) {
     const size_t tiles = (w.out + tile - 1) / tile;
-    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * 4);
+    size_t tasks = std::min(tiles, static_cast<size_t>(pool_.threads()) * per_thread);
     if (n * w.in * w.out < kMinParallelWork) tasks = 1;
     const size_t tiles_per_task = (tiles + tasks - 1) / tasks;
     const kernels::KernelTable& table = table_;
@@ -248,7 +234,7 @@ class PortableBackend final : public Backend {
       const size_t begin = std::min(w.out, task * tiles_per_task * tile);
       const size_t end = std::min(w.out, begin + tiles_per_task * tile);
       if (begin >= end) return;
-      gemm.gemm(n, end - begin, w.in, xq, base + begin * row_bytes, row_bytes, y + begin, w.out);
+      compute(begin, end);
       if (bias) {
         for (size_t t = 0; t < n; ++t) table.add(y + t * w.out + begin, bias + begin, end - begin, y + t * w.out + begin);
       }
