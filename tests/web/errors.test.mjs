@@ -94,6 +94,10 @@ test('too big for wasm32: OutOfBudget before any weight byte moves', async () =>
   prefix.writeBigUInt64LE(BigInt(header.length));
   writeFileSync(file, Buffer.concat([prefix, header]));
   truncateSync(file, 8 + header.length + bytes);
+  // Admission reads the sizes from config.json, before the header is matched
+  // against the model: a GPT-2 of 16 layers of width 8192 needs ~51 GB as f32.
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, n_embd: 8192, n_layer: 16, n_head: 64 }));
   await rejectsWith(ws.loadModel(dir), 'OutOfBudget', ws.OutOfBudgetError, /4 GiB/);
   rmSync(dir, { recursive: true });
 });

@@ -125,6 +125,19 @@ const cases = {
     }
   },
   // A tokenizer.json whose pre-tokenizer Sequence nests 100 000 deep.
+  // A header of a million (empty) tensors: parsed in linear time by the core,
+  // then refused because none of them is a GPT-2 parameter.
+  'million-entry-header': async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ws-hostile-'));
+    cpSync(gpt2, dir, { recursive: true });
+    const entries = [];
+    for (let i = 0; i < 1000000; ++i) entries.push(`"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+    const header = Buffer.from(`{${entries.join(',')}}`);
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(path.join(dir, 'model.safetensors'), Buffer.concat([prefix, header]));
+    return loadAndGenerate(dir);
+  },
   'deep-tokenizer': async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ws-hostile-'));
     cpSync(gpt2, dir, { recursive: true });
@@ -133,7 +146,14 @@ const cases = {
     tokenizer.pre_tokenizer = '@DEEP@';
     const deep = '{"type":"Sequence","pretokenizers":['.repeat(depth) + ']}'.repeat(depth);
     writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer).replace('"@DEEP@"', deep));
-    return loadAndGenerate(dir);
+    // The core refuses the nesting (depth limit): a tokenizer it cannot read
+    // only costs text, so the model loads and the text prompt is the error.
+    const model = await ws.loadModel(dir);
+    try {
+      return model.encode('Hello world');
+    } finally {
+      model.dispose();
+    }
   },
 };
 
