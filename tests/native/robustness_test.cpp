@@ -144,6 +144,29 @@ TEST(Robustness, GgufOfAnUnsupportedArchitectureNeverReadsSideFiles) {
   EXPECT_FALSE(exists(dir + "/out/tokenizer.json"));
 }
 
+// GGUF names may be any bytes; safetensors headers are UTF-8 JSON. Two names
+// that differ only in invalid bytes used to collide after U+FFFD repair into a
+// file our own loader rejects.
+TEST(Robustness, ConvertRefusesTensorNamesThatAreNotUtf8) {
+  const std::string dir = test::temp_dir("convutf8");
+  test::GgufBuilder b;
+  b.add_string("general.architecture", "mamba")
+      .add_tensor("w.\xff", {4}, 0, 0)
+      .add_tensor("w.\xfe", {4}, 0, 32);
+  test::write_file(dir + "/model.gguf", b.build(std::string(64, '\0')));
+  auto [status, out] = test::run_command(cli() + " convert " + dir + "/model.gguf " + dir + "/out 2>&1");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("weightstream: Unsupported: "), std::string::npos) << out;
+  EXPECT_NE(out.find("not valid UTF-8"), std::string::npos) << out;
+  EXPECT_FALSE(exists(dir + "/out/model.safetensors"));
+  // Printing them is fine (U+FFFD): inspect --json and load --json exit 0 with valid JSON.
+  for (const char* command : {" inspect ", " load "}) {
+    auto printed = test::run_command(cli() + command + dir + "/model.gguf --json");
+    EXPECT_EQ(printed.first, 0) << command;
+    EXPECT_FALSE(nlohmann::json::parse(printed.second, nullptr, false).is_discarded()) << printed.second;
+  }
+}
+
 // convert DIR DIR used to truncate the source's model.safetensors before
 // reading it.
 TEST(Robustness, ConvertRefusesToWriteOverItsInput) {
