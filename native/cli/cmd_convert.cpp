@@ -170,8 +170,25 @@ std::string safetensors_header(std::vector<Planned>& tensors) {
   return out + text;
 }
 
+// A safetensors header is JSON text: a name that is not UTF-8 (GGUF allows any
+// bytes) would be written with U+FFFD in place of its bad bytes, renaming the
+// tensor, and two such names can collide into a header our own loader refuses.
+Status check_names_are_utf8(const Checkpoint& checkpoint) {
+  for (const TensorInfo& t : checkpoint.tensors) {
+    const nlohmann::json name = t.name;
+    if (name.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) !=
+        name.dump(-1, ' ', false, nlohmann::json::error_handler_t::ignore)) {
+      return make_error(ErrorKind::Unsupported,
+                        "tensor \"" + name.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) +
+                            "\" is not valid UTF-8, which a safetensors header cannot hold");
+    }
+  }
+  return Status::ok();
+}
+
 Status convert(ModelSource& source, const std::string& out_dir, std::optional<DType> target, uint64_t batch_bytes) {
   const Checkpoint& checkpoint = source.checkpoint();
+  WS_TRY(check_names_are_utf8(checkpoint));
   std::vector<Planned> tensors;
   for (const TensorInfo& t : checkpoint.tensors) {
     const DType dtype = output_dtype(t.dtype, target);

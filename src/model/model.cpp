@@ -85,6 +85,17 @@ Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<
     parameters_.push_back(std::make_unique<WeightTensor>());  // architectures keep the pointer
     return parameters_.back().get();
   }
+  const TensorInfo* stored = checkpoint_ ? checkpoint_->find(name) : nullptr;
+  if (checkpoint_ && (!stored || stored->shape != shape)) {
+    // Unchecked size: a placeholder until build_model has checked the checkpoint.
+    auto placeholder = std::make_unique<WeightTensor>();
+    placeholder->dtype = dtype;
+    placeholder->shape = shape;
+    deferred_.push_back(parameters_.size());
+    parameters_.push_back(std::move(placeholder));
+    manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), nullptr});
+    return parameters_.back().get();
+  }
   WS_ASSIGN_OR_RETURN(WeightTensor tensor, backend_.allocate_weight(dtype, shape));
   parameters_.push_back(std::make_unique<WeightTensor>(std::move(tensor)));
   WeightTensor* p = parameters_.back().get();
@@ -183,6 +194,18 @@ Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& b
   Status status = model->declare_parameters();
   model->checkpoint_ = nullptr;
   if (!status.is_ok()) return status.error();
+  if (!model->deferred_.empty()) {
+    // Every problem at once (plan_model_load lists them all), before any
+    // allocation sized by config.json alone.
+    WS_TRY(plan_model_load(*model, *checkpoint).status());
+    for (size_t i : model->deferred_) {
+      WeightTensor& p = *model->parameters_[i];
+      WS_ASSIGN_OR_RETURN(WeightTensor tensor, backend.allocate_weight(p.dtype, p.shape));
+      p = std::move(tensor);
+      model->manifest_[i].destination = p.storage.get();
+    }
+    model->deferred_.clear();
+  }
   return model;
 }
 

@@ -159,6 +159,11 @@ class Model {
   std::vector<std::unique_ptr<WeightTensor>> parameters_;
   std::vector<ManifestEntry> manifest_;
   std::vector<ComputeBuffer> scratch_;
+  // Parameters (indices into parameters_ and manifest_) not allocated while
+  // declaring: the checkpoint lacks them or stores another shape, so their
+  // sizes come from config.json alone, unchecked. build_model allocates them
+  // once the checkpoint is proven to fit, and never otherwise.
+  std::vector<size_t> deferred_;
   static constexpr size_t kLogitsSlot = 15;  // architectures use the slots below it
 
   friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*);
@@ -170,7 +175,12 @@ class Model {
 // `checkpoint` is optional: it resolves WeightDType::Keep and naming variants
 // (GPT-2 checkpoints with or without the "transformer." prefix); without it
 // Keep means f32 and names are the transformers defaults.
-// Errors: OutOfBudget when a parameter cannot be allocated.
+// With a checkpoint, a parameter it lacks or stores in another shape is not
+// allocated before the checkpoint is checked: sizes taken from config.json
+// (a head_dim of 2^20, 4096 layers) cost nothing until they agree with the
+// weights. Errors: OutOfBudget when a parameter cannot be allocated; with a
+// checkpoint, those of plan_model_load (MissingTensor, ShapeMismatch,
+// UnexpectedTensor) when it does not fit.
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend,
                                            WeightDType dtype = WeightDType::Keep,
                                            const Checkpoint* checkpoint = nullptr);

@@ -1,5 +1,7 @@
 #include "util/thread_pool.h"
 
+#include <system_error>
+
 namespace ws::detail {
 
 namespace {
@@ -10,7 +12,21 @@ constexpr int kSpinPolls = 20000;
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  // A thread the system refuses (EAGAIN: a process or cgroup limit) is not an
+  // error: the pool runs with the workers it got (the caller's thread always
+  // takes part), so work is slower, never lost. Builds without exceptions
+  // (WebAssembly) have no std::system_error to catch.
+  for (int i = 1; i < threads; ++i) {
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+    try {
+      workers_.emplace_back([this] { worker_loop(); });
+    } catch (const std::system_error&) {
+      break;
+    }
+#else
+    workers_.emplace_back([this] { worker_loop(); });
+#endif
+  }
 }
 
 ThreadPool::~ThreadPool() {

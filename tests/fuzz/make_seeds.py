@@ -83,3 +83,16 @@ with open(f"{root}/config/seed1", "w") as f:
 with open(f"{root}/config/seed2", "w") as f:
     json.dump({"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 100,
                "n_positions": 128, "layer_norm_epsilon": 1e-5}, f)
+
+# Any JSON we read, for fuzz_json_strict: the seeds above (the tokenizer ones
+# without their NUL-separated text) plus generation_config.json and
+# tokenizer_config.json shapes.
+os.makedirs(f"{root}/json", exist_ok=True)
+json_seeds = [header.decode(), json.dumps(byte_level), json.dumps(sentencepiece),
+              json.dumps({"bos_token_id": 1, "eos_token_id": [2, 3], "do_sample": True, "temperature": 0.7}),
+              json.dumps({"chat_template": [{"name": "default", "template": "{{ x }}"}], "eos_token": "</s>",
+                          "added_tokens_decoder": {"0": {"content": "<unk>", "special": True}}}),
+              "[" * 40 + "]" * 40, '{"a":' * 20 + "0" + "}" * 20]
+for i, text in enumerate(json_seeds):
+    with open(f"{root}/json/seed{i}", "w") as f:
+        f.write(text)

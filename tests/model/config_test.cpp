@@ -2,6 +2,8 @@
 // per kind for checkpoints that do not fit the model.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "model_fixture.h"
@@ -149,9 +151,9 @@ TEST(CheckpointMismatch, WrongArchitectureListsMissingAndUnexpectedTogether) {
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir("gpt2"));
   ASSERT_TRUE(source.is_ok()) << source.error().to_string();
   auto b = backend();
+  // build_model itself reports it (before allocating what config.json sizes).
   auto model = build_model(*parse_model_config(kLlamaConfig), *b, WeightDType::Keep, &(*source)->checkpoint());
-  ASSERT_TRUE(model.is_ok());
-  Status status = (*model)->check_checkpoint((*source)->checkpoint());
+  Status status = model.is_ok() ? (*model)->check_checkpoint((*source)->checkpoint()) : model.status();
   ASSERT_FALSE(status.is_ok());
   EXPECT_EQ(status.error().kind, ErrorKind::MissingTensor);
   EXPECT_NE(status.error().message.find("model.embed_tokens.weight"), std::string::npos);
@@ -169,11 +171,31 @@ TEST(CheckpointMismatch, ShapeMismatchNamesTheTensor) {
   config->intermediate_size += 8;
   auto b = backend();
   auto model = build_model(*config, *b, WeightDType::Keep, &(*source)->checkpoint());
-  ASSERT_TRUE(model.is_ok());
-  Status status = (*model)->check_checkpoint((*source)->checkpoint());
+  Status status = model.is_ok() ? (*model)->check_checkpoint((*source)->checkpoint()) : model.status();
   ASSERT_FALSE(status.is_ok());
   EXPECT_EQ(status.error().kind, ErrorKind::ShapeMismatch);
   EXPECT_NE(status.error().message.find("model.layers.0.mlp.gate_proj.weight"), std::string::npos);
+}
+
+// Sizes from config.json that disagree with the checkpoint are reported
+// before anything sized by them is allocated: 4096 layers with 2^24-wide MLPs
+// would ask for petabytes (one 1 GB buffer per matrix) first.
+TEST(CheckpointMismatch, HugeConfigSizesAreCheckedBeforeAllocating) {
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(fixture_dir("llama_gqa"));
+  ASSERT_TRUE(source.is_ok()) << source.error().to_string();
+  Result<ModelConfig> config = parse_model_config(*(*source)->read_text("config.json"));
+  ASSERT_TRUE(config.is_ok());
+  config->intermediate_size = size_t{1} << 24;
+  config->layers = 4096;
+  auto b = backend();
+  const auto start = std::chrono::steady_clock::now();
+  auto model = build_model(*config, *b, WeightDType::F32, &(*source)->checkpoint());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_FALSE(model.is_ok());
+  EXPECT_TRUE(model.error().kind == ErrorKind::ShapeMismatch || model.error().kind == ErrorKind::MissingTensor)
+      << model.error().to_string();
+  EXPECT_NE(model.error().message.find("model.layers.0.mlp.gate_proj.weight"), std::string::npos);
+  EXPECT_LT(seconds, 5.0);
 }
 
 TEST(CheckpointMismatch, OldGpt2BuffersAreToleratedStrayTensorsAreNot) {
