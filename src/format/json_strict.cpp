@@ -15,6 +15,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// A key as a message shows it: a 1 MB key must not become a 1 MB message.
+std::string shown_key(const std::string& key) { return key.size() <= 200 ? key : key.substr(0, 197) + "..."; }
+
 class StrictBuilder {
  public:
   using MemberHandler = std::function<Status(std::string key, json value)>;
@@ -44,7 +47,7 @@ class StrictBuilder {
   bool key(json::string_t& k) {
     if (streaming()) {
       if (!root_keys_.insert(k).second) {
-        problem = "has the key \"" + k + "\" twice";
+        problem = "has the key \"" + shown_key(k) + "\" twice";
         return false;
       }
       member_key_ = std::move(k);
@@ -55,7 +58,7 @@ class StrictBuilder {
     json::object_t& object = open_.back()->get_ref<json::object_t&>();
     auto [it, inserted] = object.emplace(std::move(k), nullptr);
     if (!inserted) {
-      problem = "has the key \"" + it->first + "\" twice";
+      problem = "has the key \"" + shown_key(it->first) + "\" twice";
       return false;
     }
     slot_ = &it->second;

@@ -1,6 +1,8 @@
 // tokenizer.json's "normalizer", "pre_tokenizer", "post_processor" and
 // "decoder": each a typed object, possibly a Sequence of them. Anything we do
 // not implement is an Unsupported error naming it, never a silent mismatch.
+#include <algorithm>
+
 #include "tokenizer/json_loader.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/unicode.h"
@@ -233,9 +235,38 @@ Status add_post_processor(const Json& object, TokenizerData* data) {
 
 }  // namespace
 
+// How much longer the normalizers may make a text, at most: real chains
+// (Prepend "▁", Replace " " by "▁") stay under 4x; a chain of Replace steps
+// that each multiply the text (a -> aa, 40 times) would grow a prompt past
+// any memory. Checked when the file is loaded, so encode() stays total.
+constexpr double kMaxNormalizerGrowth = 256;
+
+Status check_normalizer_growth(const std::vector<NormalizerStep>& steps) {
+  double factor = 1;    // output bytes per input byte, at most
+  double added = 0;     // bytes added whatever the input (Prepend)
+  for (const NormalizerStep& step : steps) {
+    if (step.kind == NormalizerKind::Replace && !step.pattern.empty()) {
+      const double ratio = std::max(1.0, static_cast<double>(step.content.size()) / step.pattern.size());
+      factor *= ratio;
+      added *= ratio;
+    } else if (step.kind == NormalizerKind::Prepend) {
+      added += step.content.size();
+    }
+    if (factor > kMaxNormalizerGrowth || added > 65536) {
+      return make_error(ErrorKind::OutOfBudget,
+                        "tokenizer.json: the normalizer steps can make a text more than " +
+                            std::to_string(static_cast<int>(kMaxNormalizerGrowth)) +
+                            " times longer (or add more than 64 KiB): refused");
+    }
+  }
+  return Status::ok();
+}
+
 Status load_normalizer(const Json& root, TokenizerData* data) {
   const Json* object = member(root, "normalizer");
-  return object ? add_normalizer(*object, &data->normalizers) : Status::ok();
+  if (!object) return Status::ok();
+  WS_TRY(add_normalizer(*object, &data->normalizers));
+  return check_normalizer_growth(data->normalizers);
 }
 
 Status load_pre_tokenizer(const Json& root, TokenizerData* data) {

@@ -318,6 +318,29 @@ TEST(GgufMalformed, OverlappingTensors) {
   expect_error(b.build(std::string(64, '\0')), ErrorKind::InvalidHeader, "overlaps");
 }
 
+// A 64 MiB u8 array would take 512 MiB as 64-bit integers (a 250 MB one took
+// 2.3 GB of RSS): refused once the decoded metadata outgrows 4x its bytes.
+TEST(GgufMalformed, MetadataThatDecodesFarLargerThanItsBytesIsOutOfBudget) {
+  const uint64_t count = 64ull << 20;
+  std::string array;
+  put_u32(array, 9);      // ARRAY
+  put_u32(array, 0);      // of U8
+  put_u64(array, count);
+  array.append(count, '\x01');
+  GgufBuilder b;
+  b.add_raw("general.blob", array).add_tensor("a", {8}, kF32, 0);
+  expect_error(b.build(std::string(32, '\0')), ErrorKind::OutOfBudget, "more than 4x its size in the file");
+  // A token list, scores and types decode within the bound.
+  GgufBuilder real;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 200000; ++i) tokens.push_back("tok" + std::to_string(i));
+  real.add_strings("tokenizer.ggml.tokens", tokens).add_tensor("a", {8}, kF32, 0);
+  const std::string file = real.build(std::string(32, '\0'));
+  Result<GgufPrefix> parsed =
+      parse_gguf_prefix(reinterpret_cast<const uint8_t*>(file.data()), file.size(), file.size(), "test.gguf");
+  ASSERT_TRUE(parsed.is_ok()) << parsed.error().to_string();
+}
+
 TEST(GgufMalformed, DuplicateTensorName) {
   GgufBuilder b;
   b.add_tensor("a", {8}, kF32, 0).add_tensor("a", {8}, kF32, 32);

@@ -46,6 +46,22 @@ TEST(TokenizerErrors, NormalizerSequenceNested100kDeepIsATypedError) {
   expect_error(tokenizer_json(kBpe, R"("normalizer": )" + deep + ", "), ErrorKind::InvalidConfig, "nests deeper than");
 }
 
+// Replace a -> aa, 40 times: 2^40 times longer; refused at load, not a
+// bad_alloc at the first encode.
+TEST(TokenizerErrors, NormalizerChainsThatGrowWithoutBoundAreRefused) {
+  std::string steps;
+  for (int i = 0; i < 40; ++i) {
+    steps += std::string(i ? "," : "") + R"({"type": "Replace", "pattern": {"String": "a"}, "content": "aa"})";
+  }
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Sequence", "normalizers": [)" + steps + "]}, "),
+               ErrorKind::OutOfBudget, "times longer");
+  // A real chain (SentencePiece-style) loads.
+  Result<Tokenizer> ok = Tokenizer::from_json(tokenizer_json(kBpe,
+      R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
+         {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]}, )"));
+  ASSERT_TRUE(ok.is_ok()) << ok.error().to_string();
+}
+
 TEST(TokenizerErrors, DuplicateKeysAreRejected) {
   expect_error(tokenizer_json(kBpe, R"("decoder": null, "decoder": null, )"), ErrorKind::InvalidConfig, "twice");
 }
