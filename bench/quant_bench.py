@@ -77,13 +77,17 @@ def summary(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
-def pair(label, runs, ours_fn, peer_fn, file_bytes):
-    """Alternating runs of ours and the peer; rows of medians."""
-    ours_runs, peer_runs = [], []
+def pair(label, runs, ours_fn, peer_fn, file_bytes, peer_fn_1_thread=None):
+    """Alternating runs of ours and the peer (same threads; and the peer on one
+    thread, where llama.cpp's spinning workers decode faster on this 2-vCPU VM);
+    rows of medians."""
+    ours_runs, peer_runs, peer_1_runs = [], [], []
     for _ in range(runs):
         ours_runs.append(ours_fn())
         if peer_fn:
             peer_runs.append(peer_fn())
+        if peer_fn_1_thread:
+            peer_1_runs.append(peer_fn_1_thread())
     row = {"case": label, "file_bytes": file_bytes, "ours_runs": ours_runs, "peer_runs": peer_runs,
            "ours": {"decode_tps": summary([r.get("decode_tokens_per_second") for r in ours_runs]),
                     "prefill_tps": summary([r.get("prefill_tokens_per_second") for r in ours_runs]),
@@ -93,6 +97,9 @@ def pair(label, runs, ours_fn, peer_fn, file_bytes):
         row["peer"] = {"decode_tps": summary([r.get("decode_tokens_per_second") for r in peer_runs]),
                        "prefill_tps": summary([r.get("prefill_tokens_per_second") for r in peer_runs]),
                        "rss_over_baseline": summary([r.get("rss_over_baseline_bytes") for r in peer_runs])}
+    if peer_1_runs:
+        row["peer_1_thread_runs"] = peer_1_runs
+        row["peer_1_thread"] = {"decode_tps": summary([r.get("decode_tokens_per_second") for r in peer_1_runs])}
     return row
 
 
@@ -104,7 +111,8 @@ def case_smollm2(a):
     ids = prompt_ids(SMOLLM2)
     return [pair("SmolLM2-135M Q4_1 GGUF, ours --dtype keep vs llama.cpp", a.runs,
                  lambda: ours(SMOLLM2, "keep", ids, a.tokens, a.threads),
-                 lambda: llamacpp(SMOLLM2, ids, a.tokens, a.threads, a.peers), os.path.getsize(SMOLLM2))]
+                 lambda: llamacpp(SMOLLM2, ids, a.tokens, a.threads, a.peers), os.path.getsize(SMOLLM2),
+                 lambda: llamacpp(SMOLLM2, ids, a.tokens, 1, a.peers))]
 
 
 def case_tiny(a):
@@ -120,7 +128,8 @@ def case_tiny(a):
             subprocess.run([WS, "convert", d, gguf, "--dtype", dtype], check=True)
         rows.append(pair(f"1.1B bf16 safetensors -> {dtype}: ours quantizing on load vs llama.cpp on our {dtype} GGUF",
                          a.runs, lambda: ours(d, dtype, ids, a.tokens, a.threads),
-                         lambda: llamacpp(gguf, ids, a.tokens, a.threads, a.peers), os.path.getsize(gguf)))
+                         lambda: llamacpp(gguf, ids, a.tokens, a.threads, a.peers), os.path.getsize(gguf),
+                         lambda: llamacpp(gguf, ids, a.tokens, 1, a.peers)))
     return rows
 
 
@@ -152,6 +161,41 @@ def case_ppl(a):
     return rows
 
 
+def cell(s, scale=1.0, digits=1):
+    if not s:
+        return "-"
+    return f"{s['median'] / scale:.{digits}f} ({s['min'] / scale:.{digits}f}-{s['max'] / scale:.{digits}f}, n={s['n']})"
+
+
+def table(results):
+    """Markdown rows of a raw results file (what RESULTS-quant.md shows)."""
+    mib = 1 << 20
+    lines = []
+    for row in results["rows"]:
+        if "ours" in row:
+            o, p = row["ours"], row.get("peer", {})
+            ratio = "-"
+            if p.get("decode_tps") and o.get("decode_tps"):
+                ratio = f"{o['decode_tps']['median'] / p['decode_tps']['median']:.2f}"
+            lines.append(f"| {row['case']} | {row['file_bytes'] / mib:.1f} | {cell(o['bound'], mib)} | "
+                         f"{cell(o['peak_rss'], mib)} | {cell(p.get('rss_over_baseline'), mib)} | "
+                         f"{cell(o['decode_tps'])} | {cell(p.get('decode_tps'))} | {ratio} | "
+                         f"{cell(row.get('peer_1_thread', {}).get('decode_tps'))} | "
+                         f"{cell(o['prefill_tps'])} | {cell(p.get('prefill_tps'))} |")
+        elif "perplexity" in row:
+            lines.append(f"| {row['case']} | {row['perplexity']:.4f} | {row['scored_tokens']} | "
+                         f"{row['bound_bytes'] / mib:.1f} |")
+        elif "q4_0" in row:
+            q, k = row["q4_0"], row["keep"]
+            lines.append(f"| {row['case']} | q4_0: peak RSS {q.get('peak_rss_bytes', 0) / mib:.0f} MiB, bound "
+                         f"{q.get('load', {}).get('bound_bytes', 0) / mib:.0f} MiB, load {q.get('load', {}).get('seconds', 0):.1f} s, "
+                         f"decode {q.get('decode_tokens_per_second', 0):.2f} tok/s | keep: exit {k.get('exit')} after "
+                         f"{k.get('wall_seconds', 0):.2f} s: {k.get('error', 'no error')[:160]} |")
+        elif "error" in row:
+            lines.append(f"| {row['case']} | error: {row['error'][:200]} |")
+    return "\n".join(lines)
+
+
 def machine():
     load = os.getloadavg()
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -170,7 +214,12 @@ def main():
                    help="a directory whose node_modules has node-llama-cpp (.ci/setup.d/60-node-llama-cpp.sh)")
     p.add_argument("--scratch", default="/tmp/ws-quant-bench")
     p.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    p.add_argument("--table", help="print the markdown rows of a raw results file and exit")
     a = p.parse_args()
+    if a.table:
+        with open(a.table) as f:
+            print(table(json.load(f)))
+        return
     os.makedirs(a.scratch, exist_ok=True)
     cases = {"smollm2": case_smollm2, "tiny": case_tiny, "13b": case_13b, "ppl": case_ppl}
     results = {"machine": machine(), "command": " ".join(sys.argv), "rows": []}
@@ -184,6 +233,7 @@ def main():
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
     print("raw results:", path)
+    print(table(results))
 
 
 if __name__ == "__main__":
