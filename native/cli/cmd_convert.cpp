@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/file_write.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/convert_gguf.h"
@@ -64,18 +65,6 @@ DType output_dtype(DType stored, std::optional<DType> target) {
   return dtype_is_quantized(stored) ? DType::F32 : stored;
 }
 
-Status write_all(int fd, const uint8_t* data, uint64_t len, uint64_t offset, const std::string& path) {
-  while (len > 0) {
-    const ssize_t n = ::pwrite(fd, data, std::min<uint64_t>(len, 1ull << 30), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error(ErrorKind::Io, path + ": write failed: " + std::strerror(errno));
-    data += n;
-    len -= static_cast<uint64_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return Status::ok();
-}
-
 // Files written under temporary names beside their final ones; renamed by
 // commit(), removed by the destructor when not committed.
 class PendingFiles {
@@ -111,7 +100,7 @@ class PendingFiles {
 
 Status write_text(PendingFiles& pending, const std::string& path, const std::string& text) {
   WS_ASSIGN_OR_RETURN(const int fd, pending.create(path));
-  Status written = write_all(fd, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, path);
+  Status written = write_all_at(fd, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, path);
   if (::close(fd) != 0 && written) written = make_error(ErrorKind::Io, path + ": close failed: " + std::strerror(errno));
   return written;
 }
@@ -198,7 +187,7 @@ Status convert(ModelSource& source, const std::string& out_dir, std::optional<DT
   const std::string path = out_dir + "/model.safetensors";
   PendingFiles pending;
   WS_ASSIGN_OR_RETURN(const int fd, pending.create(path));
-  Status status = write_all(fd, reinterpret_cast<const uint8_t*>(header.data()), header.size(), 0, path);
+  Status status = write_all_at(fd, reinterpret_cast<const uint8_t*>(header.data()), header.size(), 0, path);
   for (size_t first = 0; status && first < tensors.size();) {
     // One batch: consecutive tensors up to batch_bytes of output (at least one).
     size_t last = first;
@@ -231,7 +220,7 @@ Status convert(ModelSource& source, const std::string& out_dir, std::optional<DT
     }
     status = source.load(**executor);
     for (size_t i = first; i < last && status; ++i) {
-      status = write_all(fd, buffers[i - first].data(), tensors[i].bytes, tensors[i].offset, path);
+      status = write_all_at(fd, buffers[i - first].data(), tensors[i].bytes, tensors[i].offset, path);
     }
     first = last;
   }

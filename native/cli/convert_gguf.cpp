@@ -4,6 +4,7 @@
 // and are written at their offsets: peak memory is one batch plus, for a
 // tensor whose rows must be transposed or re-encoded after loading, one copy
 // of that tensor.
+#include "cli/file_write.h"
 #include "cli/convert_gguf.h"
 
 #include <fcntl.h>
@@ -31,18 +32,6 @@ struct Job {
   uint64_t offset;  // absolute, in the file
   uint64_t bytes;   // in the file
 };
-
-Status write_at(int fd, const uint8_t* data, uint64_t len, uint64_t offset, const std::string& path) {
-  while (len > 0) {
-    const ssize_t n = ::pwrite(fd, data, std::min<uint64_t>(len, 1ull << 30), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error(ErrorKind::Io, path + ": write failed: " + std::strerror(errno));
-    data += n;
-    len -= static_cast<uint64_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return Status::ok();
-}
 
 std::string model_name(std::string location) {
   while (location.size() > 1 && location.back() == '/') location.pop_back();
@@ -74,7 +63,7 @@ Status write_tensor(int fd, const Job& job, HostBuffer& loaded, const std::strin
     convert_elements(job.load, data, job.out, encoded.data(), numel);
     data = encoded.data();
   }
-  if (job.mapping.rows != GgufRows::InterleaveHeads) return write_at(fd, data, job.bytes, job.offset, path);
+  if (job.mapping.rows != GgufRows::InterleaveHeads) return write_all_at(fd, data, job.bytes, job.offset, path);
 
   // convert_hf_to_gguf.py's LlamaModel.permute: within each head, Hugging
   // Face rows [first half | second half] are stored interleaved (h0, h1, h0, ...).
@@ -87,7 +76,7 @@ Status write_tensor(int fd, const Job& job, HostBuffer& loaded, const std::strin
       std::memcpy(&head[(2 * i) * row_bytes], first + i * row_bytes, row_bytes);
       std::memcpy(&head[(2 * i + 1) * row_bytes], first + (half + i) * row_bytes, row_bytes);
     }
-    WS_TRY(write_at(fd, head.data(), head.size(), job.offset + h * per_head * row_bytes, path));
+    WS_TRY(write_all_at(fd, head.data(), head.size(), job.offset + h * per_head * row_bytes, path));
   }
   return Status::ok();
 }
@@ -211,7 +200,7 @@ Status convert_to_gguf(ModelSource& source, const std::string& location, const s
   const mode_t mask = ::umask(0);
   ::umask(mask);
   ::fchmod(fd, 0666 & ~mask);
-  Status status = write_at(fd, reinterpret_cast<const uint8_t*>(layout.header.data()), layout.header.size(), 0, temp);
+  Status status = write_all_at(fd, reinterpret_cast<const uint8_t*>(layout.header.data()), layout.header.size(), 0, temp);
   // Padding between tensors (and after the last) reads as zeros.
   if (status && ::ftruncate(fd, static_cast<off_t>(layout.file_bytes)) != 0) {
     status = make_error(ErrorKind::Io, temp + ": cannot size the file: " + std::strerror(errno));

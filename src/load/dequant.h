@@ -14,6 +14,10 @@ namespace ws::detail {
 // into `blocks * dtype_block_elements(dtype)` floats at `out`.
 void dequantize_blocks(DType dtype, const uint8_t* in, float* out, uint64_t blocks);
 
+// Q4_K/Q5_K's 6-bit scale and min of sub-block j from the 12 packed bytes
+// (get_scale_min_k4 in ggml).
+void scale_min_k4(int j, const uint8_t* packed, uint8_t& scale, uint8_t& min);
+
 // IEEE binary16 -> binary32, exact.
 float half_to_float(uint16_t h);
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "load/dequant.h"
 #include "load/float_bits.h"
 
 namespace ws::detail {
@@ -293,16 +294,6 @@ void pack_scales_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* q) {
   }
 }
 
-void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t& scale, uint8_t& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
-
 // Q4_K and Q5_K share everything but the element width: eight sub-blocks of
 // 32 fitted with fit_scale_min (weights: rms of the sub-block + |x|), their
 // scales and mins quantised to 6 bits against the largest of each (d, dmin
@@ -335,7 +326,7 @@ void k4_levels(const float* x, int nmax, float rmin, int nstep, uint8_t* b, uint
   const float d_all = load_half(b), dmin_all = load_half(b + 2);
   for (int j = 0; j < 8; ++j) {
     uint8_t sc, m;
-    unpack_scale_min_k4(j, b + 4, sc, m);
+    scale_min_k4(j, b + 4, sc, m);
     const float d = d_all * static_cast<float>(sc);
     if (d == 0) continue;
     const float dm = dmin_all * static_cast<float>(m);
