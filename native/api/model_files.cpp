@@ -1,51 +1,8 @@
 #include "api/model_files.h"
 
-#include <unordered_set>
-
-#include <nlohmann/json.hpp>
-
-#include "format/json_strict.h"
+#include "generate/generator.h"
 
 namespace ws {
-
-namespace {
-
-using json = nlohmann::json;
-
-// generation_config.json's "eos_token_id" (an id or a list); the file is
-// optional and a malformed one only costs its ids.
-std::vector<int32_t> generation_config_eos(ModelSource& source) {
-  Result<bool> has = source.has_file("generation_config.json");
-  if (!has.is_ok() || !*has) return {};
-  Result<std::string> text = source.read_text("generation_config.json");
-  if (!text.is_ok()) return {};
-  Result<json> j = detail::parse_json_strict(*text, ErrorKind::InvalidConfig, "generation_config.json");
-  std::vector<int32_t> ids;
-  if (!j || !j->is_object()) return ids;
-  auto it = j->find("eos_token_id");
-  if (it == j->end()) return ids;
-  auto push = [&](const json& v) {
-    if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 0x7fffffff) {
-      ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
-    }
-  };
-  if (it->is_array()) {
-    for (const json& v : *it) push(v);
-  } else {
-    push(*it);
-  }
-  return ids;
-}
-
-}  // namespace
-
-// A set beside the list: an eos_token_id list of 100k ids must not cost 10^10 compares.
-void add_unique_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more) {
-  std::unordered_set<int32_t> seen(ids.begin(), ids.end());
-  for (int32_t id : more) {
-    if (seen.insert(id).second) ids.push_back(id);
-  }
-}
 
 Result<const Tokenizer*> usable_tokenizer(const ModelFiles& files) {
   if (files.tokenizer) return &*files.tokenizer;
@@ -78,9 +35,14 @@ Result<ModelFiles> open_model_files(const std::string& location) {
     if (!special) files.special_tokens_warning = special.error();
   }
 
-  add_unique_ids(files.eos_token_ids, files.config.eos_token_ids);
-  add_unique_ids(files.eos_token_ids, generation_config_eos(*files.source));
-  if (files.tokenizer && files.tokenizer->eos_id()) add_unique_ids(files.eos_token_ids, {*files.tokenizer->eos_id()});
+  // generation_config.json is optional; one that cannot be read only costs its ids.
+  std::string generation_config;
+  if (Result<bool> has = files.source->has_file("generation_config.json"); has.is_ok() && *has) {
+    if (Result<std::string> text = files.source->read_text("generation_config.json"); text.is_ok()) {
+      generation_config = std::move(*text);
+    }
+  }
+  files.eos_token_ids = model_eos_ids(files.config, generation_config, files.tokenizer ? &*files.tokenizer : nullptr);
   return files;
 }
 

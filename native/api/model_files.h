@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "model/model.h"
 #include "source/model_source.h"
+#include "generate/generator.h"  // add_unique_ids
 #include "tokenizer/tokenizer.h"
 
 namespace ws {
@@ -43,8 +44,5 @@ Result<ModelFiles> open_model_files(const std::string& location);
 // The tokenizer, or why there is none: files.tokenizer_error, else NotFound
 // (the model has no tokenizer.json).
 Result<const Tokenizer*> usable_tokenizer(const ModelFiles& files);
-
-// Appends the ids of `more` that `ids` does not hold yet.
-void add_unique_ids(std::vector<int32_t>& ids, const std::vector<int32_t>& more);
 
 }  // namespace ws

@@ -103,6 +103,27 @@ test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the na
     }
   });
 
+// An end-of-turn id ends the stream and adds no text (the shared Generator,
+// as native): a ChatML prompt the model answers and closes with <|im_end|>.
+test('SmolLM2: the EOS id ends generation and its text is not streamed, as native',
+  { skip: skipUnlessRequired(noSmollm2) }, async () => {
+    requirePresent(noSmollm2);
+    const { loadModel } = await weightstream();
+    const prompt = '<|im_start|>user\nWhat is the capital of France? Answer in one sentence.<|im_end|>\n<|im_start|>assistant\n';
+    const native = nativeGenerate(smollm2Gguf, prompt, 48);
+    const model = await loadModel(smollm2Gguf);
+    try {
+      const pieces = [];
+      for await (const piece of model.generate(prompt, { maxNewTokens: 48 })) pieces.push(piece);
+      assert.equal(model.lastGeneration.stoppedAtEos, true, 'the answer should end with <|im_end|> within 48 tokens');
+      assert.deepEqual(model.lastGeneration.ids, native.ids);
+      assert.equal(pieces.join(''), native.text);
+      assert.ok(!pieces.join('').includes('<|im_end|>'), pieces.join(''));
+    } finally {
+      model.dispose();
+    }
+  });
+
 // Quantize while the fetch streams: the bf16 conversion held as q4_0 / q8_0
 // blocks binds exactly the native CLI's bytes and generates its ids (the
 // WASM SIMD128 block kernels against the native AVX-512/AVX2 ones).

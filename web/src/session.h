@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "format/format.h"
 #include "generate/generate.h"
+#include "generate/generator.h"
 #include "load/load.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -76,15 +77,15 @@ class Session {
   bool has_tokenizer() const { return tokenizer_.has_value(); }
 
   // ---- generation, one token per call ----
-  // Mirrors ws::generate exactly (same cache size, sampler, stopping rules):
-  // the first step is the prompt's prefill. EOS ids: config.json,
-  // generation_config.json and the tokenizer's, merged.
+  // A ws::Generator, as native runs it (same cache size, sampler, stopping
+  // rules, stream decoder): the first step is the prompt's prefill. EOS ids:
+  // config.json, generation_config.json and the tokenizer's, merged.
   Status start_generation(std::vector<int32_t> prompt, const SamplingOptions& sampling, size_t max_new_tokens);
-  // The next id, or nullopt when generation is over. Its text piece (through
-  // a StreamDecoder; the held-back rest on the final call) is in piece().
+  // The next id, or nullopt when generation is over. Its text piece (the
+  // held-back rest on the final call; none for an EOS id) is in piece().
   Result<std::optional<int32_t>> step();
-  const std::string& piece() const { return piece_; }
-  const GenerateResult& stats() const { return stats_; }
+  const std::string& piece() const { return generator_ ? generator_->piece() : no_piece_; }
+  const GenerateResult& stats() const { return generator_ ? generator_->result() : no_stats_; }
 
  private:
   Status add_parsed_shard(ShardInfo shard);
@@ -107,20 +108,9 @@ class Session {
   std::optional<Tokenizer> tokenizer_;
   std::optional<Error> tokenizer_error_;
 
-  // Generation state.
-  std::optional<Sampler> sampler_;
-  std::optional<StreamDecoder> decoder_;
-  std::optional<KVCache> cache_;
-  std::vector<int32_t> prompt_;
-  std::vector<int32_t> history_;
-  std::vector<float> logits_;
-  std::vector<int32_t> eos_ids_;
-  size_t capacity_ = 0;
-  size_t max_new_tokens_ = 0;
-  bool prefilled_ = false;
-  bool finished_ = true;
-  std::string piece_;
-  GenerateResult stats_;
+  std::optional<Generator> generator_;
+  inline static const std::string no_piece_;
+  inline static const GenerateResult no_stats_{};
 };
 
 }  // namespace ws::web
