@@ -19,6 +19,7 @@ namespace {
 std::vector<const KernelTable*> simd_tables() {
   std::vector<const KernelTable*> tables;
   if (avx2_table()) tables.push_back(avx2_table());
+  if (avx512_table()) tables.push_back(avx512_table());
   if (wasm_simd_table()) tables.push_back(wasm_simd_table());
   return tables;
 }
@@ -38,6 +39,23 @@ bool cpu_has_avx2_fma_f16c() {
 #endif
 }
 
+// CPUID leaf 7 EBX bits 16 (F), 30 (BW), 31 (VL), and the OS saving ZMM
+// state (XCR0 bits 5-7, with XMM/YMM bits 1-2).
+bool cpu_has_avx512_f_bw_vl() {
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool isa = (ebx & (1u << 16)) && (ebx & (1u << 30)) && (ebx & (1u << 31));
+  unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
+  if (!isa || !__get_cpuid(1, &eax1, &ebx1, &ecx1, &edx1) || !(ecx1 & (1u << 27))) return false;  // OSXSAVE
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  return (xcr0_lo & 0xe6) == 0xe6;
+#else
+  return false;
+#endif
+}
+
 // Every table the build compiles and the CPU runs is there, so the loops
 // below are not vacuous where they should not be.
 TEST(Kernels, SimdTablesExistWhereTheCpuHasTheIsa) {
@@ -47,6 +65,7 @@ TEST(Kernels, SimdTablesExistWhereTheCpuHasTheIsa) {
 #if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
   if (cpu_has_avx2_fma_f16c()) {
     EXPECT_NE(avx2_table(), nullptr) << "CPUID has AVX2, FMA and F16C";
+    if (cpu_has_avx512_f_bw_vl()) EXPECT_NE(avx512_table(), nullptr) << "CPUID has AVX-512 F, BW and VL";
   }
 #endif
   if (simd_tables().empty()) {

@@ -1,5 +1,5 @@
 // Microkernels of the portable backend, XNNPACK style: one table of function
-// pointers per ISA (scalar reference, AVX2+FMA, later WASM SIMD128), picked
+// pointers per ISA (scalar reference, AVX2+FMA, AVX-512, WASM SIMD128), picked
 // once at start-up. Kernels are single-threaded; ops.cpp splits work.
 #pragma once
 
@@ -34,6 +34,7 @@ struct KernelTable {
 const KernelTable& scalar_table();
 // nullptr when the ISA was not compiled in or the running CPU lacks it.
 const KernelTable* avx2_table();
+const KernelTable* avx512_table();
 // The WebAssembly SIMD128 table (builds compiled with -msimd128), else nullptr.
 const KernelTable* wasm_simd_table();
 // The best table for this CPU (cached after the first call).

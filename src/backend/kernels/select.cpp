@@ -1,7 +1,10 @@
 // Picks the kernel table for the running CPU once. WS_KERNELS_AVX2 is defined
-// by CMake when the AVX2 files are compiled in (x86-64 builds only);
+// by CMake when the AVX2 and AVX-512 files are compiled in (x86-64 builds only);
 // WS_KERNELS_WASM_SIMD when the SIMD128 files are (Emscripten with -msimd128).
 #include "backend/kernels/kernels.h"
+
+#include <cstdlib>
+#include <string_view>
 
 #if defined(WS_KERNELS_AVX2)
 #include <cpuid.h>
@@ -11,6 +14,9 @@ namespace ws::kernels {
 
 #if defined(WS_KERNELS_AVX2)
 namespace avx2 {
+const KernelTable& table_unchecked();
+}
+namespace avx512 {
 const KernelTable& table_unchecked();
 }
 
@@ -45,8 +51,33 @@ const KernelTable* avx2_table() {
 #endif
 }
 
+// AVX-512 F/BW/VL with FMA and F16C (the f16 loads use VCVTPH2PS).
+const KernelTable* avx512_table() {
+#if defined(WS_KERNELS_AVX2)
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && cpu_has_f16c();
+  return supported ? &avx512::table_unchecked() : nullptr;
+#else
+  return nullptr;
+#endif
+}
+
+// WS_KERNELS=scalar|avx2|avx512 picks a table by name where this CPU runs it
+// (benchmarks compare ISAs on one binary); anything else is ignored.
+const KernelTable* requested_table() {
+  const char* name = std::getenv("WS_KERNELS");
+  if (!name) return nullptr;
+  const std::string_view want(name);
+  if (want == "scalar") return &scalar_table();
+  if (want == "avx2") return avx2_table();
+  if (want == "avx512") return avx512_table();
+  return nullptr;
+}
+
 const KernelTable& best_table() {
-  static const KernelTable* best = avx2_table()        ? avx2_table()
+  static const KernelTable* best = requested_table()   ? requested_table()
+                                   : avx512_table()    ? avx512_table()
+                                   : avx2_table()      ? avx2_table()
                                    : wasm_simd_table() ? wasm_simd_table()
                                                        : &scalar_table();
   return *best;

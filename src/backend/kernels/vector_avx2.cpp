@@ -12,17 +12,7 @@ extern GemmIoFn gemm_io_table[kWeightTypes];
 
 // Only called by select.cpp after it checked the CPU.
 const KernelTable& table_unchecked() {
-  static const KernelTable table = {
-      "avx2+fma",
-      {gemm_oi_table[0], gemm_oi_table[1], gemm_oi_table[2]},
-      {gemm_io_table[0], gemm_io_table[1], gemm_io_table[2]},
-      layer_norm,
-      rms_norm,
-      softmax,
-      gelu_new,
-      silu_mul,
-      add,
-  };
+  static const KernelTable table = make_table("avx2+fma", gemm_oi_table, gemm_io_table);
   return table;
 }
 }  // namespace ws::kernels::avx2

@@ -112,3 +112,8 @@ void add(const float* a, const float* b, size_t n, float* out) {
   for (; i + simd::kLanes <= n; i += simd::kLanes) simd::store(out + i, simd::add(simd::load(a + i), simd::load(b + i)));
   for (; i < n; ++i) out[i] = a[i] + b[i];
 }
+
+// This ISA's kernel table: the row kernels above and gemm_<isa>.cpp's products.
+inline KernelTable make_table(const char* isa, const GemmOiFn* oi, const GemmIoFn* io) {
+  return {isa, {oi[0], oi[1], oi[2]}, {io[0], io[1], io[2]}, layer_norm, rms_norm, softmax, gelu_new, silu_mul, add};
+}

@@ -13,17 +13,7 @@ extern GemmIoFn gemm_io_table[kWeightTypes];
 // A wasm module either validates with SIMD128 or does not load at all, so
 // there is nothing to check at run time.
 const KernelTable& table() {
-  static const KernelTable table = {
-      "wasm-simd128",
-      {gemm_oi_table[0], gemm_oi_table[1], gemm_oi_table[2]},
-      {gemm_io_table[0], gemm_io_table[1], gemm_io_table[2]},
-      layer_norm,
-      rms_norm,
-      softmax,
-      gelu_new,
-      silu_mul,
-      add,
-  };
+  static const KernelTable table = make_table("wasm-simd128", gemm_oi_table, gemm_io_table);
   return table;
 }
 }  // namespace ws::kernels::wasm_simd
