@@ -49,6 +49,11 @@ struct ModelOptions {
   uint64_t max_memory = 0;
   // Positions the KV cache is sized for in that check (0: min(model maximum, 2048)).
   size_t context = 0;
+  // Local files on the portable backend: weights stored in the dtype they are
+  // computed in are read from the mapped checkpoint (no copy; pages come in
+  // on first use) instead of being copied. The file must not shrink while
+  // the model lives (its pages would become unreadable: SIGBUS).
+  bool map_weights = false;
   // Compute threads; 0 = one per hardware thread.
   int threads = 0;
   // Called on the loading thread as weight bytes arrive; optional.

@@ -58,6 +58,7 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
     LoadOptions load_options;
     if (options.max_memory) load_options.max_memory = options.max_memory;
     load_options.context = options.context;
+    load_options.map_weights = options.map_weights;
     WS_ASSIGN_OR_RETURN(BoundModel loaded, load_model(*state->files.source, state->files.config, *state->backend,
                                                       dtype, progress, load_options));
     state->model = std::move(loaded.model);

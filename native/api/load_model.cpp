@@ -36,6 +36,41 @@ Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice) {
   return make_portable_backend(choice.options);
 }
 
+namespace {
+
+// Alignment the kernels may assume of a weight's first byte.
+uint64_t weight_alignment(DType dtype) {
+  return dtype == DType::F32 ? 4 : 2;  // f16, bf16, and the ggml blocks (an f16 scale first)
+}
+
+// map_weights: each parameter stored exactly as it is computed becomes a view
+// of its mapped shard (shards are mapped only when one of their tensors is).
+// Returns the bytes served from the mapping.
+Result<uint64_t> serve_stored_weights(ModelSource& source, Model& model) {
+  uint64_t served = 0;
+  const Checkpoint& checkpoint = source.checkpoint();
+  std::vector<std::shared_ptr<const MappedFile>> mapped(checkpoint.shards.size());
+  const std::vector<ManifestEntry>& manifest = model.manifest();
+  for (size_t e = 0; e < manifest.size(); ++e) {
+    const TensorInfo* t = checkpoint.find(manifest[e].name);
+    // A GGUF q/k projection stores its rows in llama.cpp's rotary order: only the copy reorders them.
+    if (!t || !manifest[e].destination || t->dtype != manifest[e].dtype || t->shape != manifest[e].shape ||
+        t->interleaved_heads != 0) {
+      continue;
+    }
+    if (!mapped[t->shard]) {
+      WS_ASSIGN_OR_RETURN(mapped[t->shard], source.map_shard(t->shard, /*populate=*/false));
+    }
+    const uint8_t* bytes = mapped[t->shard]->data() + t->begin;
+    if (reinterpret_cast<uintptr_t>(bytes) % weight_alignment(t->dtype) != 0) continue;  // copied instead
+    WS_TRY(model.serve_from_view(e, bytes, t->bytes(), mapped[t->shard]));
+    served += t->bytes();
+  }
+  return served;
+}
+
+}  // namespace
+
 Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
                                const ProgressCallback& progress, const LoadOptions& options) {
   const Checkpoint& checkpoint = source.checkpoint();
@@ -51,8 +86,12 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
   }
   BoundModel loaded;
   WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, backend, dtype, &checkpoint));
+  if (options.map_weights && backend.computes_from_host_views()) {
+    WS_ASSIGN_OR_RETURN(loaded.mapped_bytes, serve_stored_weights(source, *loaded.model));
+  }
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, loaded.model->manifest()));
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor,
+                      LoadExecutor::create(plan, loaded.model->load_manifest()));
   if (progress) executor->set_progress(progress);
   // A GPU backend stages windows in its pinned buffers and copies them while
   // the next ones are read; finish_load() waits for the last copy.

@@ -38,11 +38,19 @@ struct LoadOptions {
   std::optional<uint64_t> max_memory;
   // Positions admission sizes the KV cache for (0: min(model maximum, 2048)).
   size_t context = 0;
+  // Local files on a backend that computes from host views (portable): every
+  // weight stored in the dtype it is computed in is served from the mapped
+  // file (read-only; pages come in on first use and are the page cache's)
+  // instead of being copied; the others are streamed as usual. A file that
+  // shrinks while mapped makes its pages unreadable (SIGBUS), as with any
+  // mapping loader (llama.cpp's default, transformers' safetensors).
+  bool map_weights = false;
 };
 
 struct BoundModel {
   std::unique_ptr<Model> model;  // computes on the backend given to load_model, which must outlive it
-  uint64_t bound_bytes = 0;      // the plan's destination bytes
+  uint64_t bound_bytes = 0;      // the plan's destination bytes (weights copied into the model's buffers)
+  uint64_t mapped_bytes = 0;     // weights served from the mapped checkpoint (LoadOptions::map_weights)
 };
 
 // Admits the load (a backend computing in host memory: weights + KV cache +
@@ -54,7 +62,8 @@ struct BoundModel {
 // this returns. Errors: OutOfBudget (admission: what was needed, what was
 // available, which dtypes would fit), build_model's, plan_model_load's
 // (MissingTensor, ShapeMismatch, UnexpectedTensor, Unsupported) and the
-// source's (Io, Http, Truncated, ...).
+// source's (Io, Http, Truncated, ...); with map_weights, Unsupported for a
+// source that cannot be mapped (HTTP).
 Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
                                const ProgressCallback& progress, const LoadOptions& options = {});
 

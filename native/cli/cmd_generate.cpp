@@ -1,6 +1,6 @@
 // weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3] [--max-new-tokens N]
 //     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
-//     [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--huge-pages] [--json]
+//     [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]
 //     [--backend portable|torch] [--device cpu]   (the last two in WS_TORCH builds)
 //
 // Loads the model straight into its parameter buffers (one pass over the
@@ -33,14 +33,16 @@ const char* kGenerateUsage =
     "usage: weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3]\n"
     "         [--max-new-tokens N]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]\n"
-    "         [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--huge-pages] [--json]\n"
+    "         [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]\n"
     "  --dtype: keep (as stored, GGUF blocks included), f32, f16, bf16, or quantize while loading to\n"
     "    q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;\n"
     "  --max-memory: the bytes the load may use (default: what the process may commit; suffixes K M G);\n"
     "  no <model>: the built-in default (SmolLM2-135M-Instruct); no prompt: a default question as a chat;\n"
     "  --chat wraps the prompt in the model's chat template (ChatML, Llama 2) and stops at its end of turn;\n"
     "  temperature 0 (default) = greedy; --json prints one object with ids, text, load and speed figures;\n"
-    "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode)\n"
+    "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode);\n"
+    "  --bind mmap (local files) computes from the mapped checkpoint the weights stored in the dtype they\n"
+    "    are computed in (no copy; pages read on first use), copying only the others (default copy)\n"
 #if defined(WS_TORCH)
     "  --backend torch [--device cpu] runs the same model code on LibTorch (ATen) ops\n"
 #endif
@@ -98,7 +100,7 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 int run_generate(int argc, char** argv) {
   Result<Args> args = parse_args(argc, argv, 1,
                                  {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
-                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system",
+                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system", "bind",
 #if defined(WS_TORCH)
                                   "backend", "device"
 #endif
@@ -156,6 +158,11 @@ int run_generate(int argc, char** argv) {
     if (!bytes) return report_error(bytes.error());
     load_options.max_memory = *bytes;
   }
+  const std::string bind = args->get("bind").value_or("copy");
+  if (bind != "copy" && bind != "mmap") {
+    return report_error(make_error(ErrorKind::InvalidArgument, "--bind must be copy or mmap, got \"" + bind + "\""));
+  }
+  load_options.map_weights = bind == "mmap";
 
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
@@ -232,7 +239,8 @@ int run_generate(int argc, char** argv) {
                 {"ids", result.ids},
                 {"text", text},
                 {"stopped_at_eos", result.stopped_at_eos},
-                {"load", {{"bound_bytes", loaded->bound_bytes}, {"peak_rss_bytes", load_peak_rss},
+                {"load", {{"bound_bytes", loaded->bound_bytes}, {"mapped_bytes", loaded->mapped_bytes},
+                          {"peak_rss_bytes", load_peak_rss},
                           {"seconds", load_seconds}}},
                 {"peak_rss_bytes", peak_rss_bytes()},
                 {"prefill_tokens", result.prefill_tokens},

@@ -111,6 +111,9 @@ class Backend {
   // ---- memory (host defaults; a GPU backend overrides all of these) ----
   // True when ComputeBuffers are host memory the caller may read directly.
   virtual bool computes_on_host() const { return true; }
+  // Whether ops can read a weight from bytes the backend did not allocate
+  // (a mapped checkpoint's pages, read-only): Model::serve_from_view.
+  virtual bool computes_from_host_views() const { return false; }
   // `floats` zeroed f32 values (calloc: pages cost nothing until written).
   // Errors: OutOfBudget.
   virtual Result<ComputeBuffer> allocate_compute(size_t floats);

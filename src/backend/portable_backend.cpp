@@ -56,6 +56,8 @@ class PortableBackend final : public Backend {
     return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype_is_quantized(dtype);
   }
 
+  bool computes_from_host_views() const override { return true; }
+
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
     WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, std::move(shape)));
     if (huge_pages_) detail::advise_huge_pages(tensor.data, tensor.bytes);

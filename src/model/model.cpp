@@ -103,6 +103,41 @@ Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<
   return p;
 }
 
+namespace {
+
+// A parameter's bytes that live elsewhere (a mapped file): nothing is ever
+// written through it, it only keeps the memory alive.
+class ViewedBytes final : public Destination {
+ public:
+  explicit ViewedBytes(std::shared_ptr<const void> owner) : owner_(std::move(owner)) {}
+  uint8_t* host_data() override { return nullptr; }
+
+ private:
+  std::shared_ptr<const void> owner_;
+};
+
+}  // namespace
+
+Status Model::serve_from_view(size_t entry, const uint8_t* bytes, uint64_t size, std::shared_ptr<const void> owner) {
+  if (entry >= manifest_.size() || !backend_.computes_from_host_views()) {
+    return make_error(ErrorKind::InvalidArgument, "the " + backend_.describe() + " backend computes from its own buffers");
+  }
+  WeightTensor& weight = *parameters_[entry];
+  if (!weight.storage || size != weight.bytes) {
+    return make_error(ErrorKind::InvalidArgument, manifest_[entry].name + ": a view of " + std::to_string(size) +
+                                                      " bytes for a parameter of " + std::to_string(weight.bytes));
+  }
+  if (views_ == 0) load_manifest_ = manifest_;
+  const std::string& name = manifest_[entry].name;
+  load_manifest_.erase(std::find_if(load_manifest_.begin(), load_manifest_.end(),
+                                    [&](const ManifestEntry& e) { return e.name == name; }));
+  ++views_;
+  weight.storage = std::make_unique<ViewedBytes>(std::move(owner));  // frees the buffer
+  weight.data = const_cast<uint8_t*>(bytes);  // ops only read weights
+  manifest_[entry].destination = weight.storage.get();
+  return Status::ok();
+}
+
 Result<float*> Model::scratch(size_t slot, size_t floats) {
   if (scratch_.size() <= slot) scratch_.resize(slot + 1);
   if (scratch_[slot].size() < floats) {
@@ -235,7 +270,7 @@ Result<LoadPlan> plan_model_load(const Model& model, const Checkpoint& checkpoin
   }
   PlanOptions relaxed = options;
   relaxed.allow_unused_tensors = true;
-  Result<LoadPlan> plan = plan_load(checkpoint, model.manifest(), relaxed);
+  Result<LoadPlan> plan = plan_load(checkpoint, model.load_manifest(), relaxed);
   if (!plan.is_ok()) {
     Error error = plan.error();
     if (!unexpected_text.empty()) error.message += "; " + unexpected_text;

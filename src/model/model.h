@@ -98,6 +98,16 @@ class Model {
   // Names, shapes and dtypes of every parameter; destinations are this model's
   // own buffers (valid for the model's lifetime).
   const std::vector<ManifestEntry>& manifest() const { return manifest_; }
+  // The parameters still to be streamed: manifest() less those served from views.
+  const std::vector<ManifestEntry>& load_manifest() const { return views_ ? load_manifest_ : manifest_; }
+
+  // Serves manifest entry `entry` from `bytes`, its stored bytes exactly as
+  // the parameter holds them (a mapped checkpoint's pages: read-only, paged in
+  // on first use; `owner` keeps them alive), instead of its own buffer, which
+  // is freed; the entry leaves load_manifest(). Errors: InvalidArgument when
+  // the backend cannot compute from host views or `size` is not the
+  // parameter's byte count.
+  Status serve_from_view(size_t entry, const uint8_t* bytes, uint64_t size, std::shared_ptr<const void> owner);
   uint64_t weight_bytes() const;
 
   // Compares the manifest with a checkpoint: every missing, unexpected and
@@ -158,6 +168,8 @@ class Model {
   bool measure_only_ = false;               // declare parameters without allocating them
   std::vector<std::unique_ptr<WeightTensor>> parameters_;
   std::vector<ManifestEntry> manifest_;
+  std::vector<ManifestEntry> load_manifest_;  // manifest_ less the views, once there is one
+  size_t views_ = 0;
   std::vector<ComputeBuffer> scratch_;
   // Parameters (indices into parameters_ and manifest_) not allocated while
   // declaring: the checkpoint lacks them or stores another shape, so their

@@ -81,6 +81,17 @@ TEST(LanguageModel, IdPromptMatchesTransformersAndTokenizerRoundTrips) {
   EXPECT_EQ(*text, ref["text_prompt"].get<std::string>());
 }
 
+TEST(LanguageModel, MappedWeightsMatchTransformers) {
+  const nlohmann::json ref = reference("gpt2");
+  ws::ModelOptions options;
+  options.map_weights = true;
+  ws::Result<ws::LanguageModel> model = ws::LanguageModel::load(fixture("gpt2"), options);
+  ASSERT_TRUE(model) << describe(model.error());
+  ws::Result<ws::Generation> out = model->generate_from_ids(ids_of(ref["prompt"]));
+  ASSERT_TRUE(out) << describe(out.error());
+  EXPECT_EQ(out->ids, ids_of(ref["greedy"]));
+}
+
 TEST(LanguageModel, CallbackStopsGeneration) {
   ws::Result<ws::LanguageModel> model = ws::LanguageModel::load(fixture("gpt2"));
   ASSERT_TRUE(model) << describe(model.error());

@@ -40,6 +40,21 @@ TEST(CliChat, DefaultModelAndPrompt) {
   EXPECT_NE(out.find("Paris"), std::string::npos) << out;
 }
 
+// The Q4_1 blocks served from the mapped GGUF give the copied model's ids;
+// only the q/k projections (rows reordered by llama.cpp) are copied.
+TEST(CliChat, MappedGgufBlocksGiveTheCopiedIds) {
+  if (!have_smollm2()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", WS_SMOLLM2_GGUF " absent (.ci/setup.d/30-smollm2.sh)");
+  const std::string args = std::string(WS_SMOLLM2_GGUF) + " --prompt 'The capital of France is' --max-new-tokens 12";
+  const nlohmann::json copied = run_json(args);
+  const nlohmann::json mapped = run_json(args + " --bind mmap");
+  ASSERT_FALSE(copied.is_discarded() || mapped.is_discarded());
+  EXPECT_EQ(mapped["ids"], copied["ids"]);
+  const uint64_t mapped_bytes = mapped["load"]["mapped_bytes"], bound = mapped["load"]["bound_bytes"];
+  EXPECT_GT(bound, 0u);
+  EXPECT_GT(mapped_bytes, 5 * bound);
+  EXPECT_EQ(mapped_bytes + bound, copied["load"]["bound_bytes"].get<uint64_t>());
+}
+
 TEST(CliChat, ChatWithoutTextIsAUsageError) {
   EXPECT_EQ(test::run_command(std::string(WS_CLI) + " generate x --chat --prompt-ids 1,2 2>/dev/null").first, 2);
 }

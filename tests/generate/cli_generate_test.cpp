@@ -87,6 +87,31 @@ TEST_F(CliGenerate, TextPromptIsTokenizedAndStreamedBack) {
   EXPECT_EQ(stream.out.substr(0, stream.out.size() - 1), ref_["text_output"].get<std::string>());
 }
 
+// --bind mmap computes from the mapped checkpoint: the same ids as
+// transformers, every f32 weight of the f32 fixture served from the mapping
+// (nothing copied), and a GGUF whose q/k rows llama.cpp reordered has exactly
+// those copied.
+TEST_F(CliGenerate, MappedWeightsGiveTheSameIds) {
+  CliRun run = run_cli(fixture_dir("gpt2") + " --prompt-ids " + join(ref_["prompt"]) +
+                       " --max-new-tokens 32 --bind mmap --json");
+  ASSERT_EQ(run.status, 0) << run.out;
+  const nlohmann::json out = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(out.is_discarded()) << run.out;
+  EXPECT_EQ(out["ids"], ref_["greedy"]);
+  EXPECT_EQ(out["load"]["bound_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GT(out["load"]["mapped_bytes"].get<uint64_t>(), 0u);
+
+  // Converted weights (f32 -> bf16) cannot be views: all are copied.
+  CliRun converted = run_cli(fixture_dir("gpt2") + " --prompt-ids " + join(ref_["prompt"]) +
+                             " --max-new-tokens 4 --dtype bf16 --bind mmap --json");
+  ASSERT_EQ(converted.status, 0) << converted.out;
+  const nlohmann::json c = nlohmann::json::parse(converted.out, nullptr, false);
+  ASSERT_FALSE(c.is_discarded());
+  EXPECT_GT(c["load"]["bound_bytes"].get<uint64_t>(), 0u);
+
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1 --bind view").status, 2);
+}
+
 TEST_F(CliGenerate, ExitStatuses) {
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,2 --dtype f8").status, 2);
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,x").status, 2);
