@@ -1,4 +1,5 @@
 // weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]
+//     [--rank R --world-size W]   (default: the RANK and WORLD_SIZE environment variables, as torchrun sets them)
 //     [--backend portable|torch] [--device cpu|cuda[:N]]   (the last two in WS_TORCH builds)
 // Binds every tensor of the checkpoint into its own host buffer (--bind copy),
 // or, for local files, maps tensors whose dtype is kept as zero-copy views of
@@ -7,6 +8,8 @@
 // with at::empty on --device and has the loader write into that storage (on
 // CUDA through pinned staging buffers: host memory stays that, whatever the
 // model size; --json's staging_bytes counts them).
+// --rank/--world-size bind only this rank's part of each tensor in Megatron's
+// tensor-parallel layout (model/tensor_parallel.h), reading only its bytes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "format/json_strict.h"
+#include "model/tensor_parallel.h"
 #include "source/memory_stats.h"
 #include "source/model_source.h"
 #include "util/sha256.h"
@@ -52,13 +56,36 @@ Result<std::optional<DType>> parse_target_dtype(const std::optional<std::string>
 
 // A ggml block type is, as llama.cpp's quantizer does it, only for matrices
 // whose rows are whole blocks: vectors (norms, biases) keep their dtype.
-DType bound_dtype(const TensorInfo& t, std::optional<DType> target) {
+DType bound_dtype(const TensorInfo& t, const std::vector<uint64_t>& shape, std::optional<DType> target) {
   if (!target || !can_convert(t.dtype, *target)) return t.dtype;
   if (dtype_is_quantized(*target) && *target != t.dtype &&
-      (t.shape.size() < 2 || t.shape.back() % dtype_block_elements(*target) != 0)) {
+      (shape.size() < 2 || shape.back() % dtype_block_elements(*target) != 0)) {
     return t.dtype;
   }
   return *target;
+}
+
+// --rank / --world-size, else RANK / WORLD_SIZE from the environment, else 0 of 1.
+Result<std::pair<uint64_t, uint64_t>> rank_and_world(const Args& args) {
+  auto value = [&](const char* flag, const char* env, uint64_t fallback) -> Result<uint64_t> {
+    std::optional<std::string> text = args.get(flag);
+    if (!text && std::getenv(env)) text = std::getenv(env);
+    if (!text) return fallback;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(text->c_str(), &end, 10);
+    if (text->empty() || *end != '\0' || (*text)[0] == '-' || v > (1u << 20)) {
+      return make_error(ErrorKind::InvalidArgument, std::string("--") + flag + " (or " + env +
+                                                        ") must be a small non-negative integer, got \"" + *text + "\"");
+    }
+    return static_cast<uint64_t>(v);
+  };
+  WS_ASSIGN_OR_RETURN(uint64_t rank, value("rank", "RANK", 0));
+  WS_ASSIGN_OR_RETURN(uint64_t world, value("world-size", "WORLD_SIZE", 1));
+  if (world == 0 || rank >= world) {
+    return make_error(ErrorKind::InvalidArgument,
+                      "rank " + std::to_string(rank) + " is outside a world of " + std::to_string(world));
+  }
+  return std::make_pair(rank, world);
 }
 
 // SHA-256 of a tensor's bytes: in place when they are host memory, else of
@@ -80,17 +107,19 @@ std::string tensor_sha256(const uint8_t* host, uint64_t bytes, Fetch fetch) {
 #if defined(WS_TORCH)
 constexpr const char* kLoadUsage =
     "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
-    "         [--backend portable|torch] [--device cpu|cuda[:N]]\n";
+    "         [--rank R --world-size W] [--backend portable|torch] [--device cpu|cuda[:N]]\n";
 #else
 constexpr const char* kLoadUsage =
-    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n";
+    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
+    "         [--rank R --world-size W]\n";
 #endif
 
 int run_load(int argc, char** argv) {
 #if defined(WS_TORCH)
-  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind", "backend", "device"}, {"hash", "json"});
+  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind", "backend", "device", "rank", "world-size"},
+                                 {"hash", "json"});
 #else
-  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind"}, {"hash", "json"});
+  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind", "rank", "world-size"}, {"hash", "json"});
 #endif
   if (!args) return report_error(args.error());
   if (args->positional.size() != 1) {
@@ -104,6 +133,10 @@ int run_load(int argc, char** argv) {
   if (!(*staging_mib >= 0.001 && *staging_mib <= 65536)) {
     return report_error(make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
   }
+
+  Result<std::pair<uint64_t, uint64_t>> rank_world = rank_and_world(*args);
+  if (!rank_world) return report_error(rank_world.error());
+  const auto [rank, world] = *rank_world;
 
   const std::string bind = args->get("bind").value_or("copy");
   if (bind != "copy" && bind != "mmap") {
@@ -150,12 +183,25 @@ int run_load(int argc, char** argv) {
   if (!source) return report_error(source.error());
   const Checkpoint& checkpoint = (*source)->checkpoint();
 
+  // This rank's part of each tensor (none: the whole tensor) and the shape it binds.
+  std::vector<std::optional<TensorSlice>> slices(checkpoint.tensors.size());
+  std::vector<std::vector<uint64_t>> shapes(checkpoint.tensors.size());
+  for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
+    const TensorInfo& t = checkpoint.tensors[i];
+    Result<std::optional<TensorSlice>> slice = megatron_slice(t.name, t.shape, rank, world);
+    if (!slice) return report_error(slice.error());
+    slices[i] = *slice;
+    shapes[i] = t.shape;
+    if (slices[i]) shapes[i][slices[i]->dim] = slices[i]->end - slices[i]->begin;
+  }
+
   // Zero-copy: map each shard once; tensors that keep their dtype become views.
   std::vector<std::shared_ptr<const MappedFile>> mappings(checkpoint.shards.size());
   if (bind == "mmap") {
     std::vector<bool> shard_has_view(checkpoint.shards.size(), false);
-    for (const TensorInfo& t : checkpoint.tensors) {
-      if (bound_dtype(t, *target) == t.dtype) shard_has_view[t.shard] = true;
+    for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
+      const TensorInfo& t = checkpoint.tensors[i];
+      if (!slices[i] && bound_dtype(t, shapes[i], *target) == t.dtype) shard_has_view[t.shard] = true;
     }
     for (size_t s = 0; s < checkpoint.shards.size(); ++s) {
       if (!shard_has_view[s]) continue;  // every tensor converts: nothing to map
@@ -180,23 +226,25 @@ int run_load(int argc, char** argv) {
   buffers.reserve(checkpoint.tensors.size());
   for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     const TensorInfo& t = checkpoint.tensors[i];
-    const DType dtype = bound_dtype(t, *target);
+    const DType dtype = bound_dtype(t, shapes[i], *target);
     // A GGUF q/k projection stores its rows in llama.cpp's rotary order: only
-    // the planned copy puts them back, so it is never a view.
-    if (mappings[t.shard] && dtype == t.dtype && t.interleaved_heads == 0) {
+    // the planned copy puts them back, so it is never a view (nor is a slice).
+    if (mappings[t.shard] && dtype == t.dtype && t.interleaved_heads == 0 && !slices[i]) {
       bound[i] = {mappings[t.shard]->data() + t.begin, t.bytes(), dtype, true};
       continue;
     }
+    uint64_t kept = 1;
+    for (uint64_t d : shapes[i]) kept *= d;  // at most the stored tensor's numel
     if (on_torch) {  // declared now, materialised below
-      manifest.push_back({t.name, dtype, t.shape, nullptr});
-      bound[i] = {nullptr, dtype_storage_bytes(dtype, t.numel()), dtype, false};
+      manifest.push_back({t.name, dtype, shapes[i], nullptr, slices[i]});
+      bound[i] = {nullptr, dtype_storage_bytes(dtype, kept), dtype, false};
       copied.push_back(i);
       continue;
     }
-    Result<HostBuffer> buffer = HostBuffer::allocate(dtype_storage_bytes(dtype, t.numel()));
+    Result<HostBuffer> buffer = HostBuffer::allocate(dtype_storage_bytes(dtype, kept));
     if (!buffer) return report_error(buffer.error());
     buffers.push_back(std::move(*buffer));
-    manifest.push_back({t.name, dtype, t.shape, &buffers.back()});
+    manifest.push_back({t.name, dtype, shapes[i], &buffers.back(), slices[i]});
     bound[i] = {buffers.back().data(), buffers.back().bytes(), dtype, false};
     copied.push_back(i);
   }
@@ -255,8 +303,9 @@ int run_load(int argc, char** argv) {
   json tensors = json::array();
   for (size_t i = 0; i < bound.size(); ++i) {
     const TensorInfo& info = checkpoint.tensors[i];
-    json t = {{"name", info.name}, {"dtype", dtype_name(bound[i].dtype)}, {"shape", info.shape},
+    json t = {{"name", info.name}, {"dtype", dtype_name(bound[i].dtype)}, {"shape", shapes[i]},
               {"bytes", bound[i].bytes}, {"bind", bound[i].mapped ? "mmap" : "copy"}};
+    if (slices[i]) t["slice"] = {{"dim", slices[i]->dim}, {"begin", slices[i]->begin}, {"end", slices[i]->end}};
     if (args->has("hash") && bound[i].mapped) {
       // Read under the SIGBUS guard: the file may still shrink now.
       Sha256 hash;
@@ -280,6 +329,7 @@ int run_load(int argc, char** argv) {
   if (args->has("json")) {
     json out = {{"tensors", tensors},         {"bound_bytes", bound_bytes}, {"peak_rss_bytes", peak_rss},
                 {"rss_before_bytes", rss_before}, {"staging_bytes", staging}, {"read_bytes", plan->bytes_to_read},
+                {"needed_bytes", plan->bytes_needed}, {"rank", rank}, {"world_size", world},
                 {"seconds", seconds}};
     std::puts(detail::dump_json(out).c_str());
     return kExitOk;

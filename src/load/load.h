@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,12 +89,27 @@ class StagingProvider {
 };
 
 // ---- the manifest: what the model needs -----------------------------------------
+// One rank's part of a tensor under tensor parallelism: indices [begin, end)
+// of dimension `dim`, which is 0 (rows: one contiguous byte range) or the last
+// one (columns: one byte range per row). Only those bytes are read.
+struct TensorSlice {
+  size_t dim = 0;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
 struct ManifestEntry {
   std::string name;              // checkpoint tensor name
   DType dtype;                   // dtype the destination holds
-  std::vector<uint64_t> shape;   // expected shape
+  std::vector<uint64_t> shape;   // expected shape (the slice's, with a slice)
   Destination* destination = nullptr;  // not owned; may be set after planning
+  std::optional<TensorSlice> slice;    // none: the whole tensor
 };
+
+// The part of `extent` (a dimension's length) that rank `rank` of `world`
+// keeps: an even split, the first (extent % world) ranks one element longer.
+// Every index in [0, extent) belongs to exactly one rank.
+TensorSlice split_evenly(size_t dim, uint64_t extent, uint64_t rank, uint64_t world);
 
 // ---- the plan ---------------------------------------------------------------------
 struct Window {
@@ -117,6 +133,7 @@ struct LoadPlan {
   std::vector<ShardPlan> shards;    // same order as Checkpoint::shards
   std::vector<DType> source_dtypes; // per manifest entry
   uint64_t bytes_to_read = 0;       // sum over shards of (end - begin)
+  uint64_t bytes_needed = 0;        // the bytes of every non-skip window: what a reader that seeks past skips reads
   uint64_t bytes_to_bind = 0;       // sum of destination sizes
   uint64_t staging_bytes = 0;       // the staging buffer this plan needs (0 if none)
 };

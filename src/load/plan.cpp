@@ -75,7 +75,82 @@ struct Needed {
   size_t entry;
 };
 
+// The shape a manifest entry expects of the stored tensor: its own, or with
+// a slice, the sliced dimension at the stored length.
+std::vector<uint64_t> expected_stored_shape(const ManifestEntry& e, const TensorInfo& t) {
+  std::vector<uint64_t> shape = e.shape;
+  if (e.slice && e.slice->dim < shape.size() && e.slice->dim < t.shape.size()) shape[e.slice->dim] = t.shape[e.slice->dim];
+  return shape;
+}
+
+// Why a slice cannot be read as asked, or "" when it can.
+std::string slice_problem(const ManifestEntry& e, const TensorInfo& t) {
+  const TensorSlice& s = *e.slice;
+  const size_t last = t.shape.empty() ? 0 : t.shape.size() - 1;
+  if (t.shape.empty() || (s.dim != 0 && s.dim != last)) return "only rows (dim 0) or columns (the last dim) are sliced";
+  if (s.begin >= s.end || s.end > t.shape[s.dim] || e.shape[s.dim] != s.end - s.begin) {
+    return "slice [" + std::to_string(s.begin) + ", " + std::to_string(s.end) + ") of dim " + std::to_string(s.dim) +
+           " does not fit its length " + std::to_string(t.shape[s.dim]) + " and the expected shape " +
+           shape_string(e.shape);
+  }
+  if (s.dim == last && last > 0) {
+    // Each row's part must be whole source blocks (a block cannot be cut).
+    const uint64_t block = dtype_block_elements(t.dtype);
+    if (s.begin % block != 0 || s.end % block != 0) {
+      return "columns [" + std::to_string(s.begin) + ", " + std::to_string(s.end) + ") cut " + dtype_name(t.dtype) +
+             " blocks of " + std::to_string(block);
+    }
+  }
+  if (t.interleaved_heads != 0 && s.dim == 0) {
+    const uint64_t per_head = t.shape[0] / t.interleaved_heads;
+    if (s.begin % per_head != 0 || s.end % per_head != 0) return "rows that are not whole rotary heads";
+  }
+  return "";
+}
+
+// A stretch of the stored tensor that lands contiguously in the destination.
+struct Run {
+  uint64_t source_element;       // in the stored tensor
+  uint64_t count;
+  uint64_t destination_element;  // in the destination
+};
+
+// The runs of `t` that entry `e` keeps, in file order: one for a whole or
+// row-sliced tensor; one per row for a column slice or interleaved rotary rows.
+std::vector<Run> runs_of(const ManifestEntry& e, const TensorInfo& t) {
+  const uint64_t rows = t.shape.empty() ? 1 : t.shape[0];
+  const uint64_t row_elements = rows ? t.numel() / rows : 0;
+  uint64_t first_row = 0, last_row = rows;  // [first_row, last_row) of the stored rows
+  uint64_t col_begin = 0, col_end = row_elements;
+  if (e.slice && e.slice->dim == 0) {
+    first_row = e.slice->begin;
+    last_row = e.slice->end;
+  } else if (e.slice) {  // the last dimension of a 2-D tensor (checked by slice_problem)
+    col_begin = e.slice->begin;
+    col_end = e.slice->end;
+  }
+  const uint64_t width = col_end - col_begin;
+  std::vector<Run> runs;
+  if (!t.interleaved_heads && width == row_elements) {
+    if (last_row > first_row) runs.push_back({first_row * row_elements, (last_row - first_row) * row_elements, 0});
+    return runs;
+  }
+  runs.reserve(last_row - first_row);
+  for (uint64_t row = first_row; row < last_row; ++row) {
+    const uint64_t destination_row = (t.interleaved_heads ? hugging_face_row(t, row) : row) - first_row;
+    runs.push_back({row * row_elements + col_begin, width, destination_row * width});
+  }
+  return runs;
+}
+
 }  // namespace
+
+TensorSlice split_evenly(size_t dim, uint64_t extent, uint64_t rank, uint64_t world) {
+  if (world == 0 || rank >= world) return {dim, 0, 0};
+  const uint64_t base = extent / world, extra = extent % world;
+  const uint64_t begin = rank * base + std::min(rank, extra);
+  return {dim, begin, begin + base + (rank < extra ? 1 : 0)};
+}
 
 Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<ManifestEntry>& manifest,
                            const PlanOptions& options) {
@@ -104,17 +179,24 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
       continue;
     }
     const TensorInfo& t = *it->second;
-    if (t.shape != e.shape) {
+    if (t.shape != expected_stored_shape(e, t)) {
       problems.mismatched.push_back(e.name + " is " + shape_string(t.shape) + " in " +
-                                    checkpoint.shards[t.shard].file_name + ", expected " + shape_string(e.shape));
+                                    checkpoint.shards[t.shard].file_name + ", expected " +
+                                    shape_string(expected_stored_shape(e, t)));
       continue;
+    }
+    if (e.slice) {
+      if (std::string why = slice_problem(e, t); !why.empty()) {
+        problems.unsupported.push_back(e.name + " " + shape_string(t.shape) + ": " + why);
+        continue;
+      }
     }
     if (!can_convert(t.dtype, e.dtype)) {
       problems.unsupported.push_back(e.name + " " + dtype_name(t.dtype) + " -> " + dtype_name(e.dtype));
       continue;
     }
-    if (t.dtype != e.dtype && dtype_is_quantized(e.dtype) && !rows_are_whole_blocks(t.shape, e.dtype)) {
-      problems.unsupported.push_back(e.name + " " + shape_string(t.shape) + " -> " + dtype_name(e.dtype) +
+    if (t.dtype != e.dtype && dtype_is_quantized(e.dtype) && !rows_are_whole_blocks(e.shape, e.dtype)) {
+      problems.unsupported.push_back(e.name + " " + shape_string(e.shape) + " -> " + dtype_name(e.dtype) +
                                      ": rows are not a whole number of " +
                                      std::to_string(dtype_block_elements(e.dtype)) + "-element blocks");
       continue;
@@ -125,7 +207,9 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
       continue;
     }
     plan.source_dtypes[i] = t.dtype;
-    plan.bytes_to_bind += dtype_storage_bytes(e.dtype, t.numel());
+    uint64_t kept = 1;  // elements the destination holds (a slice's shape is within the checked stored one)
+    for (uint64_t d : e.shape) kept *= d;
+    plan.bytes_to_bind += dtype_storage_bytes(e.dtype, e.slice ? kept : t.numel());
     needed[t.shard].push_back({&t, i});
   }
   if (!options.allow_unused_tensors) {
@@ -149,6 +233,7 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
     for (const Needed& n : list) {
       const TensorInfo& t = *n.tensor;
       if (t.begin > position) shard.windows.push_back({kSkip, position, t.begin, 0, false});
+      position = std::max(position, t.begin);
       const bool identity = t.dtype == manifest[n.entry].dtype;
       // Every window fits the staging buffer (at least one block), so a
       // destination that cannot be written in place (GPU memory) can always be
@@ -160,20 +245,22 @@ Result<LoadPlan> plan_load(const Checkpoint& checkpoint, const std::vector<Manif
       const uint64_t unit_bytes = unit_elements / block_elements * block_bytes;
       const uint64_t elements_per_window = std::max<uint64_t>(1, options.staging_bytes / unit_bytes) * unit_elements;
       // A tensor stored with interleaved rotary rows is read one row at a time
-      // (file order), each row landing at its Hugging Face row: no extra memory.
-      const uint64_t rows = t.interleaved_heads ? t.shape[0] : 1;
-      const uint64_t row_elements = t.numel() / std::max<uint64_t>(rows, 1);
-      for (uint64_t row = 0; row < rows; ++row) {
-        const uint64_t destination_row = t.interleaved_heads ? hugging_face_row(t, row) : row;
-        for (uint64_t first = 0; first < row_elements; first += elements_per_window) {
-          const uint64_t count = std::min(elements_per_window, row_elements - first);
-          const uint64_t begin = t.begin + (row * row_elements + first) / block_elements * block_bytes;
+      // (file order), each row landing at its Hugging Face row: no extra
+      // memory. A slice reads only its runs; the bytes between them are skips.
+      for (const Run& run : runs_of(manifest[n.entry], t)) {
+        const uint64_t run_begin = t.begin + run.source_element / block_elements * block_bytes;
+        if (run_begin > position) shard.windows.push_back({kSkip, position, run_begin, 0, false});
+        for (uint64_t first = 0; first < run.count; first += elements_per_window) {
+          const uint64_t count = std::min(elements_per_window, run.count - first);
+          const uint64_t begin = run_begin + first / block_elements * block_bytes;
           const uint64_t bytes = count / block_elements * block_bytes;
-          shard.windows.push_back({n.entry, begin, begin + bytes, destination_row * row_elements + first, identity});
+          shard.windows.push_back({n.entry, begin, begin + bytes, run.destination_element + first, identity});
+          plan.bytes_needed += bytes;
           if (!identity) plan.staging_bytes = std::max(plan.staging_bytes, bytes);
         }
+        position = run_begin + run.count / block_elements * block_bytes;
       }
-      position = t.end;
+      if (!manifest[n.entry].slice) position = t.end;
     }
     shard.end = position;
     plan.bytes_to_read += shard.end - shard.begin;
