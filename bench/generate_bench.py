@@ -197,7 +197,7 @@ def main():
               f"{spread(r['prefill_tps'], '{:.1f}')} | {spread(r['decode_tps'], '{:.2f}')} | "
               f"{mem['median'] / 1e6:.1f} | {r.get('same_greedy_ids', '-')} |")
     save_raw(args.raw or os.path.join(ROOT, "bench/results", f"generate-{meta['commit'][:10]}.json"),
-             {"command": " ".join(sys.argv), "threads": args.threads, "prompt_tokens": args.prompt_tokens,
+             {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv), "threads": args.threads, "prompt_tokens": args.prompt_tokens,
               "new_tokens": args.new_tokens, "repeat": args.repeat, "rows": rows}, meta)
 
 

@@ -11,7 +11,8 @@ usage: python bench/load_bench.py [--dir /tmp/ws-bench] [--gib 2] [--repeat 5] [
 Prints a markdown table per checkpoint: median seconds with min-max over N runs (N >= 5),
 peak RSS over each process's own post-start baseline (bench_meta.MEMORY_ACCOUNTING),
 bound bytes; writes every run, the commit, the machine and the load average to a raw JSON
-(default bench/results/load-<commit>.json). Needs the build (build/native) and .venv.
+(default bench/results/load-<commit>.json). Needs the build (build/native); the safetensors
+peer is the Python running this script (its versions are recorded in the raw JSON).
 """
 import argparse
 import json
@@ -24,7 +25,9 @@ from bench_meta import MEMORY_ACCOUNTING, MIN_RUNS, run_meta, save_raw, spread, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build/native")
-PY = os.path.join(ROOT, ".venv/bin/python")
+# The Python peer (safetensors + torch) is the interpreter running this script:
+# run it with the environment users have (build/venv-current: PyPI torch, current safetensors).
+PY = sys.executable
 
 PY_LOADER = r"""
 import json, sys, time, glob
@@ -127,8 +130,12 @@ def main():
             subprocess.run([PY, os.path.join(ROOT, "bench/make_checkpoint.py"), d, "--dtype", dtype,
                             "--gib", str(a.gib / (2 if dtype != "F32" else 1))], check=True)
         checkpoints.append(bench_checkpoint(d, a.repeat, ["bf16"] if dtype == "F32" else ["f32"]))
+    peer = subprocess.run([PY, "-c", "import safetensors, torch; print(safetensors.__version__, torch.__version__)"],
+                          capture_output=True, text=True).stdout.split()
     save_raw(a.raw or os.path.join(ROOT, "bench/results", f"load-{meta['commit'][:10]}.json"),
-             {"command": " ".join(sys.argv), "repeat": a.repeat, "checkpoints": checkpoints}, meta)
+             {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv), "repeat": a.repeat,
+              "python_peer": {"safetensors": peer[0] if peer else None, "torch": peer[1] if len(peer) > 1 else None},
+              "checkpoints": checkpoints}, meta)
 
 
 if __name__ == "__main__":
