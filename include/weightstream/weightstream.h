@@ -58,6 +58,18 @@ struct ModelOptions {
   int threads = 0;
   // Called on the loading thread as weight bytes arrive; optional.
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> on_progress;
+  // For an http(s) location (ignored otherwise). A malformed header or an
+  // unreadable CA bundle is InvalidArgument; a load past deadline_s is Timeout.
+  struct Http {
+    // Extra request headers, "Name: value" on one line. An Authorization
+    // header, like bearer_token, goes to the URL's own host only, never to
+    // another host a redirect leads to (the Hugging Face Hub's CDN).
+    std::vector<std::string> headers;
+    std::string bearer_token;  // sent as "Authorization: Bearer <token>", e.g. a Hub token
+    // PEM CAs to trust; empty: $CURL_CA_BUNDLE, then $SSL_CERT_FILE, then the system's.
+    std::string ca_bundle;
+    long deadline_s = 0;  // the whole load, retries included; 0: no limit
+  } http;
 };
 
 struct LoadStats {

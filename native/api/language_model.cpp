@@ -48,7 +48,12 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
     auto state = std::make_unique<State>();
     WS_ASSIGN_OR_RETURN(state->backend, make_backend(choice));
     const auto start = std::chrono::steady_clock::now();
-    WS_ASSIGN_OR_RETURN(state->files, open_model_files(location));
+    HttpTransportOptions http;
+    http.headers = options.http.headers;
+    http.bearer_token = options.http.bearer_token;
+    http.ca_bundle = options.http.ca_bundle;
+    http.load_deadline_s = options.http.deadline_s;
+    WS_ASSIGN_OR_RETURN(state->files, open_model_files(location, http));
     if (state->files.special_tokens_warning) state->warnings.push_back(*state->files.special_tokens_warning);
 
     ProgressCallback progress;

@@ -11,9 +11,9 @@ Result<const Tokenizer*> usable_tokenizer(const ModelFiles& files) {
                                              ": no tokenizer.json, so text cannot be tokenized; give token ids (--prompt-ids, generate_from_ids)");
 }
 
-Result<ModelFiles> open_model_files(const std::string& location) {
+Result<ModelFiles> open_model_files(const std::string& location, const HttpTransportOptions& http) {
   ModelFiles files;
-  WS_ASSIGN_OR_RETURN(files.source, ModelSource::open(location));
+  WS_ASSIGN_OR_RETURN(files.source, ModelSource::open(location, http));
   WS_ASSIGN_OR_RETURN(files.config_text, files.source->read_text("config.json"));
   WS_ASSIGN_OR_RETURN(files.config, parse_model_config(files.config_text));
 

@@ -37,9 +37,9 @@ struct ModelFiles {
 };
 
 // Opens `location` (see ModelSource::open) and reads config.json and the
-// tokenizer files. Errors: ModelSource::open's, parse_model_config's
+// tokenizer files (`http`: see ModelSource::open). Errors: ModelSource::open's, parse_model_config's
 // (InvalidConfig, Unsupported), and Io/Http/NotFound for config.json.
-Result<ModelFiles> open_model_files(const std::string& location);
+Result<ModelFiles> open_model_files(const std::string& location, const HttpTransportOptions& http = {});
 
 // The tokenizer, or why there is none: files.tokenizer_error, else NotFound
 // (the model has no tokenizer.json).

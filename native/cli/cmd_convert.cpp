@@ -27,6 +27,7 @@
 
 #include "cli/file_write.h"
 #include "cli/args.h"
+#include "cli/http_flags.h"
 #include "cli/commands.h"
 #include "cli/convert_gguf.h"
 #include "source/model_source.h"
@@ -37,7 +38,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: weightstream convert <model> <out-dir | out.gguf> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|"
-    "q4_k|q5_k|q6_k] [--batch-mib N]\n";
+    "q4_k|q5_k|q6_k] [--batch-mib N]\n"
+    "         [--header 'Name: value'] [--ca-bundle FILE] [--http-deadline-s N]\n";
 
 // --dtype values: the float dtypes, then the ggml block types (GGUF output only).
 struct DTypeChoice {
@@ -239,12 +241,14 @@ Status convert(ModelSource& source, const std::string& out_dir, std::optional<DT
 }  // namespace
 
 int run_convert(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "batch-mib"}, {});
+  Result<Args> args = parse_args(argc, argv, 1, with_http_options({"dtype", "batch-mib"}), {});
   if (!args) return report_error(args.error());
   if (args->positional.size() != 2) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
+  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  if (!http) return report_error(http.error());
   const bool gguf = ends_with_gguf(args->positional[1]);
   std::optional<DType> target;
   const std::string dtype = args->get("dtype").value_or("keep");
@@ -265,7 +269,7 @@ int run_convert(int argc, char** argv) {
     return report_error(make_error(ErrorKind::InvalidArgument, "--batch-mib must be between 1 and 65536"));
   }
   if (gguf) {
-    Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+    Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
     if (!source) return report_error(source.error());
     Status done = convert_to_gguf(**source, args->positional[0], args->positional[1], target,
                                   static_cast<uint64_t>(*batch_mib * (1 << 20)));
@@ -274,11 +278,13 @@ int run_convert(int argc, char** argv) {
     return kExitOk;
   }
   const std::string& out_dir = args->positional[1];
+  // Opened first: a model that cannot be opened (a refused certificate, a
+  // 404) leaves nothing behind, not even the output directory.
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
+  if (!source) return report_error(source.error());
   if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return report_error(make_error(ErrorKind::Io, out_dir + ": cannot create directory: " + std::strerror(errno)));
   }
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
-  if (!source) return report_error(source.error());
   if (Status apart = check_not_input(**source, out_dir); !apart) return report_error(apart.error());
   Status done = convert(**source, out_dir, target, static_cast<uint64_t>(*batch_mib * (1 << 20)));
   if (!done) return report_error(done.error());

@@ -19,6 +19,7 @@
 #include "api/prompt.h"
 #include "api/stream_text.h"
 #include "cli/args.h"
+#include "cli/http_flags.h"
 #include "cli/progress.h"
 #include "source/memory_stats.h"
 #include "weightstream/weightstream.h"
@@ -99,12 +100,12 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 
 int run_generate(int argc, char** argv) {
   Result<Args> args = parse_args(argc, argv, 1,
-                                 {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
+                                 with_http_options({"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
                                   "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system", "bind",
 #if defined(WS_TORCH)
                                   "backend", "device"
 #endif
-                                 },
+                                 }),
                                  {"json", "huge-pages", "chat"});
   if (!args) return report_error(args.error());
   const bool has_prompt = args->get("prompt").has_value(), has_ids = args->get("prompt-ids").has_value();
@@ -167,7 +168,9 @@ int run_generate(int argc, char** argv) {
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
   reset_peak_rss();
-  Result<ModelFiles> files = open_model_files(location);
+  Result<HttpTransportOptions> http = http_options(*args, location);
+  if (!http) return report_error(http.error());
+  Result<ModelFiles> files = open_model_files(location, *http);
   if (!files) return report_error(files.error());
   // BOS/EOS naming problems should not stop generation: warn, and go on.
   if (files->special_tokens_warning) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
+#include "cli/http_flags.h"
 #include "cli/commands.h"
 #include "format/json_strict.h"
 #include "source/model_source.h"
@@ -42,13 +43,15 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
 }  // namespace
 
 int run_inspect(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, {}, {"json"});
+  Result<Args> args = parse_args(argc, argv, 1, with_http_options({}), {"json"});
   if (!args) return report_error(args.error());
   if (args->positional.size() != 1) {
     std::fputs("usage: weightstream inspect <model> [--json]\n", stderr);
     return kExitUsage;
   }
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  if (!http) return report_error(http.error());
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
   if (!source) return report_error(source.error());
   const Checkpoint& checkpoint = (*source)->checkpoint();
   const json config = config_summary(**source);

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
+#include "cli/http_flags.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "format/json_strict.h"
@@ -116,16 +117,20 @@ constexpr const char* kLoadUsage =
 
 int run_load(int argc, char** argv) {
 #if defined(WS_TORCH)
-  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind", "backend", "device", "rank", "world-size"},
-                                 {"hash", "json"});
+  Result<Args> args = parse_args(
+      argc, argv, 1, with_http_options({"dtype", "staging-mib", "bind", "backend", "device", "rank", "world-size"}),
+      {"hash", "json"});
 #else
-  Result<Args> args = parse_args(argc, argv, 1, {"dtype", "staging-mib", "bind", "rank", "world-size"}, {"hash", "json"});
+  Result<Args> args =
+      parse_args(argc, argv, 1, with_http_options({"dtype", "staging-mib", "bind", "rank", "world-size"}), {"hash", "json"});
 #endif
   if (!args) return report_error(args.error());
   if (args->positional.size() != 1) {
     std::fputs(kLoadUsage, stderr);
     return kExitUsage;
   }
+  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  if (!http) return report_error(http.error());
   Result<std::optional<DType>> target = parse_target_dtype(args->get("dtype"));
   if (!target) return report_error(target.error());
   Result<double> staging_mib = args->get_number("staging-mib", 16);
@@ -179,7 +184,7 @@ int run_load(int argc, char** argv) {
   reset_peak_rss();
   const auto start = std::chrono::steady_clock::now();
 
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0]);
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
   if (!source) return report_error(source.error());
   const Checkpoint& checkpoint = (*source)->checkpoint();
 

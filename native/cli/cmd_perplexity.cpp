@@ -12,6 +12,7 @@
 #include "api/load_model.h"
 #include "api/model_files.h"
 #include "cli/args.h"
+#include "cli/http_flags.h"
 #include "cli/commands.h"
 #include "generate/perplexity.h"
 #include "source/memory_stats.h"
@@ -30,7 +31,7 @@ constexpr std::streamoff kMaxTextBytes = 64ll << 20;
 }  // namespace
 
 int run_perplexity(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, {"file", "dtype", "context", "threads"}, {"json"});
+  Result<Args> args = parse_args(argc, argv, 1, with_http_options({"file", "dtype", "context", "threads"}), {"json"});
   if (!args) return report_error(args.error());
   if (args->positional.size() != 1 || !args->get("file")) {
     std::fputs(kPerplexityUsage, stderr);
@@ -53,7 +54,9 @@ int run_perplexity(int argc, char** argv) {
   in.seekg(0);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
-  Result<ModelFiles> files = open_model_files(args->positional[0]);
+  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  if (!http) return report_error(http.error());
+  Result<ModelFiles> files = open_model_files(args->positional[0], *http);
   if (!files) return report_error(files.error());
   Result<const Tokenizer*> tokenizer = usable_tokenizer(*files);
   if (!tokenizer) return report_error(tokenizer.error());

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/http_flags.h"
 #include "core/guard.h"
 
 namespace {
@@ -26,11 +27,13 @@ const char* kUsage =
     "                                exp(mean negative log-likelihood) of the text's first N tokens\n"
     "\n"
     "<model> is a directory (model.safetensors, or model.safetensors.index.json + shards),\n"
-    "a single .safetensors or .gguf file, or an http(s) URL of one of these.\n";
+    "a single .safetensors or .gguf file, or an http(s) URL of one of these.\n"
+    "\n";
 
 int run(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    std::fputs(ws::cli::kHttpUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? ws::cli::kExitUsage : ws::cli::kExitOk;
   }
   if (std::strcmp(argv[1], "--version") == 0) {

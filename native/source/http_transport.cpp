@@ -4,10 +4,13 @@
 // Nothing a server says is trusted: a 206's Content-Range must be the range
 // asked for, bodies must come unencoded (we ask for identity), a server
 // without Range support (200) is read from its first byte with the bytes
-// before the wanted range skipped, and every request has deadlines.
+// before the wanted range skipped, and every request has deadlines (one
+// response, one read, the whole load). Credentials go to the model URL's host
+// only, never to another host a redirect leads to.
 #include <curl/curl.h>
 
 #include <strings.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cinttypes>
@@ -28,6 +31,27 @@ namespace {
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool starts_with_ignoring_case(const std::string& s, const char* prefix) {
+  return strncasecmp(s.c_str(), prefix, std::strlen(prefix)) == 0;
+}
+
+// The CA bundle to trust: the option, else the variables curl's own tool and
+// OpenSSL read (libcurl itself reads neither).
+std::string resolved_ca_bundle(const HttpTransportOptions& options, std::string* from = nullptr) {
+  if (!options.ca_bundle.empty()) {
+    if (from) *from = "--ca-bundle";
+    return options.ca_bundle;
+  }
+  for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
+    const char* value = std::getenv(name);
+    if (value && *value) {
+      if (from) *from = std::string("$") + name;
+      return value;
+    }
+  }
+  return "";
 }
 
 std::string trimmed(std::string s) {
@@ -55,6 +79,7 @@ struct Transfer {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   long response_timeout_s = 0;
   bool response_timed_out = false;
+  bool permanent = false;  // a failure that retrying cannot mend (an untrusted certificate)
 };
 
 // Parses "bytes a-b/total" (b inclusive).
@@ -147,9 +172,22 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 class HttpTransport final : public Transport {
  public:
   HttpTransport(std::string base_url, HttpTransportOptions options)
-      : base_url_(std::move(base_url)), options_(options) {
+      : base_url_(std::move(base_url)), options_(std::move(options)) {
     init_curl_once();
     if (base_url_.empty() || base_url_.back() != '/') base_url_ += '/';
+    ca_bundle_ = resolved_ca_bundle(options_);
+    // "Authorization: Bearer T" travels as libcurl's bearer token, which
+    // libcurl keeps to the first host; the other headers stay headers.
+    std::vector<std::string> headers;
+    for (const std::string& header : options_.headers) {
+      const std::string value = trimmed(header.substr(header.find(':') + 1));
+      if (starts_with_ignoring_case(header, "authorization:") && starts_with_ignoring_case(value, "bearer ")) {
+        options_.bearer_token = trimmed(value.substr(7));
+      } else {
+        headers.push_back(header);
+      }
+    }
+    options_.headers = std::move(headers);
   }
 
   // For messages: credentials in the URL are never echoed.
@@ -157,9 +195,12 @@ class HttpTransport final : public Transport {
 
   Result<uint64_t> file_size(const std::string& file) override {
     for (int attempt = 0;; ++attempt) {
+      WS_TRY(check_load_deadline(file, "its size"));
       long status = 0;
-      Result<uint64_t> size = probe_size(file, status);
-      const bool retryable = !size && (status == 0 || status >= 500 || status == 408 || status == 429);
+      bool permanent = false;
+      Result<uint64_t> size = probe_size(file, status, permanent);
+      if (!size) WS_TRY(check_load_deadline(file, "its size"));
+      const bool retryable = !size && !permanent && (status == 0 || status >= 500 || status == 408 || status == 429);
       if (size || !retryable || attempt >= options_.max_retries) return size;
       std::this_thread::sleep_for(std::chrono::milliseconds(50 * (1 << std::min(attempt + 1, 6))));
     }
@@ -203,13 +244,29 @@ class HttpTransport final : public Transport {
   }
 
  private:
-  Result<uint64_t> probe_size(const std::string& file, long& status) {
+  // Timeout once the load deadline has passed; `what` says what was being read.
+  Status check_load_deadline(const std::string& file, const std::string& what) const {
+    if (options_.load_deadline_s <= 0 || load_ms_left() > 0) return Status::ok();
+    return make_error(ErrorKind::Timeout, describe(file) + ": the load's deadline of " +
+                                              std::to_string(options_.load_deadline_s) + " s passed while reading " + what);
+  }
+
+  // Milliseconds left of the load deadline (meaningful when there is one).
+  long load_ms_left() const {
+    const auto spent = std::chrono::steady_clock::now() - created_;
+    return static_cast<long>(options_.load_deadline_s * 1000 -
+                             std::chrono::duration_cast<std::chrono::milliseconds>(spent).count());
+  }
+
+  Result<uint64_t> probe_size(const std::string& file, long& status, bool& permanent) {
     // A one-byte Range GET instead of HEAD: every static server and the
     // Hugging Face CDN answer it, and Content-Range carries the full size.
     Transfer transfer;
     transfer.sink = [](const uint8_t*, uint64_t) { return false; };  // headers are all we need
     double content_length = -1;
-    Status performed = perform(file, 0, 0, transfer, &status, &content_length);
+    Status performed = perform(file, 0, 0, transfer, &status, &content_length,
+                               options_.load_deadline_s > 0 ? std::max(1L, load_ms_left()) : 0);
+    permanent = transfer.permanent;
     if (transfer.refused) return *transfer.refused;
     if (status == 206) {
       const size_t slash = transfer.content_range.find('/');
@@ -240,18 +297,25 @@ class HttpTransport final : public Transport {
       transfer.sink = sink;
       long status = 0;
       long left_ms = 0;
+      const std::string at_byte = "byte " + std::to_string(offset + done);
       if (options_.deadline_s > 0) {
         const auto spent = std::chrono::steady_clock::now() - start;
         left_ms = static_cast<long>(options_.deadline_s * 1000 -
                                     std::chrono::duration_cast<std::chrono::milliseconds>(spent).count());
         if (left_ms <= 0) {
-          return make_error(ErrorKind::Http, describe(file) + ": deadline of " + std::to_string(options_.deadline_s) +
-                                                 " s passed at byte " + std::to_string(offset + done));
+          return make_error(ErrorKind::Timeout, describe(file) + ": deadline of " + std::to_string(options_.deadline_s) +
+                                                    " s for one read passed at " + at_byte);
         }
+      }
+      if (options_.load_deadline_s > 0) {
+        WS_TRY(check_load_deadline(file, at_byte));
+        left_ms = left_ms > 0 ? std::min(left_ms, load_ms_left()) : load_ms_left();
       }
       Status last = perform(file, offset + done, len - done, transfer, &status, nullptr, left_ms);
       if (done >= len) return Status::ok();
       if (transfer.refused) return *transfer.refused;  // wrong bytes: retrying the same server will not help
+      if (transfer.permanent) return last;
+      WS_TRY(check_load_deadline(file, "byte " + std::to_string(offset + done)));
       if (transfer.sink_failed) {  // the sink refused bytes: its caller reports why
         return make_error(ErrorKind::Http, describe(file) + ": transfer stopped at byte " + std::to_string(offset + done));
       }
@@ -295,7 +359,16 @@ class HttpTransport final : public Transport {
     transfer.response_timeout_s = options_.response_timeout_s;
     // identity: a gzip body is not the tensor's bytes, and its offsets are not ours.
     curl_slist* headers = curl_slist_append(nullptr, "Accept-Encoding: identity");
+    for (const std::string& header : options_.headers) headers = curl_slist_append(headers, header.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (!options_.bearer_token.empty()) {  // sent to this URL's host only, never after a redirect elsewhere
+      curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+      curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, options_.bearer_token.c_str());
+    }
+    curl_easy_setopt(curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    if (!ca_bundle_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle_.c_str());
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
@@ -326,12 +399,20 @@ class HttpTransport final : public Transport {
     if (code == CURLE_WRITE_ERROR && transfer.sink_failed) return Status::ok();  // our sink stopped it
     if (code == CURLE_WRITE_ERROR && *status != 0) return Status::ok();  // refused body: the status tells why
     if (transfer.response_timed_out) {
-      return make_error(ErrorKind::Http, shown + ": no response within " + std::to_string(options_.response_timeout_s) + " s");
+      return make_error(ErrorKind::Timeout, shown + ": no response within " + std::to_string(options_.response_timeout_s) + " s");
     }
     if (code != CURLE_OK) {
       // curl's message may quote the URL: never with its credentials.
       std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
       for (size_t at; (at = detail.find(url)) != std::string::npos;) detail.replace(at, url.size(), shown);
+      if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM ||
+          code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
+        transfer.permanent = true;
+      }
+      if (code == CURLE_PEER_FAILED_VERIFICATION) {
+        detail += " (the server's TLS certificate is not trusted: for a private CA pass --ca-bundle FILE or set "
+                  "CURL_CA_BUNDLE)";
+      }
       return make_error(ErrorKind::Http, shown + ": " + detail);
     }
     return Status::ok();
@@ -345,9 +426,32 @@ class HttpTransport final : public Transport {
 
   std::string base_url_;
   HttpTransportOptions options_;
+  std::string ca_bundle_;  // resolved once: the option or the environment
+  const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
+
+Status check_http_options(const HttpTransportOptions& options) {
+  for (const std::string& header : options.headers) {
+    const size_t colon = header.find(':');
+    const bool one_line = header.find_first_of("\r\n") == std::string::npos && header.find('\0') == std::string::npos;
+    if (colon == 0 || colon == std::string::npos || !one_line ||
+        header.find_first_of(" \t") < colon) {
+      return make_error(ErrorKind::InvalidArgument, "HTTP header must be \"Name: value\" on one line (got \"" +
+                                                        header.substr(0, header.find_first_of("\r\n")) + "\")");
+    }
+  }
+  if (options.bearer_token.find_first_of("\r\n") != std::string::npos) {
+    return make_error(ErrorKind::InvalidArgument, "the bearer token holds a line break");
+  }
+  std::string from;
+  const std::string ca_bundle = resolved_ca_bundle(options, &from);
+  if (!ca_bundle.empty() && ::access(ca_bundle.c_str(), R_OK) != 0) {
+    return make_error(ErrorKind::InvalidArgument, "CA bundle \"" + ca_bundle + "\" (" + from + ") cannot be read");
+  }
+  return Status::ok();
+}
 
 std::unique_ptr<Transport> make_http_transport(std::string base_url, HttpTransportOptions options) {
   return std::make_unique<HttpTransport>(std::move(base_url), options);

@@ -46,7 +46,8 @@ std::string redact_url(const std::string& url) {
   return url.substr(0, host) + "***@" + url.substr(at + 1);
 }
 
-Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location) {
+Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location,
+                                                      const HttpTransportOptions& http) {
   auto source = std::unique_ptr<ModelSource>(new ModelSource());
   source->location_ = location;
   std::string weights_file;  // set when the location names one .safetensors file
@@ -58,8 +59,10 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
       url = url.substr(0, slash + 1);
     }
 #if defined(WS_HTTP)
-    source->transport_ = make_http_transport(url);
+    WS_TRY(check_http_options(http));
+    source->transport_ = make_http_transport(url, http);
 #else
+    (void)http;
     return make_error(ErrorKind::Unsupported, redact_url(location) + ": this build has no HTTP support (configured with WS_HTTP=OFF)");
 #endif
   } else {

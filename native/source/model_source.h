@@ -9,6 +9,7 @@
 #include <string>
 
 #include "load/load.h"
+#include "source/http_options.h"
 #include "source/mapped_file.h"
 
 namespace ws {
@@ -40,7 +41,10 @@ class ModelSource {
   // (local path or URL). A GGUF file is one shard whose tensors carry Hugging
   // Face names; its config.json, tokenizer.json and tokenizer_config.json are
   // synthesized from its metadata (read_text returns them).
-  static Result<std::unique_ptr<ModelSource>> open(const std::string& location);
+  // `http` applies to a URL (headers, CA bundle, deadlines; its load deadline
+  // runs from this call to the end of load()); check_http_options' errors.
+  static Result<std::unique_ptr<ModelSource>> open(const std::string& location,
+                                                   const HttpTransportOptions& http = {});
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const std::string& location() const { return location_; }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "source/http_options.h"
 #include "source/model_source.h"
 
 namespace ws {
@@ -25,18 +26,6 @@ std::unique_ptr<Transport> make_file_transport(std::string directory, FileTransp
 
 // Files under an http(s) URL, read with Range requests. A dropped connection
 // is resumed with a new Range request from the first byte not yet received.
-struct HttpTransportOptions {
-  int max_retries = 5;          // consecutive failures without progress
-  // Failures of one read or shard stream in all, progress or not: a server
-  // that drips a byte per attempt cannot keep a load alive forever.
-  int max_total_retries = 20;
-  long connect_timeout_s = 20;
-  long response_timeout_s = 30;  // from the request to the response's status line
-  long low_speed_timeout_s = 60; // abort a transfer stalled this long (< 1 KB/s)
-  // The whole of one read or shard stream, retries included; 0: no limit
-  // (a 20 GB shard on a slow link may rightly take hours).
-  long deadline_s = 0;
-};
 std::unique_ptr<Transport> make_http_transport(std::string base_url, HttpTransportOptions options = {});
 
 // `url` with any user:password@ replaced by ***@: what messages show.

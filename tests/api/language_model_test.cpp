@@ -138,6 +138,19 @@ TEST(LanguageModelErrors, BadDtypeIsInvalidArgument) {
   EXPECT_EQ(load_error(fixture("gpt2"), options), ws::ErrorKind::InvalidArgument);
 }
 
+// The HTTP options reach the transport: checked before any request.
+TEST(LanguageModelErrors, BadHttpOptionsAreInvalidArgument) {
+  ws::ModelOptions header;
+  header.http.headers = {"Authorization: Bearer x\r\nX-Injected: 1"};
+  EXPECT_EQ(load_error("http://127.0.0.1:1/model/", header), ws::ErrorKind::InvalidArgument);
+  ws::ModelOptions bundle;
+  bundle.http.ca_bundle = fixture("does_not_exist.pem");
+  EXPECT_EQ(load_error("https://127.0.0.1:1/model/", bundle), ws::ErrorKind::InvalidArgument);
+  ws::ModelOptions deadline;  // a refused connection stays an Http error with a deadline set
+  deadline.http.deadline_s = 30;
+  EXPECT_EQ(load_error("http://127.0.0.1:1/model/", deadline), ws::ErrorKind::Http);
+}
+
 TEST(LanguageModelErrors, BadBackendOptionsAreInvalidArgument) {
   ws::ModelOptions unknown;
   unknown.backend = "tpu";

@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+
+#include <set>
+#include <sstream>
 
 #include "native/test_support.h"
 #include "source/transports.h"
@@ -103,7 +107,7 @@ TEST(Http, ServerThatNeverAnswersIsAbandonedAfterTheResponseTimeout) {
   Result<uint64_t> size = transport->file_size("model.safetensors");
   const double seconds = seconds_since(start);
   ASSERT_FALSE(size.is_ok());
-  EXPECT_EQ(size.error().kind, ErrorKind::Http);
+  EXPECT_EQ(size.error().kind, ErrorKind::Timeout);
   EXPECT_NE(size.error().message.find("no response within 1 s"), std::string::npos) << size.error().message;
   EXPECT_LT(seconds, 10.0);  // two attempts of 1 s and a backoff; was minutes
 }
@@ -138,8 +142,142 @@ TEST(Http, DeadlineEndsASlowRead) {
   Status read = transport->read("model.safetensors", 0, buffer.data(), buffer.size());
   const double seconds = seconds_since(start);
   ASSERT_FALSE(read.is_ok());
-  EXPECT_EQ(read.error().kind, ErrorKind::Http);
+  EXPECT_EQ(read.error().kind, ErrorKind::Timeout);
   EXPECT_LT(seconds, 6.0) << read.error().message;
+}
+
+// A server that trickles 2 KB/s, just above the 1 KB/s stall limit: never
+// stalled, so neither the low-speed abort nor the retry budget ends it (the
+// 1.2 MB fixture would take ten minutes); the load's deadline does.
+TEST(Http, TricklingServerIsNotAStall) {
+  // 3 KB/s here, three times the stall limit, so a loaded CI machine's
+  // scheduling cannot push it below: no retry is allowed.
+  test::RangeServer server(test::fixtures("safetensors"), {"--trickle", "3072"});
+  ASSERT_GT(server.port(), 0);
+  HttpTransportOptions options;
+  options.low_speed_timeout_s = 1;
+  options.max_retries = 0;
+  std::unique_ptr<Transport> transport = make_http_transport(server.url("single/"), options);
+  std::vector<uint8_t> buffer(3000);
+  Status read = transport->read("model.safetensors", 0, buffer.data(), buffer.size());
+  EXPECT_TRUE(read.is_ok()) << read.error().to_string();
+  EXPECT_EQ(std::string(buffer.begin(), buffer.end()),
+            test::read_file(test::fixtures("safetensors/single/model.safetensors")).substr(0, buffer.size()));
+}
+
+TEST(Http, LoadDeadlineEndsATricklingServer) {
+  test::RangeServer server(test::fixtures("safetensors"), {"--trickle", "2048"});
+  ASSERT_GT(server.port(), 0);
+  HttpTransportOptions options;
+  options.load_deadline_s = 2;
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = test::load_and_hash(server.url("single/"), std::nullopt, 16 << 20, options);
+  const double seconds = seconds_since(start);
+  ASSERT_FALSE(loaded.is_ok());
+  EXPECT_EQ(loaded.error().kind, ErrorKind::Timeout) << loaded.error().to_string();
+  EXPECT_NE(loaded.error().message.find("deadline of 2 s"), std::string::npos) << loaded.error().message;
+  EXPECT_GE(seconds, 1.9);
+  EXPECT_LT(seconds, 5.0) << loaded.error().message;
+}
+
+// The same through the CLI: --http-deadline-s, exit status 1, "Timeout:".
+TEST(Http, CliHttpDeadlineFlag) {
+  test::RangeServer server(test::fixtures("safetensors"), {"--trickle", "2048"});
+  ASSERT_GT(server.port(), 0);
+  auto [status, out] = test::run_command(std::string(WS_CLI) + " load " + server.url("single/") +
+                                         " --http-deadline-s 2 2>&1");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("Timeout: "), std::string::npos) << out;
+  auto [usage, usage_out] = test::run_command(std::string(WS_CLI) + " load " + server.url("single/") +
+                                              " --http-deadline-s -1 2>&1");
+  EXPECT_EQ(usage, 2) << usage_out;
+}
+
+// What reached the range server (its --log): one {host, path, authorization} per request.
+std::vector<nlohmann::json> request_log(const std::string& path) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(test::read_file(path));
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+// Loads `path` (a redirect) with `options` and returns the Authorization each
+// host name received, as "host: value" ("host: -" for none), once per kind.
+std::set<std::string> authorization_by_host(const std::string& path, const HttpTransportOptions& options) {
+  const std::string log = test::temp_dir("auth") + "/requests.jsonl";
+  test::RangeServer server(test::fixtures("safetensors"), {"--log", log});
+  EXPECT_GT(server.port(), 0);
+  auto loaded = test::load_and_hash(server.url(path), std::nullopt, 16 << 20, options);
+  EXPECT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  std::set<std::string> seen;
+  const std::string port = ":" + std::to_string(server.port());
+  for (const nlohmann::json& request : request_log(log)) {
+    std::string host = request["host"].get<std::string>();
+    host = host.substr(0, host.size() - port.size());
+    seen.insert(host + ": " + (request["authorization"].is_null() ? "-" : request["authorization"].get<std::string>()));
+  }
+  return seen;
+}
+
+// A Hub resolve/ URL redirects to a CDN host: the token goes to the first
+// host only. The range server redirects 127.0.0.1 -> localhost (the same
+// server under another host name) and logs what each received.
+TEST(Http, BearerTokenIsNeverForwardedToAnotherHost) {
+  HttpTransportOptions options;
+  options.bearer_token = "hf_s3cret";
+  EXPECT_EQ(authorization_by_host("redirect-other/sharded/", options),
+            (std::set<std::string>{"127.0.0.1: Bearer hf_s3cret", "localhost: -"}));
+}
+
+TEST(Http, AuthorizationHeaderIsNeverForwardedToAnotherHost) {
+  for (const std::string& header : {std::string("Authorization: Bearer hf_s3cret"),
+                                    std::string("authorization: Basic dXNlcjpzM2NyZXQ=")}) {
+    HttpTransportOptions options;
+    options.headers = {header, "X-Trace: 7"};
+    const std::string value = header.substr(header.find(':') + 2);
+    EXPECT_EQ(authorization_by_host("redirect-other/single/", options),
+              (std::set<std::string>{"127.0.0.1: " + value, "localhost: -"}))
+        << header;
+  }
+}
+
+TEST(Http, SameHostRedirectKeepsAuthorization) {
+  HttpTransportOptions options;
+  options.bearer_token = "hf_s3cret";
+  EXPECT_EQ(authorization_by_host("redirect-same/single/", options),
+            (std::set<std::string>{"127.0.0.1: Bearer hf_s3cret"}));
+}
+
+// HF_TOKEN from the CLI: sent to a Hugging Face host ($HF_ENDPOINT here), not
+// after the redirect, and not at all to a host that is not the Hub's.
+TEST(Http, CliSendsHfTokenToTheHubHostOnly) {
+  const std::string log = test::temp_dir("hftoken") + "/requests.jsonl";
+  test::RangeServer server(test::fixtures("safetensors"), {"--log", log});
+  ASSERT_GT(server.port(), 0);
+  const std::string env = "HF_TOKEN=hf_s3cret HF_ENDPOINT=http://127.0.0.1:" + std::to_string(server.port());
+  auto [status, out] = test::run_command(env + " " + WS_CLI + " load " + server.url("redirect-other/single/") + " 2>&1");
+  ASSERT_EQ(status, 0) << out;
+  auto [status2, out2] = test::run_command(env + " " + WS_CLI + " load " +
+                                           server.url_as("http", "localhost", "single/") + " 2>&1");
+  ASSERT_EQ(status2, 0) << out2;
+  std::set<std::string> seen;
+  for (const nlohmann::json& request : request_log(log)) {
+    const std::string host = request["host"].get<std::string>();
+    seen.insert(host.substr(0, host.find(':')) + ": " +
+                (request["authorization"].is_null() ? "-" : request["authorization"].get<std::string>()));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"127.0.0.1: Bearer hf_s3cret", "localhost: -"}));
+}
+
+TEST(Http, HeaderThatIsNotOneNameValueLineIsRefused) {
+  for (const std::string& header : {std::string("Authorization: Bearer x\r\nX-Evil: 1"), std::string("no colon"),
+                                    std::string(": empty name"), std::string("Bad Name: x")}) {
+    HttpTransportOptions options;
+    options.headers = {header};
+    auto opened = ModelSource::open("http://127.0.0.1:1/model/", options);
+    ASSERT_FALSE(opened.is_ok()) << header;
+    EXPECT_EQ(opened.error().kind, ErrorKind::InvalidArgument) << opened.error().message;
+  }
 }
 
 TEST(Http, CredentialsInTheUrlAreNeverEchoed) {

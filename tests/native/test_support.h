@@ -75,6 +75,10 @@ class RangeServer {
   std::string url(const std::string& path = "") const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/" + path;
   }
+  // `path` on this server under another scheme (https with --tls) or host name.
+  std::string url_as(const std::string& scheme, const std::string& host, const std::string& path = "") const {
+    return scheme + "://" + host + ":" + std::to_string(port_) + "/" + path;
+  }
 
  private:
   pid_t pid_ = -1;
@@ -110,8 +114,9 @@ struct LoadedTensor {
 // given) and returns each bound buffer's sha256, or the error.
 inline Result<std::map<std::string, LoadedTensor>> load_and_hash(const std::string& location,
                                                                   std::optional<DType> target = std::nullopt,
-                                                                  uint64_t staging_bytes = 16 << 20) {
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<ModelSource> source, ModelSource::open(location));
+                                                                  uint64_t staging_bytes = 16 << 20,
+                                                                  const HttpTransportOptions& http = {}) {
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<ModelSource> source, ModelSource::open(location, http));
   const Checkpoint& checkpoint = source->checkpoint();
   std::vector<HostBuffer> buffers;
   std::vector<ManifestEntry> manifest;

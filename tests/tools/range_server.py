@@ -3,6 +3,7 @@ and injectable faults.
 
 usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] [--ignore-range]
                           [--no-response] [--drip SECONDS] [--shift-range] [--gzip]
+                          [--trickle BYTES_PER_S] [--log FILE] [--tls CERT KEY]
   --drop-after BYTES  the first ranged GET of each file sends at most BYTES body
                       bytes, then closes the connection (a dropped transfer)
   --drop-on K         drop the K-th GET of each file (0-based, counting every
@@ -15,10 +16,21 @@ usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] 
                       and a Content-Range saying so (a lying cache or proxy)
   --gzip              gzip the body and say so in Content-Encoding
   --gone-after N      GETs of a file after its first N answer 404 (a file removed mid-load)
+  --trickle B         send the body at B bytes/s in 0.1 s slices: slow, never stalled
+                      (above the client's 1 KB/s stall limit when B > 1024)
+  --log FILE          append a JSON line per request: host (the Host header), path and
+                      authorization (the header, or null)
+  --tls CERT KEY      serve https with this certificate chain and key (PEM)
+Always on: /redirect-same/P answers 302 to P on this server under the same host
+name (127.0.0.1), /redirect-other/P answers 302 to P on this server reached as
+"localhost" (another host to a client, the same server): what a Hub
+resolve/ URL does when it redirects to its CDN.
 Prints "PORT <n>" on stdout once listening; serves until killed.
 """
 import argparse
 import gzip
+import json
+import ssl
 import os
 import time
 import re
@@ -37,7 +49,26 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def redirect(self):
+        for prefix, host in (("/redirect-same/", "127.0.0.1"), ("/redirect-other/", "localhost")):
+            if self.path.startswith(prefix):
+                scheme = "https" if args.tls else "http"
+                port = self.server.server_address[1]
+                self.send_response(302)
+                self.send_header("Location", f"{scheme}://{host}:{port}/{self.path[len(prefix):]}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+        return False
+
     def do_GET(self):
+        if args.log:
+            line = json.dumps({"host": self.headers.get("Host"), "path": self.path,
+                               "authorization": self.headers.get("Authorization")})
+            with lock, open(args.log, "a") as f:
+                f.write(line + "\n")
+        if self.redirect():
+            return
         if args.no_response:
             try:
                 while self.rfile.read(1):
@@ -113,6 +144,15 @@ class Handler(BaseHTTPRequestHandler):
             f.seek(begin)
             left = limit
             while left > 0:
+                if args.trickle:
+                    time.sleep(0.1)
+                    chunk = f.read(min(left, max(1, args.trickle // 10)))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    left -= len(chunk)
+                    continue
                 if args.drip:
                     time.sleep(args.drip)
                     self.wfile.flush()
@@ -140,10 +180,25 @@ def main():
     p.add_argument("--shift-range", action="store_true")
     p.add_argument("--gzip", action="store_true")
     p.add_argument("--gone-after", type=int, default=None)
+    p.add_argument("--trickle", type=int, default=0)
+    p.add_argument("--log", default=None)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), default=None)
     args = p.parse_args()
     args.root = os.path.abspath(args.root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.handle_error = lambda request, address: None  # clients that leave early are the tests' point
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls[0], args.tls[1])
+        # The handshake runs in each request's thread (not in accept): a client
+        # that refuses our certificate costs its own thread, not the server.
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        plain_finish = server.finish_request
+
+        def finish_request(request, address):
+            request.do_handshake()
+            plain_finish(request, address)
+        server.finish_request = finish_request
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -160,6 +160,7 @@ export class Core {
   nextTarget(session, shard) {
     const p = this.m._ws_next_target(session, shard) >> 3;
     const f64 = new Float64Array(this.heap().buffer);
+    if (f64[p + 2] < 0) this.fail();  // a bad handle or shard, or nothing being loaded
     return { offset: f64[p], dst: f64[p + 1], len: f64[p + 2] };
   }
 

@@ -82,6 +82,7 @@ export function errorFromKind(kind, message) {
   switch (kind) {
     case 'Http':
     case 'NotFound':
+    case 'Timeout':
       return new HttpError(message, { kind });
     case 'OutOfBudget':
       return new OutOfBudgetError(message);

@@ -8,7 +8,7 @@
 export type ErrorKind =
   | 'InvalidArgument' | 'Io' | 'Http' | 'InvalidHeader' | 'InvalidIndex' | 'InvalidConfig' | 'Truncated'
   | 'ShapeMismatch' | 'MissingTensor' | 'UnexpectedTensor' | 'Unsupported' | 'OutOfBudget' | 'Cancelled'
-  | 'NotFound' | 'Internal';
+  | 'NotFound' | 'Device' | 'Timeout' | 'Internal';
 
 export class WeightstreamError extends Error {
   readonly kind: ErrorKind;

@@ -179,9 +179,10 @@ export async function loadModel(location, options) {
     core = await loadCore({ wasm, threads });
     const { source, weightsFile } = await openLocation(args.location, { load, retries, fetchOptions });
     session = core.m._ws_session_create();
+    if (!session) core.fail();
     const started = performance.now();
     const setFile = (name, text) => core.withCString(name, (n) => core.withBytes(text, (p, len) =>
-      core.m._ws_set_file(session, n, p, len)));
+      core.check(core.m._ws_set_file(session, n, p, len))));
     let shardFiles;
     if (weightsFile && /\.gguf$/i.test(weightsFile)) {
       shardFiles = [weightsFile];  // config and tokenizer come from its metadata

@@ -1,9 +1,12 @@
 // The wasm module's C API, called from web/js/. Conventions:
-//  - a Session* is an opaque handle; every call takes it first;
+//  - a session is an opaque int handle (ws::web::SessionTable); every call takes it first;
 //  - a call that can fail returns -1 (or nullptr) and leaves {kind, message}
 //    for ws_error_kind() / ws_error_message(), kind spelled as ws::ErrorKind;
 //  - 64-bit sizes and offsets cross as doubles (exact below 2^53);
-//  - text crosses as (pointer, byte length) pairs in the wasm heap.
+//  - text crosses as (pointer, byte length) pairs in the wasm heap;
+//  - nothing JS passes is trusted (export_args.h): a session handle must be
+//    live, a pointer and length must lie in the heap, a count or size must be
+//    whole and in range; anything else is an InvalidArgument error, not a trap.
 // Load protocol, exactly ws::LoadExecutor's: for each shard, ws_next_target
 // says where the next bytes of the file go ({file offset, heap pointer,
 // length}); JS copies fetched bytes there and calls ws_commit.
@@ -11,13 +14,19 @@
 
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "web/src/export_args.h"
 #include "web/src/session.h"
 
 using ws::web::Session;
+using ws::web::check_heap_range;
+using ws::web::check_int32s;
+using ws::web::checked_c_string;
+using ws::web::checked_size;
 
 namespace {
 
@@ -25,13 +34,37 @@ ws::Error g_error{ws::ErrorKind::InvalidArgument, ""};
 std::string g_text;          // the last text handed to JS (decode, info)
 std::vector<int32_t> g_ids;  // the last ids handed to JS (encode)
 double g_target[3];
+ws::web::SessionTable g_sessions;
 
 int fail(const ws::Error& error) {
   g_error = error;
   return -1;
 }
 
-std::string text_of(const char* data, size_t len) { return std::string(data ? data : "", data ? len : 0); }
+// The session `handle` names, or nullptr with the error set.
+Session* session_or_fail(int handle) {
+  ws::Result<Session*> s = g_sessions.find(handle);
+  if (!s) {
+    fail(s.error());
+    return nullptr;
+  }
+  return *s;
+}
+
+// `len` bytes at `data`, checked to lie in the heap first.
+ws::Result<std::string> text_of(const char* data, size_t len, const char* what) {
+  WS_TRY(check_heap_range(data, len, what));
+  return len == 0 ? std::string() : std::string(data, len);
+}
+
+// The shard index JS passes, checked against the session's shards.
+ws::Result<size_t> checked_shard(Session* s, int shard) {
+  if (shard < 0 || static_cast<size_t>(shard) >= s->checkpoint().shards.size()) {
+    return ws::make_error(ws::ErrorKind::InvalidArgument, "shard " + std::to_string(shard) + " out of range (" +
+                                                              std::to_string(s->checkpoint().shards.size()) + " shards)");
+  }
+  return static_cast<size_t>(shard);
+}
 
 // Recursion that only ends with the stack (for ws_test_trap): the volatile
 // frame keeps the compiler from turning it into a loop.
@@ -52,19 +85,42 @@ EMSCRIPTEN_KEEPALIVE const char* ws_error_message() { return g_error.message.c_s
 EMSCRIPTEN_KEEPALIVE const char* ws_text() { return g_text.data(); }
 EMSCRIPTEN_KEEPALIVE int ws_text_len() { return static_cast<int>(g_text.size()); }
 
-EMSCRIPTEN_KEEPALIVE Session* ws_session_create() { return new Session(); }
-EMSCRIPTEN_KEEPALIVE void ws_session_destroy(Session* s) { delete s; }
+// A new session's handle (> 0), or 0 with an OutOfBudget error.
+EMSCRIPTEN_KEEPALIVE int ws_session_create() {
+  ws::Result<int> handle = g_sessions.create();
+  if (!handle) {
+    fail(handle.error());
+    return 0;
+  }
+  return *handle;
+}
+
+// 0, or -1 for a handle that is not live (destroying twice is an error, not a double free).
+EMSCRIPTEN_KEEPALIVE int ws_session_destroy(int handle) {
+  ws::Status destroyed = g_sessions.destroy(handle);
+  return destroyed ? 0 : fail(destroyed.error());
+}
 
 // A side file (config.json, tokenizer.json, ...): `len` bytes at `text`.
-EMSCRIPTEN_KEEPALIVE int ws_set_file(Session* s, const char* name, const char* text, size_t len) {
-  s->set_file(name, text_of(text, len));
+EMSCRIPTEN_KEEPALIVE int ws_set_file(int handle, const char* name, const char* text, size_t len) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> file_name = checked_c_string(name, "file name");
+  if (!file_name) return fail(file_name.error());
+  ws::Result<std::string> content = text_of(text, len, "file text");
+  if (!content) return fail(content.error());
+  s->set_file(*file_name, std::move(*content));
   return 0;
 }
 
 // 1 and the text in ws_text() when the session has `name` (given or
-// synthesized from a GGUF header), else 0.
-EMSCRIPTEN_KEEPALIVE int ws_get_file(Session* s, const char* name) {
-  const std::string* text = s->file(name);
+// synthesized from a GGUF header), 0 when not, -1 on error.
+EMSCRIPTEN_KEEPALIVE int ws_get_file(int handle, const char* name) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> file_name = checked_c_string(name, "file name");
+  if (!file_name) return fail(file_name.error());
+  const std::string* text = s->file(*file_name);
   if (!text) return 0;
   g_text = *text;
   return 1;
@@ -72,41 +128,71 @@ EMSCRIPTEN_KEEPALIVE int ws_get_file(Session* s, const char* name) {
 
 // Parses model.safetensors.index.json: the shard count, names as a JSON array
 // in ws_text(); -1 on error.
-EMSCRIPTEN_KEEPALIVE int ws_index_shards(Session* s) {
+EMSCRIPTEN_KEEPALIVE int ws_index_shards(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   ws::Result<std::vector<std::string>> shards = s->index_shards();
   if (!shards) return fail(shards.error());
   g_text = nlohmann::json(*shards).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return static_cast<int>(shards->size());
 }
 
-EMSCRIPTEN_KEEPALIVE int ws_begin_shard(Session* s, const char* file_name, const char* location, double file_bytes) {
-  ws::Status status = s->begin_shard(file_name, location, static_cast<uint64_t>(file_bytes));
+EMSCRIPTEN_KEEPALIVE int ws_begin_shard(int handle, const char* file_name, const char* location, double file_bytes) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> name = checked_c_string(file_name, "shard file name");
+  if (!name) return fail(name.error());
+  ws::Result<std::string> where = checked_c_string(location, "shard location");
+  if (!where) return fail(where.error());
+  ws::Result<uint64_t> bytes = checked_size(file_bytes, "shard file size");
+  if (!bytes) return fail(bytes.error());
+  ws::Status status = s->begin_shard(*name, *where, *bytes);
   return status ? 0 : fail(status.error());
 }
 
 // Room for the first `bytes` bytes of the shard; JS writes the ones it has
-// not given yet. nullptr (and an OutOfBudget error) past the header caps.
-EMSCRIPTEN_KEEPALIVE uint8_t* ws_prefix_buffer(Session* s, double bytes) {
-  uint8_t* p = s->prefix_buffer(static_cast<uint64_t>(bytes));
-  if (!p) fail({ws::ErrorKind::OutOfBudget, "header prefix of " + std::to_string(bytes) + " bytes refused"});
+// not given yet. nullptr and an error: OutOfBudget past the header caps,
+// InvalidArgument for a bad handle or size, or after prepare.
+EMSCRIPTEN_KEEPALIVE uint8_t* ws_prefix_buffer(int handle, double bytes) {
+  Session* s = session_or_fail(handle);
+  if (!s) return nullptr;
+  ws::Result<uint64_t> size = checked_size(bytes, "header prefix size");
+  if (!size) {
+    fail(size.error());
+    return nullptr;
+  }
+  if (s->model()) {
+    fail({ws::ErrorKind::InvalidArgument, "shards must be given before prepare"});
+    return nullptr;
+  }
+  uint8_t* p = s->prefix_buffer(*size);
+  if (!p) fail({ws::ErrorKind::OutOfBudget, "header prefix of " + std::to_string(*size) + " bytes refused"});
   return p;
 }
 
 // 0 when the header is parsed, else the prefix length needed; -1 on error.
-EMSCRIPTEN_KEEPALIVE double ws_parse_prefix(Session* s) {
+EMSCRIPTEN_KEEPALIVE double ws_parse_prefix(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   ws::Result<uint64_t> need = s->parse_prefix();
   if (!need) return fail(need.error());
   return static_cast<double>(*need);
 }
 
 // `threads`: what the backend may use, clamped to ws_max_threads().
-EMSCRIPTEN_KEEPALIVE int ws_prepare(Session* s, const char* dtype, int threads) {
-  ws::Status status = s->prepare(dtype, threads);
+EMSCRIPTEN_KEEPALIVE int ws_prepare(int handle, const char* dtype, int threads) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> dtype_name = checked_c_string(dtype, "dtype");
+  if (!dtype_name) return fail(dtype_name.error());
+  ws::Status status = s->prepare(*dtype_name, threads);
   return status ? 0 : fail(status.error());
 }
 
 // JSON in ws_text(): the model and its load plan.
-EMSCRIPTEN_KEEPALIVE int ws_info(Session* s) {
+EMSCRIPTEN_KEEPALIVE int ws_info(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   nlohmann::json info;
   nlohmann::json shards = nlohmann::json::array();
   for (size_t i = 0; i < s->checkpoint().shards.size(); ++i) {
@@ -138,44 +224,81 @@ EMSCRIPTEN_KEEPALIVE int ws_info(Session* s) {
 }
 
 // {file offset, heap pointer (0 for bytes nobody needs), length (0: shard
-// complete)} of the shard's next region, at the returned address.
-EMSCRIPTEN_KEEPALIVE double* ws_next_target(Session* s, int shard) {
+// complete; -1: an error, for a bad handle or shard or nothing being loaded)}
+// of the shard's next region, at the returned address.
+EMSCRIPTEN_KEEPALIVE double* ws_next_target(int handle, int shard) {
+  g_target[0] = g_target[1] = 0;
+  g_target[2] = -1;
+  Session* s = session_or_fail(handle);
+  if (!s) return g_target;
   ws::LoadExecutor* executor = s->executor();
-  if (!executor || shard < 0 || static_cast<size_t>(shard) >= s->checkpoint().shards.size()) {
-    g_target[0] = g_target[1] = g_target[2] = 0;
+  if (!executor) {
+    fail({ws::ErrorKind::InvalidArgument, "nothing is being loaded"});
     return g_target;
   }
-  const ws::FillTarget t = executor->next(static_cast<size_t>(shard));
+  ws::Result<size_t> index = checked_shard(s, shard);
+  if (!index) {
+    fail(index.error());
+    return g_target;
+  }
+  const ws::FillTarget t = executor->next(*index);
   g_target[0] = static_cast<double>(t.file_offset);
   g_target[1] = static_cast<double>(reinterpret_cast<uintptr_t>(t.dst));
   g_target[2] = static_cast<double>(t.len);
   return g_target;
 }
 
-// Somewhere to read `len` skipped bytes into.
-EMSCRIPTEN_KEEPALIVE uint8_t* ws_scratch(Session* s, double len) {
-  return s->executor() ? s->executor()->scratch(static_cast<uint64_t>(len)) : nullptr;
+// Somewhere to read `len` skipped bytes into (at most 1 MiB of them at a
+// time); nullptr and an error for a bad handle or length, or no load.
+EMSCRIPTEN_KEEPALIVE uint8_t* ws_scratch(int handle, double len) {
+  Session* s = session_or_fail(handle);
+  if (!s) return nullptr;
+  ws::Result<uint64_t> bytes = checked_size(len, "scratch length");
+  if (!bytes) {
+    fail(bytes.error());
+    return nullptr;
+  }
+  if (!s->executor()) {
+    fail({ws::ErrorKind::InvalidArgument, "nothing is being loaded"});
+    return nullptr;
+  }
+  return s->executor()->scratch(*bytes);
 }
 
-EMSCRIPTEN_KEEPALIVE int ws_commit(Session* s, int shard, double n) {
+EMSCRIPTEN_KEEPALIVE int ws_commit(int handle, int shard, double n) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   ws::LoadExecutor* executor = s->executor();
   if (!executor) return fail({ws::ErrorKind::InvalidArgument, "nothing is being loaded"});
-  ws::Status status = executor->commit(static_cast<size_t>(shard), static_cast<uint64_t>(n));
+  ws::Result<size_t> index = checked_shard(s, shard);
+  if (!index) return fail(index.error());
+  ws::Result<uint64_t> bytes = checked_size(n, "committed byte count");
+  if (!bytes) return fail(bytes.error());
+  ws::Status status = executor->commit(*index, *bytes);
   return status ? 0 : fail(status.error());
 }
 
-EMSCRIPTEN_KEEPALIVE double ws_bytes_done(Session* s) {
+// Bytes committed so far; 0 when nothing is being loaded, -1 for a bad handle.
+EMSCRIPTEN_KEEPALIVE double ws_bytes_done(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   return s->executor() ? static_cast<double>(s->executor()->bytes_done()) : 0.0;
 }
 
-EMSCRIPTEN_KEEPALIVE int ws_finish_load(Session* s) {
+EMSCRIPTEN_KEEPALIVE int ws_finish_load(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   ws::Status status = s->finish_load();
   return status ? 0 : fail(status.error());
 }
 
 // Token ids of `len` bytes of text: the count (ids at ws_ids()), or -1.
-EMSCRIPTEN_KEEPALIVE int ws_encode(Session* s, const char* text, size_t len, int add_special_tokens) {
-  ws::Result<std::vector<int32_t>> ids = s->encode(text_of(text, len), add_special_tokens != 0);
+EMSCRIPTEN_KEEPALIVE int ws_encode(int handle, const char* text, size_t len, int add_special_tokens) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> input = text_of(text, len, "text to encode");
+  if (!input) return fail(input.error());
+  ws::Result<std::vector<int32_t>> ids = s->encode(*input, add_special_tokens != 0);
   if (!ids) return fail(ids.error());
   g_ids = std::move(*ids);
   return static_cast<int>(g_ids.size());
@@ -183,29 +306,36 @@ EMSCRIPTEN_KEEPALIVE int ws_encode(Session* s, const char* text, size_t len, int
 EMSCRIPTEN_KEEPALIVE const int32_t* ws_ids() { return g_ids.data(); }
 
 // Text of `n` ids into ws_text(); its byte length, or -1.
-EMSCRIPTEN_KEEPALIVE int ws_decode(Session* s, const int32_t* ids, int n) {
-  ws::Result<std::string> text = s->decode(std::vector<int32_t>(ids, ids + n));
+EMSCRIPTEN_KEEPALIVE int ws_decode(int handle, const int32_t* ids, int n) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  if (ws::Status in_heap = check_int32s(ids, n, "ids to decode"); !in_heap) return fail(in_heap.error());
+  ws::Result<std::string> text = s->decode(n == 0 ? std::vector<int32_t>() : std::vector<int32_t>(ids, ids + n));
   if (!text) return fail(text.error());
   g_text = std::move(*text);
   return static_cast<int>(g_text.size());
 }
 
-EMSCRIPTEN_KEEPALIVE int ws_generate_start(Session* s, const int32_t* ids, int n, int max_new_tokens,
+EMSCRIPTEN_KEEPALIVE int ws_generate_start(int handle, const int32_t* ids, int n, int max_new_tokens,
                                            float temperature, int top_k, float top_p, float repetition_penalty,
                                            double seed) {
-  if (n < 0 || max_new_tokens < 0 || top_k < 0 || !(seed >= 0)) {
-    return fail({ws::ErrorKind::InvalidArgument, "negative count or seed"});
-  }
-  ws::SamplingOptions sampling{temperature, static_cast<size_t>(top_k), top_p, repetition_penalty,
-                               static_cast<uint64_t>(seed)};
-  ws::Status status = s->start_generation(std::vector<int32_t>(ids, ids + n), sampling,
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  if (n < 0 || max_new_tokens < 0 || top_k < 0) return fail({ws::ErrorKind::InvalidArgument, "negative count"});
+  if (ws::Status in_heap = check_int32s(ids, n, "prompt ids"); !in_heap) return fail(in_heap.error());
+  ws::Result<uint64_t> checked_seed = checked_size(seed, "seed");
+  if (!checked_seed) return fail(checked_seed.error());
+  ws::SamplingOptions sampling{temperature, static_cast<size_t>(top_k), top_p, repetition_penalty, *checked_seed};
+  ws::Status status = s->start_generation(n == 0 ? std::vector<int32_t>() : std::vector<int32_t>(ids, ids + n), sampling,
                                           static_cast<size_t>(max_new_tokens));
   return status ? 0 : fail(status.error());
 }
 
 // The next token id (its text piece in ws_text()), -1 when generation is over
 // (the held-back text in ws_text()), -2 on error.
-EMSCRIPTEN_KEEPALIVE int ws_generate_step(Session* s) {
+EMSCRIPTEN_KEEPALIVE int ws_generate_step(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -2;
   ws::Result<std::optional<int32_t>> id = s->step();
   if (!id) {
     fail(id.error());
@@ -216,7 +346,9 @@ EMSCRIPTEN_KEEPALIVE int ws_generate_step(Session* s) {
 }
 
 // JSON in ws_text(): ids and timings of the current generation.
-EMSCRIPTEN_KEEPALIVE int ws_generate_stats(Session* s) {
+EMSCRIPTEN_KEEPALIVE int ws_generate_stats(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
   const ws::GenerateResult& r = s->stats();
   g_text = nlohmann::json{{"ids", r.ids},
                           {"stopped_at_eos", r.stopped_at_eos},

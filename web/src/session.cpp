@@ -49,7 +49,7 @@ Status Session::begin_shard(const std::string& file_name, const std::string& loc
 }
 
 uint8_t* Session::prefix_buffer(uint64_t bytes) {
-  if (bytes > shard_file_bytes_ || bytes > kMaxGgufHeaderBytes + 8) return nullptr;
+  if (model_ || bytes > shard_file_bytes_ || bytes > kMaxGgufHeaderBytes + 8) return nullptr;
   prefix_.resize(bytes);
   return prefix_.data();
 }
@@ -63,6 +63,8 @@ Status Session::add_parsed_shard(ShardInfo shard) {
 }
 
 Result<uint64_t> Session::parse_prefix() {
+  // After prepare the plan and executor point into checkpoint_: no more shards.
+  if (model_) return make_error(ErrorKind::InvalidArgument, "shards must be given before prepare");
   const std::string& where = shard_location_;
   if (ends_with(shard_file_, ".gguf")) {
     if (!checkpoint_.shards.empty()) return make_error(ErrorKind::InvalidArgument, where + ": a GGUF model is one file");
