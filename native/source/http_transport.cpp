@@ -202,7 +202,7 @@ class HttpTransport final : public Transport {
       if (!size) WS_TRY(check_load_deadline(file, "its size"));
       const bool retryable = !size && !permanent && (status == 0 || status >= 500 || status == 408 || status == 429);
       if (size || !retryable || attempt >= options_.max_retries) return size;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50 * (1 << std::min(attempt + 1, 6))));
+      backoff(50L * (1 << std::min(attempt + 1, 6)));
     }
   }
 
@@ -249,6 +249,12 @@ class HttpTransport final : public Transport {
     if (options_.load_deadline_s <= 0 || load_ms_left() > 0) return Status::ok();
     return make_error(ErrorKind::Timeout, describe(file) + ": the load's deadline of " +
                                               std::to_string(options_.load_deadline_s) + " s passed while reading " + what);
+  }
+
+  // Waits before a retry, never past the load deadline (the next check ends it).
+  void backoff(long ms) const {
+    if (options_.load_deadline_s > 0) ms = std::max(0L, std::min(ms, load_ms_left()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   }
 
   // Milliseconds left of the load deadline (meaningful when there is one).
@@ -337,7 +343,7 @@ class HttpTransport final : public Transport {
         return make_error(last.error().kind, last.error().message + " (gave up after " +
                                                  std::to_string(options_.max_total_retries) + " retries in all)");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50 * (1 << std::min(failures, 6))));
+      backoff(50L * (1 << std::min(failures, 6)));
     }
     return Status::ok();
   }
