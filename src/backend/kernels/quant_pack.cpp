@@ -11,13 +11,13 @@ namespace ws::kernels::quant {
 
 namespace {
 
-// Q8_0 values are stored offset by 128 (x ^ 0x80) in the packed layout.
-uint8_t value_byte(QuantType type, uint8_t b) { return type == kQ8_0 ? static_cast<uint8_t>(b ^ 0x80) : b; }
 
 template <bool kPack>
 void permute_groups(QuantType type, uint8_t* w, size_t k, size_t first_group, size_t end_group) {
   const size_t bb = kBlockBytes[type], nb = k / 32, row_bytes = nb * bb, qs_bytes = bb - 2;
   const size_t group_bytes = kPackRows * row_bytes;
+  // Q8_0 values are stored offset by 128 (x ^ 0x80) in the packed layout.
+  const uint32_t flip = type == kQ8_0 ? 0x80808080u : 0u;
   std::vector<uint8_t> buffer(group_bytes);
   for (size_t g = first_group; g < end_group; ++g) {
     uint8_t* group = w + g * group_bytes;
@@ -31,10 +31,10 @@ void permute_groups(QuantType type, uint8_t* w, size_t k, size_t first_group, si
         else std::memcpy(block, scale, 2);
         for (size_t c = 0; c < qs_bytes; c += 4) {
           uint8_t* slice = column + 2 * kPackRows + (c / 4) * 4 * kPackRows + 4 * r;
-          for (size_t i = 0; i < 4; ++i) {
-            if (kPack) slice[i] = value_byte(type, block[2 + c + i]);
-            else block[2 + c + i] = value_byte(type, slice[i]);
-          }
+          uint8_t* from = kPack ? block + 2 + c : slice;
+          uint8_t* to = kPack ? slice : block + 2 + c;
+          const uint32_t v = load_u32(from) ^ flip;
+          std::memcpy(to, &v, 4);
         }
       }
     }
