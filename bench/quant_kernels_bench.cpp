@@ -10,8 +10,9 @@
 //           slice_best_seconds): the figure least disturbed by other load
 // A plain read of the same bytes (AVX2 loads, summed) gives the roofline.
 //
-// The AVX-512 table's 16-row packed kernels (quant_pack.h) are the rows
-// "avx512-packed" (Q4_0, Q8_0): the same matrices, packed before timing.
+// The 16-row packed kernels (quant_pack.h) are the rows "avx512-packed"
+// (Q4_0, Q8_0) and "avx2-packed" (Q4_0): the same matrices, packed once
+// before timing.
 //
 // usage: ws_quant_kernels_bench [seconds_per_case=0.4] [types, e.g. Q4_0,Q8_0 (default all)]
 // Also builds for node with Emscripten (one thread; see
@@ -242,13 +243,15 @@ int main(int argc, char** argv) {
           sink = sink + y[0];
           report(table->isa, kTypeNames[type], shape.n, shape.k, threads, bytes, hot, stream, slice);
         }
-        const QuantKernelTable* avx512 = quant_avx512_table();
-        if (avx512 && avx512->packed[type] && shape.n % quant::kPackRows == 0) {
-          const QuantGemm& g = avx512->types[type];
-          const PackedGemmFn packed = avx512->packed[type];
-          for (size_t c = 0; c < copies; ++c) {
+        bool is_packed = false;
+        for (const QuantKernelTable* table : {quant_avx512_table(), quant_avx2_table()}) {
+          if (!table || !table->packed[type] || shape.n % quant::kPackRows != 0) continue;
+          const QuantGemm& g = table->types[type];
+          const PackedGemmFn packed = table->packed[type];
+          for (size_t c = 0; c < copies && !is_packed; ++c) {
             quant::pack_groups(static_cast<QuantType>(type), w.data() + c * bytes, shape.k, 0, shape.n / quant::kPackRows);
           }
+          is_packed = true;
           std::vector<uint32_t> xq(g.act_row_bytes(shape.k) / 4 + 1);
           size_t next = 0;
           const Timing hot = time_calls(budget, [&] {
@@ -262,7 +265,8 @@ int main(int argc, char** argv) {
             packed(1, (j1 - j0) / quant::kPackRows, shape.k, xq.data(), w.data() + c * bytes + j0 * w_row_bytes, y.data() + j0, 1);
           });
           sink = sink + y[0];
-          report("avx512-packed", kTypeNames[type], shape.n, shape.k, threads, bytes, hot, stream, slice);
+          report(table == quant_avx2_table() ? "avx2-packed" : "avx512-packed", kTypeNames[type], shape.n, shape.k,
+                 threads, bytes, hot, stream, slice);
         }
       }
     }

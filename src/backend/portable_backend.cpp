@@ -64,7 +64,8 @@ class PortableBackend final : public Backend {
   }
 
   // Q4_0 / Q8_0 matrices with at least one whole 16-row group go to the
-  // packed layout where the kernel table has a packed kernel (AVX-512); the
+  // packed layout where the kernel table has a packed kernel (AVX-512: both,
+  // AVX2: Q4_0); the
   // groups are split over the pool.
   void prepare_linear_weight(WeightTensor& weight) override {
     if (!dtype_is_quantized(weight.dtype) || weight.shape.size() != 2) return;

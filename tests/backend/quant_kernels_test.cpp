@@ -374,6 +374,12 @@ TEST(QuantKernels, Avx2MatchesScalar) {
   compare_extremes(*quant_avx2_table());
 }
 
+TEST(QuantKernels, Avx2PackedMatchesScalarBits) {
+  if (!quant_avx2_table()) GTEST_SKIP() << "AVX2 table not available (not compiled in, or CPU lacks AVX2/FMA/F16C)";
+  ASSERT_EQ(quant_avx2_table()->packed[kQ8_0], nullptr) << "vpmaddubsw would saturate packed Q8_0";
+  compare_packed_with_scalar(*quant_avx2_table());
+}
+
 TEST(QuantKernels, Avx512MatchesScalar) {
   const std::set<std::string> flags = cpu_flags();
   if (has_all(flags, {"avx512f", "avx512bw", "avx512vl", "avx512_vnni", "fma", "f16c"})) {

@@ -48,7 +48,7 @@ struct QuantKernelTable {
   const char* isa;
   QuantGemm types[kQuantTypes];
   // Per type, nullptr where this table has no packed kernel (the backend then
-  // keeps that type in the ggml layout). AVX-512 only, for Q4_0 and Q8_0.
+  // keeps that type in the ggml layout): AVX-512 has Q4_0 and Q8_0, AVX2 Q4_0.
   PackedGemmFn packed[kQuantTypes] = {};
 };
 

@@ -1,5 +1,5 @@
-// The 16-row interleaved layout of Q4_0 and Q8_0 weights, for the AVX-512
-// packed kernels (quant_kernels.h: QuantKernelTable::packed).
+// The 16-row interleaved layout of Q4_0 and Q8_0 weights, for the packed
+// kernels (quant_kernels.h: QuantKernelTable::packed; AVX-512 and AVX2).
 //
 // Why: the row-major ggml layout makes a decode GEMV spend ~12 instructions
 // per 32-value block on one row (unpack, dot product, convert, scale, and
@@ -8,7 +8,7 @@
 // activation block is broadcast to all lanes and one vpdpbusd multiplies it
 // with the matching 4 bytes of 16 rows, the 16 f16 scales convert in one
 // instruction, and no horizontal sum is needed (about 2.5 instructions per
-// block). The bytes are only rearranged: a packed matrix takes exactly the
+// block; AVX2 does the same with vpmaddubsw on two 8-row halves). The bytes are only rearranged: a packed matrix takes exactly the
 // bytes of the ggml one (as llama.cpp's Q4_0 repacks for AVX2/AVX-512).
 //
 // Rows are taken in groups of 16 from the start of the matrix; the rows
