@@ -309,6 +309,39 @@ void compare_extremes(const QuantKernelTable& simd) {
   }
 }
 
+// The activation quantizer rounds x / d to nearest, ties to even (as
+// std::nearbyint does), clamps to +-127, and sums the block: checked on
+// exact ties (amax 127 makes d = 1) and on random rows against a plain
+// nearbyint reference.
+TEST(QuantKernels, ActivationRoundingIsNearestEven) {
+  std::vector<float> x(64);
+  for (size_t c = 0; c < 32; ++c) x[c] = static_cast<float>(c) - 15.5f;  // ties -15.5 .. 15.5
+  x[31] = 127.0f;
+  const std::vector<float> r = activations(1, 32, 77);
+  for (size_t c = 0; c < 32; ++c) x[32 + c] = r[c];
+  std::vector<uint32_t> row(quant::act_q8_row_bytes(64) / 4 + 1);
+  quant::quantize_act_q8(x.data(), 64, row.data());
+  const quant::ActQ8 a = quant::act_q8_view(row.data(), 64);
+  for (size_t b = 0; b < 2; ++b) {
+    float amax = 0;
+    for (size_t c = 0; c < 32; ++c) amax = std::max(amax, std::fabs(x[32 * b + c]));
+    const float d = amax / 127.0f, id = 1.0f / d;
+    ASSERT_EQ(a.d[b], d);
+    int32_t sum = 0;
+    for (size_t c = 0; c < 32; ++c) {
+      const float want = std::fmin(127.0f, std::fmax(-127.0f, std::nearbyint(x[32 * b + c] * id)));
+      ASSERT_EQ(a.qs[32 * b + c], static_cast<int8_t>(want)) << "block " << b << " c " << c << " x " << x[32 * b + c];
+      sum += a.qs[32 * b + c];
+    }
+    EXPECT_EQ(a.sum[b], sum);
+  }
+  EXPECT_EQ(a.qs[0], -16);  // -15.5 -> -16 (even)
+  EXPECT_EQ(a.qs[1], -14);  // -14.5 -> -14
+  EXPECT_EQ(a.qs[15], 0);   // -0.5 -> 0
+  EXPECT_EQ(a.qs[16], 0);   // 0.5 -> 0
+  EXPECT_EQ(a.qs[17], 2);   // 1.5 -> 2
+}
+
 TEST(QuantPack, UnpackRestoresTheGgmlBytes) {
   for (int type : {kQ4_0, kQ8_0}) {
     for (size_t k : {32u, 288u, 2048u}) {
