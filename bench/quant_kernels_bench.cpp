@@ -10,7 +10,11 @@
 //           slice_best_seconds): the figure least disturbed by other load
 // A plain read of the same bytes (AVX2 loads, summed) gives the roofline.
 //
-// usage: ws_quant_kernels_bench [seconds_per_case=0.4]
+// The 16-row packed kernels (quant_pack.h) are the rows "avx512-packed"
+// (Q4_0, Q8_0) and "avx2-packed" (Q4_0): the same matrices, packed once
+// before timing.
+//
+// usage: ws_quant_kernels_bench [seconds_per_case=0.4] [types, e.g. Q4_0,Q8_0 (default all)]
 // Also builds for node with Emscripten (one thread; see
 // bench/RESULTS-quant-kernels.md for the em++ command).
 #if defined(__AVX2__)
@@ -24,10 +28,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backend/kernels/quant_blocks.h"
 #include "backend/kernels/quant_kernels.h"
+#include "backend/kernels/quant_pack.h"
 #include "util/thread_pool.h"
 
 namespace {
@@ -95,6 +101,18 @@ void gemv(const QuantGemm& g, ws::detail::ThreadPool& pool, size_t n, size_t k, 
   });
 }
 
+// The same over a packed matrix: whole 16-row groups per part.
+void gemv_packed(const QuantGemm& g, PackedGemmFn packed, ws::detail::ThreadPool& pool, size_t n, size_t k,
+                 const float* x, void* xq, const uint8_t* w, size_t w_row_bytes, float* y) {
+  g.quantize_act(x, k, xq);
+  const size_t parts = static_cast<size_t>(pool.threads()), groups = n / quant::kPackRows;
+  pool.parallel_for(parts, [&](size_t p) {
+    const size_t g0 = groups * p / parts, g1 = groups * (p + 1) / parts;
+    const size_t j0 = g0 * quant::kPackRows;
+    if (g1 > g0) packed(1, g1 - g0, k, xq, w + j0 * w_row_bytes, y + j0, 1);
+  });
+}
+
 float read_all(const uint8_t* p, size_t bytes) {
 #if defined(__AVX2__)
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -155,6 +173,7 @@ void report(const char* isa, const char* type, size_t n, size_t k, int threads, 
 
 int main(int argc, char** argv) {
   const double budget = argc > 1 ? std::atof(argv[1]) : 0.4;
+  const std::string only = argc > 2 ? std::string(",") + argv[2] + "," : "";
   const size_t kStreamBytes = size_t{384} << 20;
   const struct { size_t n, k; } shapes[] = {{4096, 4096}, {11008, 4096}};
   std::vector<const QuantKernelTable*> tables = {quant_avx512_table(), quant_avx2_table(), quant_wasm_simd_table(),
@@ -194,6 +213,7 @@ int main(int argc, char** argv) {
         report("read", "-", shape.n, shape.k, threads, bytes, hot, stream, slice);
       }
       for (int type = 0; type < kQuantTypes; ++type) {
+        if (!only.empty() && only.find(std::string(",") + kTypeNames[type] + ",") == std::string::npos) continue;
         const size_t w_row_bytes = shape.k / quant::kBlockElements[type] * quant::kBlockBytes[type];
         const size_t bytes = w_row_bytes * shape.n;
         const size_t copies = std::max<size_t>(1, (kStreamBytes + bytes - 1) / bytes);
@@ -222,6 +242,31 @@ int main(int argc, char** argv) {
           });
           sink = sink + y[0];
           report(table->isa, kTypeNames[type], shape.n, shape.k, threads, bytes, hot, stream, slice);
+        }
+        bool is_packed = false;
+        for (const QuantKernelTable* table : {quant_avx512_table(), quant_avx2_table()}) {
+          if (!table || !table->packed[type] || shape.n % quant::kPackRows != 0) continue;
+          const QuantGemm& g = table->types[type];
+          const PackedGemmFn packed = table->packed[type];
+          for (size_t c = 0; c < copies && !is_packed; ++c) {
+            quant::pack_groups(static_cast<QuantType>(type), w.data() + c * bytes, shape.k, 0, shape.n / quant::kPackRows);
+          }
+          is_packed = true;
+          std::vector<uint32_t> xq(g.act_row_bytes(shape.k) / 4 + 1);
+          size_t next = 0;
+          const Timing hot = time_calls(budget, [&] {
+            gemv_packed(g, packed, pool, shape.n, shape.k, x.data(), xq.data(), w.data(), w_row_bytes, y.data());
+          });
+          const Timing stream = time_calls(budget, [&] {
+            gemv_packed(g, packed, pool, shape.n, shape.k, x.data(), xq.data(), w.data() + (next++ % copies) * bytes,
+                        w_row_bytes, y.data());
+          });
+          const double slice = threads > 1 ? 0.0 : slice_best_seconds(budget, shape.n, copies, [&](size_t c, size_t j0, size_t j1) {
+            packed(1, (j1 - j0) / quant::kPackRows, shape.k, xq.data(), w.data() + c * bytes + j0 * w_row_bytes, y.data() + j0, 1);
+          });
+          sink = sink + y[0];
+          report(table == quant_avx2_table() ? "avx2-packed" : "avx512-packed", kTypeNames[type], shape.n, shape.k,
+                 threads, bytes, hot, stream, slice);
         }
       }
     }

@@ -101,6 +101,7 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
   executor->set_staging(backend.load_staging(PlanOptions().staging_bytes));
   WS_TRY(source.load(*executor));
   WS_TRY(backend.finish_load());
+  for (WeightTensor* weight : loaded.model->linear_only_weights()) backend.prepare_linear_weight(*weight);
   loaded.bound_bytes = plan.bytes_to_bind;
   return loaded;  // the executor, and with it the staging buffer, goes here
 }

@@ -34,6 +34,9 @@ struct WeightTensor {
   std::unique_ptr<Destination> storage;
   uint8_t* data = nullptr;  // host or device address, as the backend computes
   uint64_t bytes = 0;
+  // Set by a backend's prepare_linear_weight when it rearranged the bytes into
+  // its own layout (then only that backend's linear() may read them).
+  bool packed = false;
 
   uint64_t numel() const;
   // Host memory: allocates (without touching) dtype_storage_bytes(numel)
@@ -76,6 +79,7 @@ struct MatrixView {
   WeightLayout layout = WeightLayout::OutIn;
   size_t in = 0;
   size_t out = 0;
+  bool packed = false;  // the backend's own layout (WeightTensor::packed)
   // Bytes between consecutive stored rows (rows are `in` long for OutIn,
   // `out` long for InOut).
   size_t row_bytes() const;
@@ -132,6 +136,12 @@ class Backend {
   // that reports any deferred copy error and frees load-only resources.
   virtual StagingProvider* load_staging(uint64_t staging_bytes) { return nullptr; }
   virtual Status finish_load() { return Status::ok(); }
+  // After loading, once for each weight the model reads only through
+  // linear() with WeightLayout::OutIn (never embedding(), never hashed or
+  // written out again): the backend may rearrange its bytes, in place, into a
+  // layout its kernels read faster (the portable backend's 16-row packed
+  // Q4_0/Q8_0, same byte count) and set weight.packed.
+  virtual void prepare_linear_weight(WeightTensor& weight) {}
 
   // out[t, :] = table[ids[t], :] widened to f32. table is [vocab, dim]; every
   // id must be < vocab.

@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/kernels/kernels.h"
 #include "backend/kernels/quant_kernels.h"
+#include "backend/kernels/quant_pack.h"
 #include "load/dequant.h"
 #include "util/thread_pool.h"
 
@@ -62,6 +63,27 @@ class PortableBackend final : public Backend {
     WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, std::move(shape)));
     if (huge_pages_) detail::advise_huge_pages(tensor.data, tensor.bytes);
     return tensor;
+  }
+
+  // Q4_0 / Q8_0 matrices with at least one whole 16-row group go to the
+  // packed layout where the kernel table has a packed kernel (AVX-512: both,
+  // AVX2: Q4_0); the
+  // groups are split over the pool.
+  void prepare_linear_weight(WeightTensor& weight) override {
+    if (!dtype_is_quantized(weight.dtype) || weight.shape.size() != 2) return;
+    // Only bytes this backend owns are rearranged: a weight served from a
+    // mapped file (Model::serve_from_view) is read-only and keeps ggml's layout.
+    if (!weight.storage || weight.storage->host_data() != weight.data) return;
+    const auto type = static_cast<kernels::QuantType>(static_cast<int>(weight.dtype) - static_cast<int>(DType::Q4_0));
+    if (!kernels::quant::packable(type) || !quant_.packed[type]) return;
+    const size_t rows = static_cast<size_t>(weight.shape[0]), k = static_cast<size_t>(weight.shape[1]);
+    const size_t groups = rows / kernels::quant::kPackRows;
+    if (groups == 0 || weight.packed) return;
+    const size_t tasks = std::min(groups, static_cast<size_t>(pool_.threads()) * 4);
+    pool_.parallel_for(tasks, [&](size_t t) {
+      kernels::quant::pack_groups(type, weight.data, k, groups * t / tasks, groups * (t + 1) / tasks);
+    });
+    weight.packed = true;
   }
 
   void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
@@ -216,6 +238,18 @@ class PortableBackend final : public Backend {
     }
     const size_t row_bytes = w.row_bytes();
     const uint8_t* base = static_cast<const uint8_t*>(w.data);
+    if (w.packed) {
+      // Rows [0, packed_rows) in 16-row groups, the rest in the ggml layout.
+      const kernels::PackedGemmFn packed = quant_.packed[static_cast<size_t>(w.dtype) - static_cast<size_t>(DType::Q4_0)];
+      const size_t group = kernels::quant::kPackRows, packed_rows = w.out / group * group;
+      for_each_output_range(n, w, group, 4, bias, y, [&](size_t begin, size_t end) {
+        const size_t split = std::min(end, packed_rows);
+        if (begin < split) packed(n, (split - begin) / group, w.in, xq, base + begin * row_bytes, y + begin, w.out);
+        const size_t rest = std::max(begin, split);
+        if (rest < end) gemm.gemm(n, end - rest, w.in, xq, base + rest * row_bytes, row_bytes, y + rest, w.out);
+      });
+      return;
+    }
     for_each_output_range(n, w, 4, 4, bias, y, [&](size_t begin, size_t end) {
       gemm.gemm(n, end - begin, w.in, xq, base + begin * row_bytes, row_bytes, y + begin, w.out);
     });

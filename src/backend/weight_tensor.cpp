@@ -99,6 +99,7 @@ MatrixView matrix_view(const WeightTensor& weight, WeightLayout layout) {
   view.data = weight.data;
   view.dtype = weight.dtype;
   view.layout = layout;
+  view.packed = weight.packed;
   const size_t rows = weight.shape.size() == 2 ? weight.shape[0] : 0;
   const size_t cols = weight.shape.size() == 2 ? weight.shape[1] : 0;
   view.out = layout == WeightLayout::OutIn ? rows : cols;

@@ -28,6 +28,13 @@ class LlamaModel final : public Model {
     return config_.tie_word_embeddings && name == "lm_head.weight";
   }
 
+  std::vector<WeightTensor*> linear_only_weights() override {
+    std::vector<WeightTensor*> out;
+    for (const LlamaBlock& b : blocks_) out.insert(out.end(), {b.q, b.k, b.v, b.o, b.gate, b.up, b.down});
+    if (lm_head_ && lm_head_ != embed_) out.push_back(lm_head_);
+    return out;
+  }
+
  protected:
   Status declare_parameters() override {
     const uint64_t d = config_.hidden_size, inner = config_.intermediate_size;

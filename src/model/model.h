@@ -135,6 +135,10 @@ class Model {
   // first of equal ones), computed where the backend computes, so a GPU
   // backend sends back one id instead of vocab_size logits. Errors as forward.
   Result<int32_t> forward_argmax(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache);
+  // The weights this model reads only through Backend::linear() with
+  // WeightLayout::OutIn: after loading, load_model hands each to
+  // Backend::prepare_linear_weight (which may rearrange their bytes).
+  virtual std::vector<WeightTensor*> linear_only_weights() { return {}; }
 
  protected:
   Model(ModelConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}

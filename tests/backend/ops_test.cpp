@@ -70,6 +70,62 @@ TEST(Ops, LinearBothLayoutsWithBiasAcrossThreads) {
   }
 }
 
+// Q4_0 / Q8_0 weights handed to prepare_linear_weight (the portable backend
+// packs whole 16-row groups where it has packed kernels, and keeps the
+// rows after the last group as they are): linear() gives the scalar reference
+// backend's bits on the packed rows and agrees closely on the rest, for any
+// thread split. The scalar backend leaves the bytes alone.
+TEST(Ops, PreparedQuantizedLinearMatchesScalar) {
+  const size_t in = 96, out = 300;  // 18 groups of 16 rows, then 12 rows
+  const std::vector<float> bias = test::random_floats(out, 9);
+  for (DType dtype : {DType::Q4_0, DType::Q8_0}) {
+    const size_t block_bytes = dtype == DType::Q4_0 ? 18 : 34;
+    auto allocated = WeightTensor::allocate(dtype, {out, in});
+    ASSERT_TRUE(allocated.is_ok());
+    WeightTensor plain = std::move(allocated).value();
+    uint32_t state = 12345;
+    for (uint64_t i = 0; i < plain.bytes; ++i) plain.data[i] = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    for (uint64_t off = 0; off < plain.bytes; off += block_bytes) {
+      const uint16_t h = test::f32_to_f16_trunc(0.01f * static_cast<float>(1 + off % 7));
+      std::memcpy(plain.data + off, &h, 2);
+    }
+    auto scalar = make(1, true);
+    WeightTensor untouched = std::move(WeightTensor::allocate(dtype, {out, in})).value();
+    std::memcpy(untouched.data, plain.data, plain.bytes);
+    scalar->prepare_linear_weight(untouched);
+    EXPECT_FALSE(untouched.packed);
+    EXPECT_EQ(0, std::memcmp(untouched.data, plain.data, plain.bytes));
+    for (size_t n : {1, 2, 6}) {
+      const std::vector<float> x = test::random_floats(n * in, 20 + n);
+      std::vector<float> y_ref(n * out);
+      scalar->linear(x.data(), n, matrix_view(plain, WeightLayout::OutIn), bias.data(), y_ref.data());
+      for (int threads : {1, 2, 3}) {
+        auto backend = make(threads);
+        WeightTensor prepared = std::move(WeightTensor::allocate(dtype, {out, in})).value();
+        std::memcpy(prepared.data, plain.data, plain.bytes);
+        backend->prepare_linear_weight(prepared);
+        // Packed wherever the block kernels have a packed kernel for the type
+        // (describe() names the table): Q4_0 with AVX2 or AVX-512, Q8_0 with AVX-512.
+        const std::string isa = backend->describe();
+        const bool expect_packed = isa.find(dtype == DType::Q4_0 ? "avx" : "avx512") != std::string::npos;
+        EXPECT_EQ(prepared.packed, expect_packed) << isa;
+        std::vector<float> y(n * out);
+        backend->linear(x.data(), n, matrix_view(prepared, WeightLayout::OutIn), bias.data(), y.data());
+        for (size_t r = 0; r < n; ++r) {
+          for (size_t o = 0; o < out; ++o) {
+            const float want = y_ref[r * out + o], got = y[r * out + o];
+            if (prepared.packed && o < 288) {
+              ASSERT_EQ(0, std::memcmp(&got, &want, 4)) << "packed row " << o << " n " << n << " threads " << threads;
+            } else {
+              ASSERT_NEAR(got, want, 1e-5 * (std::fabs(want) + 1)) << "row " << o << " n " << n << " threads " << threads;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Ops, EmbeddingWidensEveryDtype) {
   const std::vector<float> table = {0.5f, -1.0f, 2.0f, 0.25f, -0.125f, 3.0f};
   const int32_t ids[] = {2, 0};

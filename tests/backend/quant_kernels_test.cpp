@@ -7,7 +7,11 @@
 //          quantization error, bounded below;
 //  (b) every SIMD table the CPU can run against the scalar reference, tight;
 //  (c) a table the CPU cannot run is skipped by name, and the AVX2 / AVX-512
-//      tables must exist wherever /proc/cpuinfo lists their flags.
+//      tables must exist wherever /proc/cpuinfo lists their flags;
+//  (d) the 16-row packed layout (quant_pack.h): packing then unpacking gives
+//      the ggml bytes back, and the packed kernels give the scalar
+//      reference's bits on the unpacked matrix (same integer sums, same float
+//      steps in the same order).
 //
 // Tolerances, per output y = sum_c w_c x_c (w~, x~ the dequantized values):
 //  - float rounding: every kernel sums exact integer block products, scales
@@ -31,6 +35,7 @@
 #include "backend/kernels/quant_act.h"
 #include "backend/kernels/quant_blocks.h"
 #include "backend/kernels/quant_kernels.h"
+#include "backend/kernels/quant_pack.h"
 #include "load/dequant.h"
 #include "test_util.h"
 #if defined(__wasm_simd128__)
@@ -304,6 +309,90 @@ void compare_extremes(const QuantKernelTable& simd) {
   }
 }
 
+// The activation quantizer rounds x / d to nearest, ties to even (as
+// std::nearbyint does), clamps to +-127, and sums the block: checked on
+// exact ties (amax 127 makes d = 1) and on random rows against a plain
+// nearbyint reference.
+TEST(QuantKernels, ActivationRoundingIsNearestEven) {
+  std::vector<float> x(64);
+  for (size_t c = 0; c < 32; ++c) x[c] = static_cast<float>(c) - 15.5f;  // ties -15.5 .. 15.5
+  x[31] = 127.0f;
+  const std::vector<float> r = activations(1, 32, 77);
+  for (size_t c = 0; c < 32; ++c) x[32 + c] = r[c];
+  std::vector<uint32_t> row(quant::act_q8_row_bytes(64) / 4 + 1);
+  quant::quantize_act_q8(x.data(), 64, row.data());
+  const quant::ActQ8 a = quant::act_q8_view(row.data(), 64);
+  for (size_t b = 0; b < 2; ++b) {
+    float amax = 0;
+    for (size_t c = 0; c < 32; ++c) amax = std::max(amax, std::fabs(x[32 * b + c]));
+    const float d = amax / 127.0f, id = 1.0f / d;
+    ASSERT_EQ(a.d[b], d);
+    int32_t sum = 0;
+    for (size_t c = 0; c < 32; ++c) {
+      const float want = std::fmin(127.0f, std::fmax(-127.0f, std::nearbyint(x[32 * b + c] * id)));
+      ASSERT_EQ(a.qs[32 * b + c], static_cast<int8_t>(want)) << "block " << b << " c " << c << " x " << x[32 * b + c];
+      sum += a.qs[32 * b + c];
+    }
+    EXPECT_EQ(a.sum[b], sum);
+  }
+  EXPECT_EQ(a.qs[0], -16);  // -15.5 -> -16 (even)
+  EXPECT_EQ(a.qs[1], -14);  // -14.5 -> -14
+  EXPECT_EQ(a.qs[15], 0);   // -0.5 -> 0
+  EXPECT_EQ(a.qs[16], 0);   // 0.5 -> 0
+  EXPECT_EQ(a.qs[17], 2);   // 1.5 -> 2
+}
+
+TEST(QuantPack, UnpackRestoresTheGgmlBytes) {
+  for (int type : {kQ4_0, kQ8_0}) {
+    for (size_t k : {32u, 288u, 2048u}) {
+      const size_t n = 53;  // 3 whole groups and 5 rows left in the ggml layout
+      const std::vector<uint8_t> w = random_blocks(type, n, k, 3 + static_cast<uint32_t>(k));
+      std::vector<uint8_t> p = w;
+      quant::pack_groups(static_cast<QuantType>(type), p.data(), k, 0, 1);
+      quant::pack_groups(static_cast<QuantType>(type), p.data(), k, 1, n / quant::kPackRows);
+      EXPECT_NE(p, w) << kTypeNames[type];
+      const size_t tail = (n / quant::kPackRows) * quant::kPackRows * (w.size() / n);
+      EXPECT_TRUE(std::equal(p.begin() + tail, p.end(), w.begin() + tail)) << "rows after the last group unchanged";
+      quant::unpack_groups(static_cast<QuantType>(type), p.data(), k, 0, n / quant::kPackRows);
+      EXPECT_EQ(p, w) << kTypeNames[type] << " k=" << k;
+    }
+  }
+}
+
+// A packed kernel against the scalar reference on the ggml bytes: equal bits.
+void compare_packed_with_scalar(const QuantKernelTable& simd) {
+  const QuantKernelTable& scalar = quant_scalar_table();
+  int tested = 0;
+  for (int type : {kQ4_0, kQ8_0}) {
+    if (!simd.packed[type]) continue;
+    ++tested;
+    for (size_t k : {32u, 256u, 288u, 800u, 4096u}) {
+      for (size_t groups : {1u, 2u, 5u}) {
+        const size_t n = groups * quant::kPackRows;
+        std::vector<uint8_t> w = random_blocks(type, n, k, 71 + type + static_cast<uint32_t>(n * k));
+        if (k == 32) {  // extremes: all bits set / clear, Q8_0's -128 and 127
+          const size_t bb = quant::kBlockBytes[type];
+          for (size_t off = 0; off < w.size(); off += bb) std::memset(w.data() + off + 2, (off / bb) % 2 ? 0xFF : 0x80, bb - 2);
+        }
+        std::vector<uint8_t> p = w;
+        quant::pack_groups(static_cast<QuantType>(type), p.data(), k, 0, groups);
+        for (size_t m : {1u, 2u, 3u, 4u, 5u, 9u}) {
+          std::vector<float> x = activations(m, k, 900 + static_cast<uint32_t>(m + k));
+          if (k == 32) for (size_t c = 0; c < x.size(); ++c) x[c] = c % 2 ? 1.0f : -1.0f;  // qs = +-127
+          const Quantized xq = quantize_rows(scalar.types[type], x, m, k);
+          const size_t ys = n + 5;
+          std::vector<float> y_ref(m * ys, -7.0f), y_packed(m * ys, -7.0f);
+          scalar.types[type].gemm(m, n, k, xq.row(0), w.data(), w.size() / n, y_ref.data(), ys);
+          simd.packed[type](m, groups, k, xq.row(0), p.data(), y_packed.data(), ys);
+          ASSERT_EQ(0, std::memcmp(y_ref.data(), y_packed.data(), y_ref.size() * sizeof(float)))
+              << simd.isa << " " << kTypeNames[type] << " m=" << m << " n=" << n << " k=" << k;
+        }
+      }
+    }
+  }
+  EXPECT_GT(tested, 0) << simd.isa << " has no packed kernel";
+}
+
 // Each ISA's test exists only in builds that can hold its table (x86-64
 // natively, SIMD128 under Emscripten), so no build reports a structural skip;
 // a CPU that lacks an ISA the build has is a skip that names it.
@@ -318,6 +407,12 @@ TEST(QuantKernels, Avx2MatchesScalar) {
   compare_extremes(*quant_avx2_table());
 }
 
+TEST(QuantKernels, Avx2PackedMatchesScalarBits) {
+  if (!quant_avx2_table()) GTEST_SKIP() << "AVX2 table not available (not compiled in, or CPU lacks AVX2/FMA/F16C)";
+  ASSERT_EQ(quant_avx2_table()->packed[kQ8_0], nullptr) << "vpmaddubsw would saturate packed Q8_0";
+  compare_packed_with_scalar(*quant_avx2_table());
+}
+
 TEST(QuantKernels, Avx512MatchesScalar) {
   const std::set<std::string> flags = cpu_flags();
   if (has_all(flags, {"avx512f", "avx512bw", "avx512vl", "avx512_vnni", "fma", "f16c"})) {
@@ -326,6 +421,11 @@ TEST(QuantKernels, Avx512MatchesScalar) {
   if (!quant_avx512_table()) GTEST_SKIP() << "AVX-512 VNNI table not available (not compiled in, or CPU lacks AVX-512 F/BW/VL/VNNI)";
   compare_with_scalar(*quant_avx512_table());
   compare_extremes(*quant_avx512_table());
+}
+
+TEST(QuantKernels, Avx512PackedMatchesScalarBits) {
+  if (!quant_avx512_table()) GTEST_SKIP() << "AVX-512 VNNI table not available (not compiled in, or CPU lacks AVX-512 F/BW/VL/VNNI)";
+  compare_packed_with_scalar(*quant_avx512_table());
 }
 #endif
 

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -110,6 +112,29 @@ TEST_F(CliGenerate, MappedWeightsGiveTheSameIds) {
   EXPECT_GT(c["load"]["bound_bytes"].get<uint64_t>(), 0u);
 
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1 --bind view").status, 2);
+}
+
+// Q8_0 blocks mapped from a GGUF stay in ggml's layout (the backend packs only
+// the bytes it owns; the mapping is read-only) and give the copied, packed
+// model's ids.
+TEST_F(CliGenerate, MappedQ8_0GgufGivesTheCopiedIds) {
+  char dir[] = "/tmp/ws-mapped-q8-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string gguf = std::string(dir) + "/model.gguf";
+  const std::string convert = std::string(WS_CLI) + " convert " + fixture_dir("llama_gqa") + " " + gguf +
+                              " --dtype q8_0 > /dev/null 2>&1";
+  ASSERT_EQ(std::system(convert.c_str()), 0);
+  const std::string args = gguf + " --prompt-ids 1,2,3,4 --max-new-tokens 12 --json";
+  CliRun copied = run_cli(args), mapped = run_cli(args + " --bind mmap");
+  ASSERT_EQ(copied.status, 0) << copied.out;
+  ASSERT_EQ(mapped.status, 0) << mapped.out;
+  const nlohmann::json c = nlohmann::json::parse(copied.out, nullptr, false);
+  const nlohmann::json m = nlohmann::json::parse(mapped.out, nullptr, false);
+  ASSERT_FALSE(c.is_discarded() || m.is_discarded());
+  EXPECT_EQ(m["ids"], c["ids"]);
+  EXPECT_GT(m["load"]["mapped_bytes"].get<uint64_t>(), m["load"]["bound_bytes"].get<uint64_t>());
+  std::remove(gguf.c_str());
+  ::rmdir(dir);
 }
 
 TEST_F(CliGenerate, ExitStatuses) {

@@ -13,15 +13,28 @@ namespace {
 // Quantizes one block of `len` values to int8 with scale max|x| / 127;
 // returns the scale and the sum of the quantized values. |x * (1/d)| <= 127
 // up to one rounding, so no value needs clamping beyond 127.
+//
+// No libm calls (this file is built for the baseline ISA, where fmaxf and
+// nearbyintf are calls): the comparisons below give fmax/fmin's results
+// here, NaN included (a NaN never wins a comparison), and adding then
+// subtracting 1.5 * 2^23 rounds to nearest-even exactly as nearbyint does
+// in the default rounding mode for |v| < 2^22 (|v| <= 127 up to rounding
+// here; +-inf stays +-inf).
 float quantize_block(const float* x, size_t len, int8_t* q, int32_t& sum) {
   float amax = 0.0f;
-  for (size_t i = 0; i < len; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  for (size_t i = 0; i < len; ++i) {
+    const float a = std::fabs(x[i]);
+    amax = a > amax ? a : amax;
+  }
   const float d = amax / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23
   int32_t s = 0;
   for (size_t i = 0; i < len; ++i) {
-    float v = std::nearbyint(x[i] * id);
-    v = std::fmin(127.0f, std::fmax(-127.0f, v));
+    const float scaled = x[i] * id;
+    float v = (scaled + kRoundMagic) - kRoundMagic;
+    v = v > -127.0f ? v : -127.0f;
+    v = v < 127.0f ? v : 127.0f;
     q[i] = static_cast<int8_t>(v);
     s += q[i];
   }

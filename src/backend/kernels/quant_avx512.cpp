@@ -11,6 +11,7 @@
 #include "backend/kernels/quant_act.h"
 #include "backend/kernels/quant_blocks.h"
 #include "backend/kernels/quant_kernels.h"
+#include "backend/kernels/quant_pack.h"
 #include "backend/kernels/quant_simd_x86.h"
 
 namespace ws::kernels::quant_avx512 {
@@ -175,6 +176,100 @@ void pair_gemm(size_t m, size_t n, size_t k, const void* xq, const void* w, size
   }
 }
 
+// ---- the 16-row packed layout (quant_pack.h): Q4_0 and Q8_0 -------------------
+// One 512-bit lane per weight row. Per column of 16 blocks: the 16 scales in
+// one vcvtph2ps, 8 vectors of 4-byte slices (Q4_0: 4 loads split into low and
+// high nibbles; Q8_0: 8 loads of offset values), and per activation row 8
+// vpdpbusd with the matching 4 activation bytes broadcast, in two chains.
+// The float steps are the scalar reference's, lane by lane and in block
+// order: sum += (dw * dx) * float(isum), with no fused multiply-add (the
+// explicit-rounding intrinsics keep the compiler from contracting them), so
+// the packed kernels give the scalar reference's bits.
+template <bool kQ8>
+struct Packed {
+  static constexpr size_t kBlock = kQ8 ? 34 : 18;
+  static constexpr size_t kColumn = kPackRows * kBlock;
+  static constexpr int32_t kOffset = kQ8 ? 128 : 8;  // integer offset of the stored values
+  // Activation byte offset in the block for value vector i.
+  static constexpr int x_offset(int i) { return kQ8 ? 4 * i : (i % 2 ? 16 : 0) + 4 * (i / 2); }
+  static WS_QINLINE void values(const uint8_t* column, __m512i u[8]) {
+    const uint8_t* qs = column + 2 * kPackRows;
+    if constexpr (kQ8) {
+      for (int i = 0; i < 8; ++i) u[i] = _mm512_loadu_si512(qs + 64 * i);
+    } else {
+      const __m512i mask = _mm512_set1_epi8(0x0F);
+      for (int g = 0; g < 4; ++g) {
+        const __m512i q = _mm512_loadu_si512(qs + 64 * g);
+        u[2 * g] = _mm512_and_si512(q, mask);
+        u[2 * g + 1] = _mm512_and_si512(_mm512_srli_epi16(q, 4), mask);
+      }
+    }
+  }
+};
+
+constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+template <bool kQ8, int R>
+WS_QINLINE void packed_group(const ActQ8* a, size_t nb, const uint8_t* w, float* y, size_t ys) {
+  using P = Packed<kQ8>;
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* column = w + b * P::kColumn;
+    // One sequential stream: prefetch a fixed distance ahead (into the next
+    // group or past the matrix end is harmless).
+    for (size_t line = 0; line < P::kColumn; line += 64) qsimd::prefetch(column + qsimd::kPrefetchBytes + line);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(column)));
+    __m512i u[8];
+    P::values(column, u);
+    for (int r = 0; r < R; ++r) {
+      const int8_t* x = a[r].qs + 32 * b;
+      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[0], _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(x) + P::x_offset(0)))));
+      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[1], _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(x) + P::x_offset(1)))));
+      for (int i = 2; i < 8; i += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, u[i], _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(x) + P::x_offset(i)))));
+        s1 = _mm512_dpbusd_epi32(s1, u[i + 1], _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(x) + P::x_offset(i + 1)))));
+      }
+      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(P::kOffset * a[r].sum[b]));
+      const __m512 scale = _mm512_mul_round_ps(dw, _mm512_set1_ps(a[r].d[b]), kRound);
+      acc[r] = _mm512_add_round_ps(acc[r], _mm512_mul_round_ps(scale, _mm512_cvtepi32_ps(isum), kRound), kRound);
+    }
+  }
+  for (int r = 0; r < R; ++r) _mm512_storeu_ps(y + r * ys, acc[r]);
+}
+
+template <bool kQ8, int R>
+void packed_tile(size_t groups, size_t k, const uint8_t* xq, size_t act_row_bytes, const uint8_t* w, float* y,
+                 size_t ys) {
+  ActQ8 a[R];
+  for (int r = 0; r < R; ++r) a[r] = act_q8_view(xq + r * act_row_bytes, k);
+  const size_t nb = k / 32, group_bytes = nb * Packed<kQ8>::kColumn;
+  for (size_t g = 0; g < groups; ++g) packed_group<kQ8, R>(a, nb, w + g * group_bytes, y + kPackRows * g, ys);
+}
+
+// Prefill (m > 4) walks the groups in ~256 KiB chunks, each passed over by
+// every 4-row activation tile (as gemm() in quant_simd.inl).
+template <bool kQ8>
+void packed_gemm(size_t m, size_t groups, size_t k, const void* xq, const void* w, float* y, size_t ys) {
+  const size_t arb = act_q8_row_bytes(k), group_bytes = (k / 32) * Packed<kQ8>::kColumn;
+  const auto* x = static_cast<const uint8_t*>(xq);
+  const size_t per_chunk = (size_t{256} << 10) / group_bytes;
+  const size_t chunk = m > 4 ? (per_chunk ? per_chunk : 1) : groups;
+  for (size_t g0 = 0; g0 < groups; g0 += chunk) {
+    const size_t nc = groups - g0 < chunk ? groups - g0 : chunk;
+    const auto* wc = static_cast<const uint8_t*>(w) + g0 * group_bytes;
+    float* yc = y + kPackRows * g0;
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) packed_tile<kQ8, 4>(nc, k, x + i * arb, arb, wc, yc + i * ys, ys);
+    switch (m - i) {
+      case 3: packed_tile<kQ8, 3>(nc, k, x + i * arb, arb, wc, yc + i * ys, ys); break;
+      case 2: packed_tile<kQ8, 2>(nc, k, x + i * arb, arb, wc, yc + i * ys, ys); break;
+      case 1: packed_tile<kQ8, 1>(nc, k, x + i * arb, arb, wc, yc + i * ys, ys); break;
+      default: break;
+    }
+  }
+}
+
 }  // namespace
 
 const QuantKernelTable& table_unchecked() {
@@ -190,6 +285,7 @@ const QuantKernelTable& table_unchecked() {
           {act_q8k_row_bytes, quantize_act_q8k, gemm<BlockQ6_K>},
           {act_q8k_row_bytes, quantize_act_q8k, gemm<BlockQ45_K<true>>},
       },
+      {packed_gemm<false>, nullptr, nullptr, nullptr, packed_gemm<true>, nullptr, nullptr, nullptr},
   };
   return table;
 }

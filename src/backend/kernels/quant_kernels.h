@@ -38,9 +38,18 @@ struct QuantGemm {
                size_t ys);
 };
 
+// The same product over weights in the 16-row packed layout (quant_pack.h):
+// `groups` groups of 16 rows starting at w (a group boundary), giving outputs
+// y[i*ys + j] for j < 16 * groups. Activation rows as in QuantGemm::gemm.
+using PackedGemmFn = void (*)(size_t m, size_t groups, size_t k, const void* xq, const void* w, float* y,
+                              size_t ys);
+
 struct QuantKernelTable {
   const char* isa;
   QuantGemm types[kQuantTypes];
+  // Per type, nullptr where this table has no packed kernel (the backend then
+  // keeps that type in the ggml layout): AVX-512 has Q4_0 and Q8_0, AVX2 Q4_0.
+  PackedGemmFn packed[kQuantTypes] = {};
 };
 
 const QuantKernelTable& quant_scalar_table();

@@ -148,7 +148,8 @@ struct BlockQ45_K {
 // Q6_K: per half of 128 values, group g (0..3) of 32 is nibble g / 2 of
 // ql[32 * (g % 2) + l] with bits 2g, 2g+1 of qh[l] as bits 4, 5; its two
 // halves of 16 have scales sc[2g], sc[2g + 1]. The -32 offset is
-// 32 * sum_s sc[s] * bsum[s], off the block's integer total.
+// 32 * sum_s sc[s] * bsum[s], taken off the block's integer total in i32
+// lanes (one vpmaddwd on x86) before the one float scaling.
 struct BlockQ6_K {
   static constexpr QuantType kType = kQ6_K;
   using Act = ActQ8K;
@@ -166,20 +167,17 @@ struct BlockQ6_K {
           qsimd::or_(qsimd::hi_nibbles(l0), qsimd::and_(qh, qsimd::set1_u8(0x30))),
           qsimd::or_(qsimd::hi_nibbles(l1), qsimd::shift_mask(qh, -2, 0x30)),
       };
+      const qsimd::Q6Scales s6 = qsimd::q6_scales(sc + 8 * h);
       for (int g = 0; g < 4; ++g) {
-        const qsimd::S16 s = qsimd::scales16(sc[8 * h + 2 * g], sc[8 * h + 2 * g + 1]);
+        const qsimd::S16 s = qsimd::q6_scale_pair(s6, g);
         for (int r = 0; r < R; ++r) {
           isum[r] = qsimd::dot_scaled_acc(isum[r], u[g], qsimd::load(a[r].qs + 256 * b + 128 * h + 32 * g), s);
         }
       }
     }
     for (int r = 0; r < R; ++r) {
-      const int16_t* bsums = a[r].bsums + 16 * b;
-      int32_t offset = 0;
-      for (int s = 0; s < 16; ++s) offset += sc[s] * bsums[s];
-      const float dx = a[r].d[b];
-      acc[r] = qsimd::scale_add(isum[r], d * dx, acc[r]);
-      corr[r] -= (d * dx) * static_cast<float>(32 * offset);
+      const I32 total = qsimd::sub_i32(isum[r], qsimd::q6_offset32(sc, a[r].bsums + 16 * b));
+      acc[r] = qsimd::scale_add(total, d * a[r].d[b], acc[r]);
     }
   }
 };

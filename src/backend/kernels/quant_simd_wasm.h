@@ -114,4 +114,14 @@ WS_QINLINE I32 dot_scaled_acc(I32 acc, I8 u, I8 x, S16 sc) {
   return {wasm_i32x4_add(acc.lo, wasm_i32x4_mul(p.lo, sc.lo)), wasm_i32x4_add(acc.hi, wasm_i32x4_mul(p.hi, sc.hi))};
 }
 
+// Q6_K helpers with quant_simd_x86.h's meaning (see there).
+using Q6Scales = const int8_t*;
+WS_QINLINE Q6Scales q6_scales(const int8_t* sc) { return sc; }
+WS_QINLINE S16 q6_scale_pair(Q6Scales s, int g) { return scales16(s[2 * g], s[2 * g + 1]); }
+WS_QINLINE I32 q6_offset32(const int8_t* sc, const int16_t* bsums) {
+  int32_t offset = 0;
+  for (int s = 0; s < 16; ++s) offset += sc[s] * bsums[s];
+  return {wasm_i32x4_make(32 * offset, 0, 0, 0), wasm_i32x4_splat(0)};
+}
+
 }  // namespace ws::kernels::qsimd

@@ -121,4 +121,26 @@ WS_QINLINE I32 dot_scaled_acc(I32 acc, I8 u, I8 x, S16 sc) {
 #endif
 }
 
+// Q6_K's 8 scales of one half-block (sc[0..7], i8) widened once, both
+// 128-bit lanes alike; q6_scale_pair(s, g) spreads scales 2g / 2g+1 over
+// the low / high lane (elements 0-15 / 16-31 of group g) with one vpshufb.
+using Q6Scales = __m256i;
+WS_QINLINE Q6Scales q6_scales(const int8_t* sc) {
+  return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
+}
+WS_QINLINE S16 q6_scale_pair(Q6Scales s, int g) {
+  const char lo0 = static_cast<char>(4 * g), lo1 = static_cast<char>(4 * g + 1), hi0 = static_cast<char>(4 * g + 2),
+             hi1 = static_cast<char>(4 * g + 3);
+  return _mm256_shuffle_epi8(s, _mm256_setr_epi8(lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1,
+                                                 lo0, lo1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1,
+                                                 hi0, hi1, hi0, hi1));
+}
+// Partial sums totalling 32 * sum_s sc[s] * bsums[s] over a Q6_K block's 16
+// scales (Q6_K's -32 offset, kept in the exact integer sum).
+WS_QINLINE I32 q6_offset32(const int8_t* sc, const int16_t* bsums) {
+  const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+  const __m256i b16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums));
+  return _mm256_slli_epi32(_mm256_madd_epi16(s16, b16), 5);
+}
+
 }  // namespace ws::kernels::qsimd
