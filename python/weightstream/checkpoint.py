@@ -1,0 +1,163 @@
+"""weightstream.open: a checkpoint's names, shapes, dtypes and metadata from
+its headers alone; tensors are read on request, straight into torch tensors."""
+
+import os
+from typing import NamedTuple, Tuple
+
+import torch
+
+from . import _native
+from ._dtypes import BLOCKS, FLOATS, QUANTIZED, TO_TORCH, ws_name
+from .errors import DeviceError, InvalidArgumentError, UnsupportedError
+
+
+class TensorInfo(NamedTuple):
+    name: str
+    dtype: str          # the core's name: "BF16", "F32", ... or a ggml block type ("Q4_1")
+    shape: Tuple[int, ...]
+    bytes: int          # bytes stored in the checkpoint
+    shard: int
+
+
+def check_device(device):
+    """torch.device for `device`, or the error saying why this build cannot fill it."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {device}: torch {torch.__version__} has no CUDA support or sees no CUDA device")
+        if not _native.has_cuda:
+            raise UnsupportedError(f"device {device}: this weightstream build fills host memory only (it was built "
+                                   "without the pinned CUDA upload path, native/cuda); load to 'cpu' and move it")
+        return device
+    raise InvalidArgumentError(f"device {device}: weightstream loads to 'cpu' or 'cuda[:N]'")
+
+
+class Checkpoint:
+    """An opened checkpoint: a local .safetensors file, a directory (model.safetensors or a sharded index), an
+    http(s) URL of either, or a .gguf file. Only headers (and the index) are read by open()."""
+
+    def __init__(self, location):
+        self._source = _native.Source.open(os.fspath(location))
+        self._infos = {}
+        for name, dtype, shape, nbytes, shard in self._source.tensors():
+            self._infos[name] = TensorInfo(name, dtype, tuple(shape), nbytes, shard)
+
+    # ---- what is in it --------------------------------------------------------
+    @property
+    def location(self):
+        """Where it was opened from (credentials in a URL shown as ***)."""
+        return self._source.location
+
+    @property
+    def metadata(self):
+        """The safetensors __metadata__ of a single file, or the index's "metadata" of a sharded checkpoint."""
+        shards = self._source.shard_metadata()
+        if len(shards) == 1:
+            return dict(shards[0])
+        return dict(self._source.index_metadata())
+
+    @property
+    def shard_files(self):
+        return list(self._source.shard_files())
+
+    def keys(self):
+        """Tensor names in file order (shard by shard)."""
+        return list(self._infos)
+
+    def info(self, name) -> TensorInfo:
+        try:
+            return self._infos[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not in {self.location}") from None
+
+    def shape(self, name):
+        return self.info(name).shape
+
+    def dtype(self, name):
+        """The stored dtype's name ("BF16", "Q4_1", ...)."""
+        return self.info(name).dtype
+
+    def torch_dtype(self, name):
+        """The torch dtype get_tensor returns by default (float32 for quantized blocks)."""
+        return TO_TORCH[target_dtype(self.dtype(name), None, True)]
+
+    def read_text(self, file_name):
+        """A side file beside the weights (config.json, tokenizer.json, ...); for GGUF, made from its metadata."""
+        return self._source.read_text(file_name)
+
+    def __contains__(self, name):
+        return name in self._infos
+
+    def __len__(self):
+        return len(self._infos)
+
+    def __iter__(self):
+        return iter(self._infos)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __repr__(self):
+        return f"weightstream.Checkpoint({self.location!r}, {len(self)} tensors, {len(self.shard_files)} shards)"
+
+    # ---- reading ----------------------------------------------------------------
+    def get_tensor(self, name, *, device="cpu", dtype=None, dequantize=True):
+        """One tensor, read from its byte range only."""
+        return self.tensors([name], device=device, dtype=dtype, dequantize=dequantize)[name]
+
+    def tensors(self, names=None, *, device="cpu", dtype=None, dequantize=True, staging_mib=16, on_progress=None):
+        """{name: tensor} for `names` (all by default), each allocated by torch and filled in place.
+        dtype: floating tensors are converted to it while streaming (float32/float16/bfloat16); others keep theirs.
+        dequantize: ggml block tensors become float32 (or dtype); with False, uint8 tensors of the raw blocks
+        (their type is dtype(name))."""
+        device = check_device(device)
+        names = self.keys() if names is None else list(names)
+        out, targets = {}, []
+        for name in names:
+            info = self.info(name)
+            ws_dtype = target_dtype(info.dtype, dtype, dequantize)
+            tensor = empty_for(info, ws_dtype, device)
+            targets.append((name, ws_dtype, list(info.shape), tensor.data_ptr(), tensor.numel() * tensor.element_size()))
+            out[name] = tensor
+        load_targets(self, targets, staging_mib, on_progress)
+        return out
+
+
+def target_dtype(stored, dtype, dequantize):
+    """The core's name of the dtype a stored tensor is loaded as."""
+    if stored in QUANTIZED:
+        if not dequantize:
+            return stored
+        return ws_name(dtype) if dtype is not None else "F32"
+    if dtype is not None and stored in FLOATS:
+        return ws_name(dtype)
+    return stored
+
+
+def empty_for(info, ws_dtype, device):
+    """An uninitialised tensor to load `info` into as `ws_dtype` (raw uint8 bytes for dtypes torch lacks)."""
+    if ws_dtype in TO_TORCH:
+        return torch.empty(info.shape, dtype=TO_TORCH[ws_dtype], device=device)
+    if ws_dtype == info.dtype:
+        return torch.empty(info.bytes, dtype=torch.uint8, device=device)
+    numel = 1
+    for d in info.shape:
+        numel *= d
+    block_bytes, block_elements = BLOCKS[ws_dtype]
+    return torch.empty(numel // block_elements * block_bytes, dtype=torch.uint8, device=device)
+
+
+def load_targets(checkpoint, targets, staging_mib, on_progress):
+    if staging_mib is None or staging_mib <= 0:
+        raise InvalidArgumentError(f"staging_mib must be positive, got {staging_mib}")
+    checkpoint._source.load(targets, int(staging_mib * (1 << 20)), on_progress)
+
+
+def open(location) -> Checkpoint:  # noqa: A001 (the package's verb, like safetensors.safe_open)
+    """Opens a checkpoint lazily: see Checkpoint."""
+    return Checkpoint(location)
