@@ -117,14 +117,21 @@ class Checkpoint:
         (their type is dtype(name))."""
         device = check_device(device)
         names = self.keys() if names is None else list(names)
-        out, targets = {}, []
+        out, targets, after = {}, [], []
         for name in names:
             info = self.info(name)
             ws_dtype = target_dtype(info.dtype, dtype, dequantize)
+            if ws_dtype != info.dtype and not self._source.can_convert(info.dtype, ws_dtype):
+                # A conversion the core does not stream (F64 -> F32, say): that
+                # tensor alone is read as stored and converted by torch after.
+                after.append(name)
+                ws_dtype = info.dtype
             tensor = empty_for(info, ws_dtype, device)
             targets.append((name, ws_dtype, list(info.shape), tensor.data_ptr(), tensor.numel() * tensor.element_size()))
             out[name] = tensor
         load_targets(self, targets, staging_mib, on_progress)
+        for name in after:
+            out[name] = out[name].to(dtype)
         return out
 
 

@@ -126,7 +126,9 @@ def init_empty_weights():
 
     def register_on_meta(module, name, param):
         register(module, name, param)
-        if param is not None:
+        # A parameter already on meta is kept as is: re-wrapping it would
+        # untie weights that transformers ties by assigning one to another.
+        if param is not None and not param.is_meta:
             p = module._parameters[name]
             kwargs = dict(p.__dict__)
             kwargs["requires_grad"] = p.requires_grad
