@@ -150,6 +150,17 @@ class HttpTransport final : public Transport {
       : base_url_(std::move(base_url)), options_(options) {
     init_curl_once();
     if (base_url_.empty() || base_url_.back() != '/') base_url_ += '/';
+    // HF_TOKEN goes to the Hugging Face endpoint only (HF_ENDPOINT, default
+    // https://huggingface.co), as huggingface_hub sends it; libcurl does not
+    // pass a custom Authorization header on to the CDN host a resolve/ URL
+    // redirects to.
+    const char* token = std::getenv("HF_TOKEN");
+    const char* endpoint = std::getenv("HF_ENDPOINT");
+    std::string hub = endpoint && *endpoint ? endpoint : "https://huggingface.co";
+    if (hub.back() != '/') hub += '/';
+    if (token && *token && base_url_.compare(0, hub.size(), hub) == 0) {
+      authorization_ = std::string("Authorization: Bearer ") + token;
+    }
   }
 
   // For messages: credentials in the URL are never echoed.
@@ -295,6 +306,7 @@ class HttpTransport final : public Transport {
     transfer.response_timeout_s = options_.response_timeout_s;
     // identity: a gzip body is not the tensor's bytes, and its offsets are not ours.
     curl_slist* headers = curl_slist_append(nullptr, "Accept-Encoding: identity");
+    if (!authorization_.empty()) headers = curl_slist_append(headers, authorization_.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
@@ -344,6 +356,7 @@ class HttpTransport final : public Transport {
   }
 
   std::string base_url_;
+  std::string authorization_;  // "Authorization: Bearer <HF_TOKEN>" for the Hub's endpoint, else empty
   HttpTransportOptions options_;
 };
 

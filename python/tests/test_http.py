@@ -90,3 +90,17 @@ def test_ctrl_c_cancels_a_load_in_native_code(tmp_path, range_server):
     with pytest.raises(KeyboardInterrupt):
         checkpoint.tensors()
     assert time.monotonic() - started < 10
+
+
+def test_hf_token_is_sent_to_the_hub_endpoint_only(served, range_server, monkeypatch):
+    root, ref = served
+    server = range_server(root, "--require-bearer", "hf_secret")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    check(weightstream.load_file(server.url("single/")), ref)
+    # Another host (the same server by another name) does not get the token.
+    with pytest.raises(weightstream.HttpError, match="401"):
+        weightstream.open(f"http://localhost:{server.port}/single/")
+    monkeypatch.delenv("HF_TOKEN")
+    with pytest.raises(weightstream.HttpError, match="401"):
+        weightstream.open(server.url("single/"))

@@ -15,6 +15,7 @@ usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] 
                       and a Content-Range saying so (a lying cache or proxy)
   --gzip              gzip the body and say so in Content-Encoding
   --gone-after N      GETs of a file after its first N answer 404 (a file removed mid-load)
+  --require-bearer T  answer 401 unless the request says "Authorization: Bearer T" (a gated model)
 Prints "PORT <n>" on stdout once listening; serves until killed.
 """
 import argparse
@@ -44,6 +45,13 @@ class Handler(BaseHTTPRequestHandler):
                     pass
             except OSError:
                 pass
+            return
+        if args.require_bearer is not None and self.headers.get("Authorization") != f"Bearer {args.require_bearer}":
+            body = b"unauthorized"
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         path = os.path.normpath(os.path.join(args.root, self.path.split("?")[0].lstrip("/")))
         if not path.startswith(os.path.abspath(args.root)) or not os.path.isfile(path):
@@ -137,6 +145,7 @@ def main():
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--no-response", action="store_true")
     p.add_argument("--drip", type=float, default=0)
+    p.add_argument("--require-bearer", default=None)
     p.add_argument("--shift-range", action="store_true")
     p.add_argument("--gzip", action="store_true")
     p.add_argument("--gone-after", type=int, default=None)
