@@ -64,11 +64,14 @@ class Source {
 
   std::string location() const { return source_->shown_location(); }
 
-  // (name, dtype name, shape, storage bytes, shard, interleaved_heads) in file order.
+  // (name, dtype name, shape, storage bytes, shard, first byte in the shard
+  // file, stored in row order) in file order. The last is false for GGUF
+  // q/k weights whose heads llama.cpp stores interleaved (never a plain view).
   py::list tensors() const {
     py::list out;
     for (const TensorInfo& t : source_->checkpoint().tensors) {
-      out.append(py::make_tuple(t.name, dtype_name(t.dtype), t.shape, t.bytes(), t.shard));
+      out.append(py::make_tuple(t.name, dtype_name(t.dtype), t.shape, t.bytes(), t.shard, t.begin,
+                                t.interleaved_heads == 0));
     }
     return out;
   }

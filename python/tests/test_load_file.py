@@ -137,3 +137,19 @@ def test_an_exception_in_the_progress_callback_stops_the_load(single):
 
     with pytest.raises(Stop):
         weightstream.load_file(single, on_progress=stop)
+
+
+def test_mmap_binds_views_of_the_file_with_the_same_bytes(single, tmp_path):
+    ref = reference_load_file(str(single))
+    mapped = weightstream.load_file(single, mmap=True)
+    for name, t in ref.items():
+        assert same_bytes(mapped[name], t), name
+    # Views of one mapping, copy-on-write: writing changes this process's tensor, not the file.
+    a, b = mapped["float32.0"], mapped["float32.3"]
+    assert a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr() if hasattr(a, "untyped_storage") \
+        else a.storage().data_ptr() == b.storage().data_ptr()
+    a.fill_(3.0)
+    assert same_bytes(reference_load_file(str(single))["float32.0"], ref["float32.0"])
+    # Converted tensors are streamed as usual.
+    converted = weightstream.load_file(single, mmap=True, dtype=torch.float16)
+    assert same_bytes(converted["float32.0"], ref["float32.0"].half())

@@ -145,3 +145,16 @@ def test_a_plain_module(tmp_path):
     assert net.linear.weight.requires_grad
     assert torch.equal(net.linear.weight, source.linear.weight.half())
     assert net.steps.dtype == torch.int64 and net.steps.tolist() == [7, 7]
+
+
+def test_mmap_binds_the_kept_dtype_and_streams_the_rest(tmp_path):
+    save_random(tiny_llama(), tmp_path, dtype=torch.bfloat16)
+    reference = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path), torch_dtype=torch.bfloat16).eval()
+    model = on_meta(tmp_path)
+    assert weightstream.load_into(model, tmp_path, dtype=torch.bfloat16, mmap=True) == ([], [])
+    assert torch.equal(logits(model), logits(reference))
+    # The same checkpoint into float32 cannot be a view: converted while streaming.
+    model32 = on_meta(tmp_path)
+    weightstream.load_into(model32, tmp_path, mmap=True)
+    assert model32.model.norm.weight.dtype == torch.float32
+    assert torch.equal(logits(model32), logits(transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path)).eval()))

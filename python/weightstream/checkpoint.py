@@ -17,6 +17,8 @@ class TensorInfo(NamedTuple):
     shape: Tuple[int, ...]
     bytes: int          # bytes stored in the checkpoint
     shard: int
+    begin: int          # first byte in the shard file
+    row_order: bool     # False for GGUF q/k weights stored with interleaved heads
 
 
 def check_device(device):
@@ -39,10 +41,16 @@ class Checkpoint:
     http(s) URL of either, or a .gguf file. Only headers (and the index) are read by open()."""
 
     def __init__(self, location):
-        self._source = _native.Source.open(os.fspath(location))
+        location = os.fspath(location)
+        self._source = _native.Source.open(location)
         self._infos = {}
-        for name, dtype, shape, nbytes, shard in self._source.tensors():
-            self._infos[name] = TensorInfo(name, dtype, tuple(shape), nbytes, shard)
+        for name, dtype, shape, nbytes, shard, begin, row_order in self._source.tensors():
+            self._infos[name] = TensorInfo(name, dtype, tuple(shape), nbytes, shard, begin, row_order)
+        # Local safetensors shards can be bound as views of a mapping (mmap=True).
+        self._directory = None
+        if "://" not in location and not location.endswith(".gguf"):
+            self._directory = location if os.path.isdir(location) else os.path.dirname(location) or "."
+        self._mappings = {}
 
     # ---- what is in it --------------------------------------------------------
     @property
@@ -110,17 +118,41 @@ class Checkpoint:
         """One tensor, read from its byte range only."""
         return self.tensors([name], device=device, dtype=dtype, dequantize=dequantize)[name]
 
-    def tensors(self, names=None, *, device="cpu", dtype=None, dequantize=True, staging_mib=16, on_progress=None):
+    def mapped_view(self, name, ws_dtype, device):
+        """Tensor `name` as a view of its shard file mapped copy-on-write (torch's from_file, as
+        safetensors.torch does), or None where that cannot be: a URL or GGUF file, another dtype or device, a
+        layout that is not row order, an offset not aligned for the dtype. The pages are the page cache's:
+        nothing is read until the tensor is, and writes stay private to this process."""
+        info = self.info(name)
+        if (self._directory is None or torch.device(device).type != "cpu" or ws_dtype != info.dtype
+                or not info.row_order or ws_dtype not in TO_TORCH):
+            return None
+        element_size = torch.empty(0, dtype=TO_TORCH[ws_dtype]).element_size()
+        if info.begin % element_size:
+            return None
+        if info.shard not in self._mappings:
+            path = os.path.join(self._directory, self.shard_files[info.shard])
+            self._mappings[info.shard] = map_file(path, os.path.getsize(path))
+        return self._mappings[info.shard][info.begin:info.begin + info.bytes].view(TO_TORCH[ws_dtype]).reshape(info.shape)
+
+    def tensors(self, names=None, *, device="cpu", dtype=None, dequantize=True, mmap=False, staging_mib=16,
+                on_progress=None):
         """{name: tensor} for `names` (all by default), each allocated by torch and filled in place.
         dtype: floating tensors are converted to it while streaming (float32/float16/bfloat16); others keep theirs.
         dequantize: ggml block tensors become float32 (or dtype); with False, uint8 tensors of the raw blocks
-        (their type is dtype(name))."""
+        (their type is dtype(name)).
+        mmap: tensors of a local safetensors file that keep their dtype on the CPU are views of the file mapped
+        copy-on-write (see mapped_view) instead of copies; the rest stream as usual."""
         device = check_device(device)
         names = self.keys() if names is None else list(names)
         out, targets, after = {}, [], []
         for name in names:
             info = self.info(name)
             ws_dtype = target_dtype(info.dtype, dtype, dequantize)
+            view = self.mapped_view(name, ws_dtype, device) if mmap else None
+            if view is not None:
+                out[name] = view
+                continue
             if ws_dtype != info.dtype and not self._source.can_convert(info.dtype, ws_dtype):
                 # A conversion the core does not stream (F64 -> F32, say): that
                 # tensor alone is read as stored and converted by torch after.
@@ -157,6 +189,13 @@ def empty_for(info, ws_dtype, device):
         numel *= d
     block_bytes, block_elements = BLOCKS[ws_dtype]
     return torch.empty(numel // block_elements * block_bytes, dtype=torch.uint8, device=device)
+
+
+def map_file(path, nbytes):
+    """A uint8 tensor over the whole file, mapped privately (copy-on-write) by torch."""
+    if int(torch.__version__.split(".")[0]) >= 2:
+        return torch.empty(0, dtype=torch.uint8).set_(torch.UntypedStorage.from_file(path, shared=False, nbytes=nbytes))
+    return torch.ByteTensor(torch.ByteStorage.from_file(path, shared=False, size=nbytes))
 
 
 def load_targets(checkpoint, targets, staging_mib, on_progress):

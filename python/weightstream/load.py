@@ -19,11 +19,12 @@ class LoadResult(NamedTuple):
     unexpected_keys: List[str]
 
 
-def load_file(location, *, device="cpu", dtype=None, dequantize=True, staging_mib=16, on_progress=None):
+def load_file(location, *, device="cpu", dtype=None, dequantize=True, mmap=False, staging_mib=16,
+              on_progress=None):
     """Every tensor of a checkpoint as {name: tensor}, as safetensors.torch.load_file returns it (same names,
-    dtypes, shapes and bytes), from a file, directory, sharded index, URL or GGUF file."""
+    dtypes, shapes and bytes), from a file, directory, sharded index, URL or GGUF file. See Checkpoint.tensors."""
     checkpoint = location if isinstance(location, Checkpoint) else Checkpoint(location)
-    return checkpoint.tensors(device=device, dtype=dtype, dequantize=dequantize, staging_mib=staging_mib,
+    return checkpoint.tensors(device=device, dtype=dtype, dequantize=dequantize, mmap=mmap, staging_mib=staging_mib,
                               on_progress=on_progress)
 
 
@@ -55,7 +56,8 @@ def _slots(module):
     return out
 
 
-def load_into(module, location, *, device="cpu", dtype=None, strict=True, staging_mib=16, on_progress=None):
+def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=False, staging_mib=16,
+              on_progress=None):
     """Materialises every parameter and persistent buffer of `module` that the checkpoint provides on `device`
     and fills it straight from the stream (no intermediate copy); tied weights stay tied (one tensor, filled
     once). `module` is normally built on the meta device (weightstream.init_empty_weights(), accelerate's, or
@@ -64,6 +66,8 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, stagin
     either being non-empty raises MissingTensorError / UnexpectedTensorError before any byte is read, leaving
     the module as it was. Shape mismatches raise ShapeMismatchError (all of them, in one message), also before
     any byte is read. on_progress(bytes_done, bytes_total) is called from the loading thread with the GIL held.
+    mmap=True: tensors of a local safetensors checkpoint that keep their dtype on the CPU become views of the
+    file mapped copy-on-write (no copy, no read until used; the page cache holds them), the rest stream.
     """
     device = check_device(device)
     checkpoint = location if isinstance(location, Checkpoint) else Checkpoint(location)
@@ -81,6 +85,10 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, stagin
             continue
         old = group[0].tensor
         wanted = dtype if dtype is not None and old.is_floating_point() else old.dtype
+        view = checkpoint.mapped_view(present[0].name, ws_name(wanted), device) if mmap else None
+        if view is not None and tuple(view.shape) == tuple(old.shape):
+            fills.append((group, view))
+            continue
         new = torch.empty(tuple(old.shape), dtype=wanted, device=device)
         targets.append((present[0].name, ws_name(wanted), list(old.shape), new.data_ptr(),
                         new.numel() * new.element_size()))
