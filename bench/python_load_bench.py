@@ -6,7 +6,9 @@
   safetensors + assign             model on meta, safetensors.torch.load_file per shard, then
                                    load_state_dict(assign=True) (torch >= 2.1; on older torch the loaded tensors
                                    replace the parameters directly, which is what assign does)
-  weightstream.load_into           model on meta, weightstream.load_into(model, dir, dtype=bf16)
+  weightstream.load_into           model on meta, weightstream.load_into(model, dir, dtype=bf16): copied into
+                                   tensors torch allocated
+  weightstream.load_into(mmap)     the same with mmap=True: copy-on-write views of the mapped shards
 
 usage: python bench/python_load_bench.py DIR [--repeat 5] [--raw OUT.json]
   DIR: a checkpoint from bench/make_checkpoint.py --llama (config.json + shards), e.g. the 1.1B shape:
@@ -28,11 +30,12 @@ from bench_meta import MEMORY_ACCOUNTING, MIN_RUNS, run_meta, save_raw, spread, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-METHODS = ["from_pretrained", "from_pretrained_low_cpu_mem", "safetensors_assign", "weightstream"]
+METHODS = ["from_pretrained", "from_pretrained_low_cpu_mem", "safetensors_assign", "weightstream", "weightstream_mmap"]
 LABELS = {"from_pretrained": "from_pretrained (defaults)",
           "from_pretrained_low_cpu_mem": "from_pretrained low_cpu_mem_usage=True",
           "safetensors_assign": "safetensors.torch.load_file + load_state_dict(assign=True)",
-          "weightstream": "weightstream.load_into"}
+          "weightstream": "weightstream.load_into",
+          "weightstream_mmap": "weightstream.load_into(mmap=True)"}
 
 CHILD = r"""
 import glob, hashlib, inspect, json, os, sys, time
@@ -76,6 +79,9 @@ elif method == 'safetensors_assign':
 elif method == 'weightstream':
     model = on_meta()
     weightstream.load_into(model, d, dtype=dtype)
+elif method == 'weightstream_mmap':
+    model = on_meta()
+    weightstream.load_into(model, d, dtype=dtype, mmap=True)
 seconds = time.perf_counter() - t
 peak_loaded = rss('VmHWM')
 # Every weight read once (what the first forward pass does): mmap-backed
