@@ -118,7 +118,7 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=F
         for slot in group:
             (slot.owner._parameters if slot.is_parameter else slot.owner._buffers)[slot.leaf] = value
     left_on_meta = [name for name, b in module.named_buffers() if b.is_meta and name not in missing]
-    if left_on_meta and device.type != "meta":
+    if left_on_meta:
         warnings.warn(f"{len(left_on_meta)} non-persistent buffer(s) are still on the meta device (checkpoints do "
                       f"not store them): {', '.join(left_on_meta[:5])}; build the module with "
                       "weightstream.init_empty_weights(), which keeps buffers real", stacklevel=2)
