@@ -247,7 +247,7 @@ int run_convert(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
-  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  Result<HttpTransportOptions> http = http_options(*args);
   if (!http) return report_error(http.error());
   const bool gguf = ends_with_gguf(args->positional[1]);
   std::optional<DType> target;

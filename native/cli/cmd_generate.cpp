@@ -168,7 +168,7 @@ int run_generate(int argc, char** argv) {
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
   reset_peak_rss();
-  Result<HttpTransportOptions> http = http_options(*args, location);
+  Result<HttpTransportOptions> http = http_options(*args);
   if (!http) return report_error(http.error());
   Result<ModelFiles> files = open_model_files(location, *http);
   if (!files) return report_error(files.error());

@@ -49,7 +49,7 @@ int run_inspect(int argc, char** argv) {
     std::fputs("usage: weightstream inspect <model> [--json]\n", stderr);
     return kExitUsage;
   }
-  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  Result<HttpTransportOptions> http = http_options(*args);
   if (!http) return report_error(http.error());
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
   if (!source) return report_error(source.error());

@@ -129,7 +129,7 @@ int run_load(int argc, char** argv) {
     std::fputs(kLoadUsage, stderr);
     return kExitUsage;
   }
-  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  Result<HttpTransportOptions> http = http_options(*args);
   if (!http) return report_error(http.error());
   Result<std::optional<DType>> target = parse_target_dtype(args->get("dtype"));
   if (!target) return report_error(target.error());

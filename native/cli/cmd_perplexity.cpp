@@ -54,7 +54,7 @@ int run_perplexity(int argc, char** argv) {
   in.seekg(0);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
-  Result<HttpTransportOptions> http = http_options(*args, args->positional[0]);
+  Result<HttpTransportOptions> http = http_options(*args);
   if (!http) return report_error(http.error());
   Result<ModelFiles> files = open_model_files(args->positional[0], *http);
   if (!files) return report_error(files.error());

@@ -16,10 +16,8 @@ std::set<std::string> with_http_options(std::set<std::string> value_options);
 // Usage text for the HTTP options (one place, shown by every command).
 extern const char* const kHttpUsage;
 
-// The transport options for opening `location`. HF_TOKEN becomes a bearer
-// token only for a Hugging Face host (huggingface.co, its subdomains, or the
-// host of $HF_ENDPOINT), as huggingface_hub does, and only without an
-// explicit --header Authorization. InvalidArgument for a bad value.
-Result<HttpTransportOptions> http_options(const Args& args, const std::string& location);
+// The transport options the flags give (HF_TOKEN is added by ModelSource::open,
+// for the Hub's hosts only). InvalidArgument for a bad value.
+Result<HttpTransportOptions> http_options(const Args& args);
 
 }  // namespace ws::cli

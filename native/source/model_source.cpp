@@ -1,6 +1,10 @@
 #include "source/model_source.h"
 
+#include <strings.h>
 #include <sys/stat.h>
+
+#include <cctype>
+#include <cstdlib>
 
 #include "source/gguf_source.h"
 #include "source/transports.h"
@@ -34,6 +38,49 @@ Status open_shard(Transport& transport, const std::string& file, Checkpoint& che
   return Status::ok();
 }
 
+// The host of an http(s) URL, lower-case, without user info or port; "" for anything else.
+std::string url_host(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  size_t begin = scheme + 3;
+  const size_t end = url.find_first_of("/?#", begin);
+  std::string authority = url.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  const size_t at = authority.rfind('@');
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  if (!authority.empty() && authority[0] == '[') {  // [IPv6]:port
+    const size_t close = authority.find(']');
+    authority = authority.substr(0, close == std::string::npos ? std::string::npos : close + 1);
+  } else {
+    authority = authority.substr(0, authority.find(':'));
+  }
+  for (char& c : authority) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return authority;
+}
+
+bool is_hugging_face_host(const std::string& host) {
+  if (host.empty()) return false;
+  const std::string hub = "huggingface.co";
+  if (host == hub || (host.size() > hub.size() && host.compare(host.size() - hub.size() - 1, std::string::npos, "." + hub) == 0)) {
+    return true;
+  }
+  const char* endpoint = std::getenv("HF_ENDPOINT");
+  return endpoint && host == url_host(endpoint);
+}
+
+// HF_TOKEN, as huggingface_hub sends it: a bearer token for the Hub's hosts
+// only (huggingface.co, its subdomains, $HF_ENDPOINT's host), unless the
+// caller gave its own token or Authorization header. libcurl keeps a bearer
+// token to the first host, so a resolve/ URL's redirect to the CDN never sees it.
+HttpTransportOptions with_hub_token(HttpTransportOptions options, const std::string& url) {
+  const char* token = std::getenv("HF_TOKEN");
+  if (!token || !*token || !options.bearer_token.empty() || !is_hugging_face_host(url_host(url))) return options;
+  for (const std::string& header : options.headers) {
+    if (strncasecmp(header.c_str(), "authorization:", 14) == 0) return options;
+  }
+  options.bearer_token = token;
+  return options;
+}
+
 }  // namespace
 
 std::string redact_url(const std::string& url) {
@@ -60,7 +107,7 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     }
 #if defined(WS_HTTP)
     WS_TRY(check_http_options(http));
-    source->transport_ = make_http_transport(url, http);
+    source->transport_ = make_http_transport(url, with_hub_token(http, location));
 #else
     (void)http;
     return make_error(ErrorKind::Unsupported, redact_url(location) + ": this build has no HTTP support (configured with WS_HTTP=OFF)");

@@ -30,6 +30,8 @@ enum class ErrorKind {
   Device,           // the GPU or its driver failed (CUDA errors, no device)
   Timeout,          // a deadline passed (an HTTP response, one read, a whole load)
 };
+// The last kind: bindings that list every kind (Python, JS) loop up to it.
+constexpr ErrorKind kLastErrorKind = ErrorKind::Timeout;
 
 const char* error_kind_name(ErrorKind kind);
 

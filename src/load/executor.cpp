@@ -104,6 +104,10 @@ uint8_t* LoadExecutor::scratch(uint64_t len) {
 
 Status LoadExecutor::commit(size_t shard, uint64_t n) {
   Cursor& c = cursors_[shard];
+  if (cancelled_.load(std::memory_order_relaxed)) {
+    return make_error(ErrorKind::Cancelled, "load cancelled at byte " + std::to_string(bytes_done_) + " of " +
+                                                std::to_string(plan_.bytes_to_read));
+  }
   const std::vector<Window>& windows = plan_.shards[shard].windows;
   if (c.window >= windows.size() || n == 0 || n > windows[c.window].file_end - c.offset) {
     return make_error(ErrorKind::InvalidArgument, "commit of " + std::to_string(n) + " bytes at shard " +
@@ -120,6 +124,10 @@ Status LoadExecutor::commit(size_t shard, uint64_t n) {
     ++c.window;
   }
   if (progress_) progress_({bytes_done_, plan_.bytes_to_read});
+  if (cancelled_.load(std::memory_order_relaxed)) {
+    return make_error(ErrorKind::Cancelled, "load cancelled at byte " + std::to_string(bytes_done_) + " of " +
+                                                std::to_string(plan_.bytes_to_read));
+  }
   return Status::ok();
 }
 

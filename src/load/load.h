@@ -9,6 +9,7 @@
 //                      dequantised or quantised (ggml blocks) into place
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -202,6 +203,10 @@ class LoadExecutor {
   // Bytes this executor allocated for itself (the staging buffer).
   uint64_t staging_allocated() const { return staging_.size(); }
   void set_progress(ProgressCallback callback) { progress_ = std::move(callback); }
+  // Makes every later commit() fail with Cancelled, so the source stops at
+  // the next chunk. Callable from the progress callback (a Python binding's
+  // KeyboardInterrupt) or from another thread.
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
 
  private:
   LoadExecutor(const LoadPlan& plan, const std::vector<ManifestEntry>& manifest);
@@ -224,6 +229,7 @@ class LoadExecutor {
   StagingProvider* provider_ = nullptr;
   uint64_t bytes_done_ = 0;
   ProgressCallback progress_;
+  std::atomic<bool> cancelled_{false};
   std::unique_ptr<detail::ThreadPool> pool_;  // set_conversion_threads(> 1)
 };
 

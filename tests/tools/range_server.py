@@ -21,6 +21,7 @@ usage: range_server.py ROOT [--drop-after BYTES [--drop-on K]] [--fail-first N] 
   --log FILE          append a JSON line per request: host (the Host header), path and
                       authorization (the header, or null)
   --tls CERT KEY      serve https with this certificate chain and key (PEM)
+  --require-bearer T  answer 401 unless the request says "Authorization: Bearer T" (a gated model)
 Always on: /redirect-same/P answers 302 to P on this server under the same host
 name (127.0.0.1), /redirect-other/P answers 302 to P on this server reached as
 "localhost" (another host to a client, the same server): what a Hub
@@ -75,6 +76,13 @@ class Handler(BaseHTTPRequestHandler):
                     pass
             except OSError:
                 pass
+            return
+        if args.require_bearer is not None and self.headers.get("Authorization") != f"Bearer {args.require_bearer}":
+            body = b"unauthorized"
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         path = os.path.normpath(os.path.join(args.root, self.path.split("?")[0].lstrip("/")))
         if not path.startswith(os.path.abspath(args.root)) or not os.path.isfile(path):
@@ -177,6 +185,7 @@ def main():
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--no-response", action="store_true")
     p.add_argument("--drip", type=float, default=0)
+    p.add_argument("--require-bearer", default=None)
     p.add_argument("--shift-range", action="store_true")
     p.add_argument("--gzip", action="store_true")
     p.add_argument("--gone-after", type=int, default=None)

@@ -1,0 +1,18 @@
+// weightstream._native: the C++ core as seen from Python (weightstream/ wraps
+// it in the public API).
+#include <pybind11/pybind11.h>
+
+#include "errors.h"
+
+namespace ws::python {
+void bind_source(pybind11::module_& m);
+}
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "weightstream's C++ core (load plan, executor, file/HTTP/GGUF sources)";
+  ws::python::register_errors(m);
+  ws::python::bind_source(m);
+  // This extension fills host memory only; CUDA tensors need the pinned
+  // upload path (native/cuda), which it does not link.
+  m.attr("has_cuda") = false;
+}
