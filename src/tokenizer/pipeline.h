@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "tokenizer/regex.h"
 
 namespace ws::tokenizer_detail {
 
@@ -104,19 +105,21 @@ void split_on_added_tokens(std::string_view text, const AddedTokenMatcher& match
 
 // ---- normalizer / pre-tokenizer --------------------------------------------
 
-enum class NormalizerKind { Prepend, Replace, Strip };
+enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents };
 struct NormalizerStep {
   NormalizerKind kind;
-  std::string pattern;  // Replace: what to find
-  std::string content;  // Prepend: prefix; Replace: replacement
+  std::optional<Regex> pattern;  // Replace: what to find (a String pattern is an escaped regex, as in HF)
+  std::string content;           // Prepend: prefix; Replace: replacement
   bool strip_left = false, strip_right = false;
 };
 
 enum class PrependScheme { Always, First, Never };
-enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits };
-// The regexes a Split pre-tokenizer may use: only these well-known ones, each
-// hand-written (gpt2_split.cpp, llama3_split.cpp).
-enum class SplitRegex { Gpt2, Llama3, Qwen2 };
+enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, Punctuation };
+// HF's SplitDelimiterBehavior: what becomes of each match of a Split pattern.
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+// Patterns with a hand-written splitter that is proven identical to the
+// engine (tests/tokenizer/regex_split_test.cpp) and faster; None: the engine.
+enum class FastSplit { None, Gpt2, Llama3, Qwen2 };
 struct PreTokenizerStep {
   PreTokenizerKind kind;
   bool add_prefix_space = false;  // ByteLevel
@@ -124,8 +127,11 @@ struct PreTokenizerStep {
   std::string replacement;        // Metaspace, usually "▁"
   PrependScheme prepend_scheme = PrependScheme::Always;
   bool split = true;              // Metaspace
-  SplitRegex regex = SplitRegex::Gpt2;  // Split (behavior Isolated)
-  bool individual_digits = false;       // Digits
+  std::optional<Regex> regex;     // Split, Whitespace (ByteLevel's is GPT-2's, via fast)
+  FastSplit fast = FastSplit::None;
+  SplitBehavior behavior = SplitBehavior::Isolated;  // Split, Punctuation
+  bool invert = false;                               // Split
+  bool individual_digits = false;                    // Digits
 };
 
 // ---- post-processor / decoder ----------------------------------------------
@@ -135,10 +141,14 @@ struct TemplatePiece {
   std::vector<int32_t> ids;    // a special token's ids otherwise
 };
 
-enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip };
+enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, WordPiece, Ctc };
 struct DecoderStep {
   DecoderKind kind;
-  std::string pattern, content;          // Replace
+  std::optional<Regex> pattern;          // Replace
+  std::string content;                   // Replace; CTC's pad token
+  std::string prefix = "##";             // WordPiece
+  bool cleanup = true;                   // WordPiece, CTC
+  std::string word_delimiter;            // CTC
   uint32_t strip_char = ' ';             // Strip
   size_t strip_start = 0, strip_stop = 0;
   std::string replacement;               // Metaspace
@@ -185,5 +195,7 @@ const std::array<std::string, 256>& byte_to_unicode();  // GPT-2's byte -> print
 int byte_from_unicode(uint32_t codepoint);
 void normalize(const std::vector<NormalizerStep>& steps, std::string* text);
 std::string replace_all(std::string_view text, std::string_view pattern, std::string_view with);
+// Every match of `pattern` in `text` replaced by `with` (HF's NormalizedString::replace).
+std::string replace_regex(std::string_view text, const Regex& pattern, std::string_view with);
 
 }  // namespace ws::tokenizer_detail

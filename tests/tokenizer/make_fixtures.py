@@ -112,6 +112,8 @@ def gpt2_variants(out, gpt2_dir, texts):
         text = json.dumps(layout)
         write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
 
+    component_variants(out, tok, texts)
+
     # Added tokens with every matching option, plus a template post-processor.
     from tokenizers import processors
     added = GPT2TokenizerFast(vocab_file=vocab, merges_file=merges).backend_tokenizer
@@ -131,6 +133,53 @@ def gpt2_variants(out, gpt2_dir, texts):
         single="<|im_start|> $A <|im_end|>",
         special_tokens=[("<|im_start|>", start), ("<|im_end|>", end)])
     write_variant(out, "gpt2_added", added, texts)
+
+
+def component_variants(out, tok, texts):
+    """Every normalizer, pre-tokenizer and decoder the byte-level vocabulary can
+    carry: each variant puts one of them (or a chain) in front of ByteLevel
+    without its regex, so every piece still reaches the BPE model."""
+    from tokenizers import Tokenizer
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+
+    def variant(name, normalizer=None, pre=None, decoder=None):
+        layout = json.loads(tok.to_str())
+        layout["normalizer"] = normalizer
+        layout["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": (pre or []) + [byte_level]}
+        if decoder is not None:
+            layout["decoder"] = decoder
+        text = json.dumps(layout)
+        write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
+
+    punct_or_space = {"Regex": r"\s+|\p{P}"}
+    for behavior in ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"):
+        variant("split_" + behavior.lower(),
+                pre=[{"type": "Split", "pattern": punct_or_space, "behavior": behavior, "invert": False}])
+    for behavior in ("Removed", "MergedWithNext"):
+        variant("split_inverted_" + behavior.lower(),
+                pre=[{"type": "Split", "pattern": {"Regex": r"\p{L}+|\p{N}{1,2}"}, "behavior": behavior,
+                      "invert": True}])
+    # Oniguruma-only syntax: lookbehind, possessive, case-insensitive group, a string pattern.
+    variant("split_onig_syntax", pre=[
+        {"type": "Split", "pattern": {"Regex": r"(?<=\p{Ll})(?=\p{Lu})|(?i:the)|\d++|[\p{Han}\p{Hiragana}]+"},
+         "behavior": "Isolated", "invert": False},
+        {"type": "Split", "pattern": {"String": ". "}, "behavior": "MergedWithPrevious", "invert": False}])
+    variant("whitespace", pre=[{"type": "Whitespace"}])
+    variant("whitespace_split_punctuation", pre=[{"type": "WhitespaceSplit"},
+                                                 {"type": "Punctuation", "behavior": "Contiguous"}])
+    variant("bert_pre_tokenizer", pre=[{"type": "BertPreTokenizer"}])
+    variant("normalizer_nfc", normalizer={"type": "NFC"})
+    variant("normalizer_nfd_accents_lowercase", normalizer={"type": "Sequence", "normalizers": [
+        {"type": "NFD"}, {"type": "StripAccents"}, {"type": "Lowercase"}]})
+    variant("normalizer_nfkc_replace", normalizer={"type": "Sequence", "normalizers": [
+        {"type": "NFKC"}, {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "},
+        {"type": "Strip", "strip_left": True, "strip_right": True}]})
+    variant("normalizer_nfkd", normalizer={"type": "NFKD"})
+    for cleanup in (False, True):
+        variant("decoder_wordpiece" + ("_cleanup" if cleanup else ""), decoder={"type": "Sequence", "decoders": [
+            dict(byte_level), {"type": "WordPiece", "prefix": "##", "cleanup": cleanup}]})
+    variant("decoder_replace_regex", decoder={"type": "Sequence", "decoders": [
+        dict(byte_level), {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": "_"}]})
 
 
 def train_sentencepiece(texts):
