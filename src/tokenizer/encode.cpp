@@ -55,6 +55,10 @@ void normalize(const std::vector<NormalizerStep>& steps, std::string* text) {
       case NormalizerKind::Nfkd: *text = unicode_normalize(*text, NormalForm::Nfkd); break;
       case NormalizerKind::Lowercase: *text = unicode_lowercase(*text); break;
       case NormalizerKind::StripAccents: *text = strip_combining_marks(*text); break;
+      case NormalizerKind::Bert:
+        *text = bert_normalize(*text, BertOptions{step.bert_clean_text, step.bert_chinese_chars,
+                                                  step.bert_strip_accents, step.bert_lowercase});
+        break;
       case NormalizerKind::Strip: {
         std::string_view view(*text);
         if (step.strip_left) view.remove_prefix(std::min(view.size(), leading_whitespace(view)));

@@ -2,8 +2,8 @@
 """Writes normalization_tables.inc: the Unicode data behind the tokenizer's
 normalizers (normalize.cpp): full canonical and compatibility decompositions,
 canonical combining classes, the primary compositions (composition exclusions
-left out), full lowercase mappings, and the P* (punctuation) and M* (mark)
-general categories. Source of truth: Python's unicodedata (its Unicode version
+left out), full lowercase mappings, and the general categories P*
+(punctuation), M* (marks), Mn and C* (other; BertNormalizer's controls). Source of truth: Python's unicodedata (its Unicode version
 is written into the file); Hangul syllables are algorithmic and not listed.
 
 Usage: python3 gen_normalization_tables.py > normalization_tables.inc
@@ -112,6 +112,8 @@ def main():
     category = lambda cp: unicodedata.category(chr(cp))
     emit_ranges("kPunctuationRanges", ranges(lambda cp: category(cp).startswith("P")))
     emit_ranges("kMarkRanges", ranges(lambda cp: category(cp).startswith("M")))
+    emit_ranges("kNonspacingMarkRanges", ranges(lambda cp: category(cp) == "Mn"))
+    emit_ranges("kOtherRanges", ranges(lambda cp: category(cp).startswith("C")))
     return 0
 
 

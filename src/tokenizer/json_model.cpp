@@ -1,4 +1,6 @@
 // tokenizer.json's "model" (BPE) and "added_tokens".
+#include <limits>
+
 #include "tokenizer/json_loader.h"
 #include "tokenizer/pipeline.h"
 
@@ -26,6 +28,71 @@ Result<std::pair<std::string, std::string>> parse_merge(const Json& merge, size_
 
 }  // namespace
 
+Result<std::unordered_map<std::string, int32_t>> vocab_object(const Json& model) {
+  const Json* vocab_json = member(model, "vocab");
+  if (!vocab_json || !vocab_json->is_object()) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.vocab: expected an object of token -> id");
+  }
+  std::unordered_map<std::string, int32_t> vocab;
+  vocab.reserve(vocab_json->size());
+  for (const auto& [token, id_json] : vocab_json->items()) {
+    std::optional<int32_t> id = as_id(id_json);
+    if (!id) {
+      return make_error(ErrorKind::InvalidConfig,
+                        "tokenizer.json: model.vocab['" + token + "']: expected an id in [0, 2^31)");
+    }
+    vocab.emplace(token, *id);
+  }
+  return vocab;
+}
+
+Status load_wordpiece(const Json& model, TokenizerData* data) {
+  WordPieceModel& wordpiece = data->model.wordpiece;
+  WS_ASSIGN_OR_RETURN(wordpiece.vocab, vocab_object(model));
+  WS_ASSIGN_OR_RETURN(auto unk, optional_string(model, "model", "unk_token"));
+  WS_ASSIGN_OR_RETURN(auto prefix, optional_string(model, "model", "continuing_subword_prefix"));
+  wordpiece.unk_token = unk.value_or("[UNK]");
+  wordpiece.continuing_subword_prefix = prefix.value_or("##");
+  WS_ASSIGN_OR_RETURN(wordpiece.max_input_chars_per_word, count_or(model, "model", "max_input_chars_per_word", 100));
+  data->model.kind = Model::Kind::WordPiece;
+  return Status::ok();
+}
+
+// "vocab": [[piece, score], ...] (the index is the id), "unk_id", "byte_fallback".
+Status load_unigram(const Json& model, TokenizerData* data) {
+  UnigramModel& unigram = data->model.unigram;
+  const Json* vocab = member(model, "vocab");
+  if (!vocab || !vocab->is_array()) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.vocab: expected [[piece, score], ...]");
+  }
+  unigram.pieces.reserve(vocab->size());
+  unigram.min_score = vocab->empty() ? 0 : std::numeric_limits<double>::infinity();
+  for (size_t id = 0; id < vocab->size(); ++id) {
+    const Json& entry = (*vocab)[id];
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number() ||
+        id >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+      return make_error(ErrorKind::InvalidConfig,
+                        "tokenizer.json: model.vocab[" + std::to_string(id) + "]: expected [piece, score]");
+    }
+    const std::string& piece = entry[0].get_ref<const std::string&>();
+    const double score = entry[1].get<double>();
+    unigram.pieces.emplace_back(piece, score);
+    unigram.vocab.insert_or_assign(piece, static_cast<int32_t>(id));  // HF: the last of duplicate pieces wins
+    unigram.min_score = std::min(unigram.min_score, score);
+    unigram.longest_piece = std::max(unigram.longest_piece, piece.size());
+  }
+  if (const Json* unk = member(model, "unk_id")) {
+    std::optional<int32_t> id = as_id(*unk);
+    if (!id || static_cast<size_t>(*id) >= unigram.pieces.size()) {
+      return field_error("model", "unk_id", "expected an id inside the vocabulary");
+    }
+    unigram.unk_id = *id;
+  }
+  WS_ASSIGN_OR_RETURN(unigram.byte_fallback, bool_or(model, "model", "byte_fallback", false));
+  data->model.kind = Model::Kind::Unigram;
+  return Status::ok();
+}
+
 Status load_bpe_model(const Json& root, TokenizerData* data) {
   const Json* model = member(root, "model");
   if (!model || !model->is_object()) {
@@ -34,6 +101,10 @@ Status load_bpe_model(const Json& root, TokenizerData* data) {
   std::string type = type_of(*model);
   // Files written before "type" was serialized are recognised by their fields.
   if (type.empty() && member(*model, "merges")) type = "BPE";
+  if (type.empty() && member(*model, "max_input_chars_per_word")) type = "WordPiece";
+  if (const Json* vocab = member(*model, "vocab"); type.empty() && vocab && vocab->is_array()) type = "Unigram";
+  if (type == "WordPiece") return load_wordpiece(*model, data);
+  if (type == "Unigram") return load_unigram(*model, data);
   if (type != "BPE") return unsupported("model", type.empty() ? "(untagged)" : type);
 
   const Json* vocab_json = member(*model, "vocab");
@@ -77,7 +148,7 @@ Status load_bpe_model(const Json& root, TokenizerData* data) {
 
   auto built = BpeModel::build(std::move(vocab), merges, std::move(options));
   if (!built) return make_error(built.error().kind, "tokenizer.json: " + built.error().message);
-  data->model = std::move(built).value();
+  data->model.bpe = std::move(built).value();
   return Status::ok();
 }
 

@@ -75,6 +75,16 @@ Status add_normalizer(const Json& object, std::vector<NormalizerStep>* steps) {
     step.kind = NormalizerKind::Lowercase;
   } else if (type == "StripAccents") {
     step.kind = NormalizerKind::StripAccents;
+  } else if (type == "BertNormalizer") {
+    step.kind = NormalizerKind::Bert;
+    WS_ASSIGN_OR_RETURN(step.bert_clean_text, bool_or(object, "normalizer", "clean_text", true));
+    WS_ASSIGN_OR_RETURN(step.bert_chinese_chars, bool_or(object, "normalizer", "handle_chinese_chars", true));
+    WS_ASSIGN_OR_RETURN(step.bert_lowercase, bool_or(object, "normalizer", "lowercase", true));
+    // strip_accents: null means "as lowercase".
+    WS_ASSIGN_OR_RETURN(step.bert_strip_accents, bool_or(object, "normalizer", "strip_accents", step.bert_lowercase));
+  } else if (const Json* map = member(object, "precompiled_charsmap");
+             type == "Precompiled" && (!map || (map->is_string() && map->get_ref<const std::string&>().empty()))) {
+    return Status::ok();  // an empty SentencePiece charsmap: the identity
   } else {
     return unsupported("normalizer", type);
   }
@@ -306,7 +316,8 @@ Status check_normalizer_growth(const std::vector<NormalizerStep>& steps) {
                step.kind != NormalizerKind::StripAccents) {
       // Unicode mappings: U+FDFA's NFKD is 12 times its UTF-8 length, the
       // longest; canonical ones and lowercase at most 3 times.
-      const double ratio = step.kind == NormalizerKind::Nfkc || step.kind == NormalizerKind::Nfkd ? 12 : 3;
+      const bool compatibility = step.kind == NormalizerKind::Nfkc || step.kind == NormalizerKind::Nfkd;
+      const double ratio = compatibility ? 12 : 3;  // Bert: a CJK character gains two spaces, 3 bytes -> 5
       factor *= ratio;
       added *= ratio;
     } else if (step.kind == NormalizerKind::Prepend) {

@@ -217,4 +217,53 @@ std::string strip_combining_marks(std::string_view text) {
 
 bool is_punctuation(uint32_t codepoint) { return in_ranges(kPunctuationRanges, codepoint); }
 
+namespace {
+
+bool is_chinese_char(uint32_t c) {
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+}  // namespace
+
+std::string bert_normalize(std::string_view text, const BertOptions& options) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t cp;
+    const size_t length = utf8_decode(text, pos, &cp);
+    const bool invalid = length == 1 && cp == 0xFFFD;
+    pos += length;
+    if (invalid) {
+      out.push_back(text[pos - 1]);
+      continue;
+    }
+    if (options.clean_text) {
+      const bool tab_or_newline = cp == '\t' || cp == '\n' || cp == '\r';
+      if (cp == 0 || cp == 0xFFFD || (!tab_or_newline && in_ranges(kOtherRanges, cp))) continue;
+      if (tab_or_newline || is_whitespace(cp)) cp = ' ';
+    }
+    if (options.handle_chinese_chars && is_chinese_char(cp)) {
+      out.push_back(' ');
+      utf8_append(cp, &out);
+      out.push_back(' ');
+    } else {
+      utf8_append(cp, &out);
+    }
+  }
+  if (options.strip_accents) {
+    std::string decomposed = unicode_normalize(out, NormalForm::Nfd);
+    out.clear();
+    for (size_t pos = 0; pos < decomposed.size();) {
+      uint32_t cp;
+      const size_t length = utf8_decode(decomposed, pos, &cp);
+      if (cp < 0x300 || !in_ranges(kNonspacingMarkRanges, cp)) out.append(decomposed, pos, length);
+      pos += length;
+    }
+  }
+  if (options.lowercase) out = unicode_lowercase(out);
+  return out;
+}
+
 }  // namespace ws::tokenizer_detail

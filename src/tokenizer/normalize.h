@@ -19,6 +19,13 @@ std::string unicode_normalize(std::string_view text, NormalForm form);
 std::string unicode_lowercase(std::string_view text);
 // Every combining mark (general category M*) removed.
 std::string strip_combining_marks(std::string_view text);
+// HF's BertNormalizer: controls and U+0000/U+FFFD dropped and whitespace made
+// spaces (clean_text), CJK ideographs spaced apart, accents stripped (NFD, then
+// Mn removed), lowercased.
+struct BertOptions {
+  bool clean_text = true, handle_chinese_chars = true, strip_accents = true, lowercase = true;
+};
+std::string bert_normalize(std::string_view text, const BertOptions& options);
 // General category P*.
 bool is_punctuation(uint32_t codepoint);
 

@@ -62,6 +62,45 @@ class BpeModel {
   size_t id_limit_ = 0;
 };
 
+// WordPiece as HF's: greedy longest-prefix match from the vocabulary, pieces
+// after the first looked up with the continuation prefix; a word with any
+// unmatched rest (or longer than max_input_chars_per_word) is one unk token.
+struct WordPieceModel {
+  std::unordered_map<std::string, int32_t> vocab;
+  std::string unk_token = "[UNK]";
+  std::string continuing_subword_prefix = "##";
+  size_t max_input_chars_per_word = 100;
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+};
+
+// Unigram as HF's (encode_optimized): Viterbi over every vocabulary piece
+// that starts at each character, an unknown character scored min_score - 10;
+// consecutive unknown pieces fuse into one unk; byte_fallback spells an
+// unknown piece as <0xNN> tokens when all of them exist.
+struct UnigramModel {
+  std::vector<std::pair<std::string, double>> pieces;  // id -> (piece, score)
+  std::unordered_map<std::string, int32_t> vocab;
+  std::optional<int32_t> unk_id;
+  bool byte_fallback = false;
+  double min_score = 0;
+  size_t longest_piece = 0;  // bytes
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+};
+
+// The tokenizer's model, one of the three kinds.
+struct Model {
+  enum class Kind { Bpe, WordPiece, Unigram };
+  Kind kind = Kind::Bpe;
+  BpeModel bpe;
+  WordPieceModel wordpiece;
+  UnigramModel unigram;
+
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+  const std::unordered_map<std::string, int32_t>& vocab() const;
+  std::optional<int32_t> find(std::string_view token) const;
+  size_t id_limit() const;  // one past the largest id
+};
+
 // ---- added tokens ----------------------------------------------------------
 
 struct AddedToken {
@@ -105,12 +144,13 @@ void split_on_added_tokens(std::string_view text, const AddedTokenMatcher& match
 
 // ---- normalizer / pre-tokenizer --------------------------------------------
 
-enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents };
+enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents, Bert };
 struct NormalizerStep {
   NormalizerKind kind;
   std::optional<Regex> pattern;  // Replace: what to find (a String pattern is an escaped regex, as in HF)
   std::string content;           // Prepend: prefix; Replace: replacement
   bool strip_left = false, strip_right = false;
+  bool bert_clean_text = true, bert_chinese_chars = true, bert_strip_accents = true, bert_lowercase = true;
 };
 
 enum class PrependScheme { Always, First, Never };
@@ -158,7 +198,7 @@ struct DecoderStep {
 // ---- the whole tokenizer ---------------------------------------------------
 
 struct TokenizerData {
-  BpeModel model;
+  Model model;
   std::vector<NormalizerStep> normalizers;
   std::vector<PreTokenizerStep> pre_tokenizers;
   bool has_decoder = false;

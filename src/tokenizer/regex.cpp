@@ -24,6 +24,12 @@ void initialize_once() {
   std::call_once(once, [] {
     OnigEncoding encodings[] = {ONIG_ENCODING_UTF8};
     onig_initialize(encodings, 1);
+    // Bounds for hostile files (the defaults allow a 4096-deep pattern, too
+    // deep for a wasm stack, and an unbounded search): real tokenizer patterns
+    // nest a few levels and match in linear time, far inside both. A search
+    // that hits the retry limit ends (no further matches) instead of hanging.
+    onig_set_parse_depth_limit(256);
+    onig_set_retry_limit_in_search(100000000);
   });
 }
 

@@ -66,6 +66,11 @@ class Tokenizer {
   // count an embedding table needs.
   size_t vocab_size() const;
 
+  // Whether StreamDecoder's pieces add up to decode() exactly: false when the
+  // decoder rewrites across token boundaries (WordPiece's cleanup, CTC's
+  // collapsing of repeats; BERT and speech decoders, not causal LMs).
+  bool streams_exactly() const;
+
   // Best effort from the tokenizer itself (post-processor template, well-known
   // token names); apply_special_tokens_config or set_special_ids override.
   std::optional<int32_t> bos_id() const { return bos_id_; }
@@ -96,7 +101,7 @@ Status apply_special_tokens_config(Tokenizer& tokenizer, std::string_view tokeni
 // Incremental decoding for generation: push ids one at a time and get back
 // only complete UTF-8 text. The concatenation of every push() and the final
 // flush() equals tokenizer.decode(all ids) (SentencePiece's first-token space
-// stripping included). Keeps a reference to `tokenizer`, which must outlive it.
+// stripping included) when tokenizer.streams_exactly(). Keeps a reference to `tokenizer`, which must outlive it.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer);

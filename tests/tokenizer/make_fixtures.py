@@ -243,6 +243,45 @@ def trained_variants(out, texts):
     write_variant(out, "bytelevel_subword", tok, texts)
 
 
+def model_variants(out, texts):
+    """WordPiece (BERT's layout) and Unigram (SentencePiece's), trained here on
+    the corpus and the standard library's docstrings."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    training = texts + training_text()
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    tok.train_from_iterator(training, trainers.WordPieceTrainer(
+        vocab_size=1200, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]"]))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    write_variant(out, "wordpiece_bert", tok, texts)
+    cased = json.loads(tok.to_str())
+    cased["normalizer"] = {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": False,
+                           "strip_accents": None, "lowercase": False}
+    text = json.dumps(cased)
+    write_variant(out, "wordpiece_cased", Tokenizer.from_str(text), texts, tokenizer_json=text)
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.train_from_iterator([t for t in training if t.isascii()], trainers.UnigramTrainer(
+        vocab_size=800, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>"))
+    write_variant(out, "unigram_unk", tok, texts)
+    # Byte fallback: the 256 <0xNN> pieces appended, unknown text spelled in bytes.
+    layout = json.loads(tok.to_str())
+    layout["model"]["byte_fallback"] = True
+    layout["model"]["vocab"] += [[f"<0x{b:02X}>", 0.0] for b in range(256)]
+    layout["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+        {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    text = json.dumps(layout)
+    write_variant(out, "unigram_byte_fallback", Tokenizer.from_str(text), texts, tokenizer_json=text)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -253,6 +292,7 @@ def main():
     gpt2_variants(args.out, args.gpt2_dir, texts)
     llama_variants(args.out, texts)
     trained_variants(args.out, texts)
+    model_variants(args.out, texts)
     return 0
 
 

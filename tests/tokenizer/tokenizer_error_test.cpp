@@ -72,12 +72,20 @@ TEST(TokenizerErrors, MissingModel) {
 }
 
 TEST(TokenizerErrors, UnsupportedModelTypes) {
-  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0})"),
-               ErrorKind::Unsupported, "Unigram");
-  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "a"})"),
-               ErrorKind::Unsupported, "WordPiece");
+  expect_error(tokenizer_json(R"({"type": "Weird", "vocab": {"a": 0}})"), ErrorKind::Unsupported, "Weird");
   expect_error(tokenizer_json(R"({"type": "WordLevel", "vocab": {"a": 0}})"), ErrorKind::Unsupported,
                "WordLevel");
+}
+
+TEST(TokenizerErrors, BadUnigramAndWordPiece) {
+  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 5})"),
+               ErrorKind::InvalidConfig, "unk_id");
+  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", "high"]]})"), ErrorKind::InvalidConfig,
+               "vocab[0]");
+  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": -1}})"), ErrorKind::InvalidConfig,
+               "model.vocab['a']");
+  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": 0}, "max_input_chars_per_word": "x"})"),
+               ErrorKind::InvalidConfig, "max_input_chars_per_word");
 }
 
 TEST(TokenizerErrors, BadVocabAndMerges) {
