@@ -41,3 +41,9 @@ set_target_properties(ws_onig PROPERTIES POSITION_INDEPENDENT_CODE ON C_STANDARD
 if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(ws_onig PRIVATE -w)  # third-party code: its warnings are not ours to fix
 endif()
+# Sanitized builds: AddressSanitizer stays on (our calls must stay in bounds),
+# UBSan is off for this third-party C (its findings there would be upstream's
+# to fix, and -fno-sanitize-recover would stop every test that runs a regex).
+if(WS_SANITIZE)
+  target_compile_options(ws_onig PRIVATE -fno-sanitize=undefined)
+endif()

@@ -178,6 +178,8 @@ def component_variants(out, tok, texts):
     for cleanup in (False, True):
         variant("decoder_wordpiece" + ("_cleanup" if cleanup else ""), decoder={"type": "Sequence", "decoders": [
             dict(byte_level), {"type": "WordPiece", "prefix": "##", "cleanup": cleanup}]})
+    variant("decoder_ctc", decoder={"type": "Sequence", "decoders": [
+        {"type": "CTC", "pad_token": "!", "word_delimiter_token": "Ġ", "cleanup": True}, dict(byte_level)]})
     variant("decoder_replace_regex", decoder={"type": "Sequence", "decoders": [
         dict(byte_level), {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": "_"}]})
 

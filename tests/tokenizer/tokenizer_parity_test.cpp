@@ -222,11 +222,11 @@ INSTANTIATE_TEST_SUITE_P(Families, Parity,
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // Decoders whose output for a token depends on the next one (WordPiece's
-// cleanup joins " 's" across tokens): no streaming, whole decodes only.
+// cleanup joins " 's" across tokens, CTC collapses repeats): no streaming, whole decodes only.
 class ParityWholeDecode : public Parity {};
 TEST_P(ParityWholeDecode, EncodeMatchesReference) { expect_encode_matches(fixture_); }
 TEST_P(ParityWholeDecode, DecodeMatchesReference) { expect_decode_matches(fixture_); }
-INSTANTIATE_TEST_SUITE_P(Tokenizers, ParityWholeDecode, ::testing::Values("decoder_wordpiece_cleanup"),
+INSTANTIATE_TEST_SUITE_P(Tokenizers, ParityWholeDecode, ::testing::Values("decoder_wordpiece_cleanup", "decoder_ctc"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST(ParitySpecialIds, Gpt2AndLlama) {
