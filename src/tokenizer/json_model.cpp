@@ -1,4 +1,8 @@
 // tokenizer.json's "model" (BPE) and "added_tokens".
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "tokenizer/json_loader.h"
@@ -58,6 +62,43 @@ Status load_wordpiece(const Json& model, TokenizerData* data) {
   return Status::ok();
 }
 
+// A score as tokenizers holds it. serde_json (built without float_roundtrip,
+// as tokenizers uses it) reads a float as its decimal significand rounded to
+// f64, then divided or multiplied by a power of ten: a second rounding, 1 ULP
+// off the exact value for some scores (47 of 1056 in a trained test model).
+// Viterbi ties between segmentations of equal score turn on that last bit, so
+// the score is re-read the same way from its shortest decimal form (what
+// serde_json and Python's json write, so what the file holds).
+double serde_json_f64(double exact) {
+  if (!std::isfinite(exact) || exact == 0) return exact;
+  char text[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*e", digits - 1, exact);
+    if (std::strtod(text, nullptr) == exact) break;  // the shortest round-trip form
+  }
+  uint64_t significand = 0;
+  int exponent = 0;
+  const char* p = text + (text[0] == '-');
+  for (; *p && *p != 'e'; ++p) {
+    if (*p == '.') continue;
+    significand = significand * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  const char* point = std::strchr(text, '.');
+  const int fraction_digits = point ? static_cast<int>(p - point - 1) : 0;
+  if (*p == 'e') exponent = std::atoi(p + 1);
+  exponent -= fraction_digits;
+  double value = static_cast<double>(significand);
+  while (exponent < -308) {  // serde_json: divide by 1e308 until the table covers the rest
+    value /= 1e308;
+    exponent += 308;
+  }
+  char power[16];
+  std::snprintf(power, sizeof(power), "1e%d", exponent < 0 ? -exponent : exponent);
+  const double ten_to = std::strtod(power, nullptr);  // the correctly rounded constant, as in its table
+  value = exponent < 0 ? value / ten_to : value * ten_to;
+  return text[0] == '-' ? -value : value;
+}
+
 // "vocab": [[piece, score], ...] (the index is the id), "unk_id", "byte_fallback".
 Status load_unigram(const Json& model, TokenizerData* data) {
   UnigramModel& unigram = data->model.unigram;
@@ -75,7 +116,7 @@ Status load_unigram(const Json& model, TokenizerData* data) {
                         "tokenizer.json: model.vocab[" + std::to_string(id) + "]: expected [piece, score]");
     }
     const std::string& piece = entry[0].get_ref<const std::string&>();
-    const double score = entry[1].get<double>();
+    const double score = serde_json_f64(entry[1].get<double>());
     unigram.pieces.emplace_back(piece, score);
     unigram.vocab.insert_or_assign(piece, static_cast<int32_t>(id));  // HF: the last of duplicate pieces wins
     unigram.min_score = std::min(unigram.min_score, score);

@@ -49,7 +49,11 @@ def write_variant(out, name, tok, texts, files=None, tokenizer_json=None):
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     if tokenizer_json is None and files is None:
+        # The reference is the file as tokenizers reads it back: serde_json's
+        # float parsing can move a Unigram score by 1 ULP from the trainer's.
+        from tokenizers import Tokenizer
         tokenizer_json = tok.to_str()
+        tok = Tokenizer.from_str(tokenizer_json)
     if tokenizer_json is not None:
         with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
             f.write(tokenizer_json)
