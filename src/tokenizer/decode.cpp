@@ -44,6 +44,44 @@ Tokens decode_metaspace(const DecoderStep& step, Tokens tokens) {
   return tokens;
 }
 
+// HF's wordpiece::cleanup: the spaces a WordPiece split puts before
+// punctuation and English contractions, taken out.
+std::string wordpiece_cleanup(std::string text) {
+  static const std::pair<const char*, const char*> kRules[] = {
+      {" .", "."},   {" ?", "?"},   {" !", "!"},           {" ,", ","},    {" ' ", "'"},  {" n't", "n't"},
+      {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (const auto& [from, to] : kRules) text = replace_all(text, from, to);
+  return text;
+}
+
+// Tokens after the first lose their continuation prefix or gain a space.
+Tokens decode_wordpiece(const DecoderStep& step, Tokens tokens) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string& token = tokens[i];
+    if (i != 0) {
+      if (token.compare(0, step.prefix.size(), step.prefix) == 0) {
+        token.erase(0, step.prefix.size());
+      } else {
+        token.insert(0, " ");
+      }
+    }
+    if (step.cleanup) token = wordpiece_cleanup(std::move(token));
+  }
+  return tokens;
+}
+
+// CTC: repeats collapsed, the pad token dropped, the word delimiter a space.
+Tokens decode_ctc(const DecoderStep& step, const Tokens& tokens) {
+  Tokens out;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i > 0 && tokens[i] == tokens[i - 1]) continue;
+    std::string text = replace_all(tokens[i], step.content, "");
+    if (step.cleanup) text = replace_all(wordpiece_cleanup(std::move(text)), step.word_delimiter, " ");
+    if (!text.empty()) out.push_back(std::move(text));
+  }
+  return out;
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -133,11 +171,13 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
       case DecoderKind::ByteLevel: tokens = decode_byte_level(tokens); break;
       case DecoderKind::Metaspace: tokens = decode_metaspace(step, std::move(tokens)); break;
       case DecoderKind::Replace:
-        for (std::string& token : tokens) token = replace_all(token, step.pattern, step.content);
+        for (std::string& token : tokens) token = replace_regex(token, *step.pattern, step.content);
         break;
       case DecoderKind::ByteFallback: tokens = decode_byte_fallback(tokens); break;
       case DecoderKind::Fuse: tokens = {join(tokens, "")}; break;
       case DecoderKind::Strip: tokens = decode_strip(step, std::move(tokens)); break;
+      case DecoderKind::WordPiece: tokens = decode_wordpiece(step, std::move(tokens)); break;
+      case DecoderKind::Ctc: tokens = decode_ctc(step, tokens); break;
     }
   }
   return join(tokens, "");

@@ -1,5 +1,8 @@
 // Tokenizer::encode: added tokens -> normalizer -> pre-tokenizer -> BPE ->
 // post-processor, in the order of HF's Tokenizer::encode.
+#include <algorithm>
+
+#include "tokenizer/normalize.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -22,6 +25,21 @@ std::string replace_all(std::string_view text, std::string_view pattern, std::st
   return out;
 }
 
+std::string replace_regex(std::string_view text, const Regex& pattern, std::string_view with) {
+  std::vector<MatchPiece> pieces;
+  find_matches(pattern, text, &pieces);
+  std::string out;
+  out.reserve(text.size());
+  for (const MatchPiece& piece : pieces) {
+    if (piece.is_match) {
+      out.append(with);
+    } else {
+      out.append(text.substr(piece.begin, piece.end - piece.begin));
+    }
+  }
+  return out;
+}
+
 void normalize(const std::vector<NormalizerStep>& steps, std::string* text) {
   for (const NormalizerStep& step : steps) {
     switch (step.kind) {
@@ -29,7 +47,17 @@ void normalize(const std::vector<NormalizerStep>& steps, std::string* text) {
         if (!text->empty()) text->insert(0, step.content);
         break;
       case NormalizerKind::Replace:
-        *text = replace_all(*text, step.pattern, step.content);
+        *text = replace_regex(*text, *step.pattern, step.content);
+        break;
+      case NormalizerKind::Nfc: *text = unicode_normalize(*text, NormalForm::Nfc); break;
+      case NormalizerKind::Nfd: *text = unicode_normalize(*text, NormalForm::Nfd); break;
+      case NormalizerKind::Nfkc: *text = unicode_normalize(*text, NormalForm::Nfkc); break;
+      case NormalizerKind::Nfkd: *text = unicode_normalize(*text, NormalForm::Nfkd); break;
+      case NormalizerKind::Lowercase: *text = unicode_lowercase(*text); break;
+      case NormalizerKind::StripAccents: *text = strip_combining_marks(*text); break;
+      case NormalizerKind::Bert:
+        *text = bert_normalize(*text, BertOptions{step.bert_clean_text, step.bert_chinese_chars,
+                                                  step.bert_strip_accents, step.bert_lowercase});
         break;
       case NormalizerKind::Strip: {
         std::string_view view(*text);
@@ -92,18 +120,113 @@ void apply_metaspace(const PreTokenizerStep& step, const Word& word, std::vector
   if (start < text.size()) out->push_back(Word{text.substr(start), word.at_input_start && start == 0});
 }
 
+// HF's NormalizedString::split: the pieces of find_matches regrouped by the
+// behavior, empty ones dropped (PreTokenizedString::split does that).
+void split_pieces(const Word& word, std::vector<MatchPiece> pieces, SplitBehavior behavior, bool invert,
+                  std::vector<Word>* out) {
+  if (invert) {
+    for (MatchPiece& piece : pieces) piece.is_match = !piece.is_match;
+  }
+  std::vector<MatchPiece> kept;  // is_match now means "remove"
+  bool previous_match = false;
+  switch (behavior) {
+    case SplitBehavior::Removed: kept = std::move(pieces); break;
+    case SplitBehavior::Isolated:
+      for (MatchPiece piece : pieces) kept.push_back(MatchPiece{piece.begin, piece.end, false});
+      break;
+    case SplitBehavior::Contiguous:
+      for (const MatchPiece& piece : pieces) {
+        if (piece.is_match == previous_match && !kept.empty()) {
+          kept.back().end = piece.end;
+        } else {
+          kept.push_back(MatchPiece{piece.begin, piece.end, false});
+        }
+        previous_match = piece.is_match;
+      }
+      break;
+    case SplitBehavior::MergedWithPrevious:
+      for (const MatchPiece& piece : pieces) {
+        if (piece.is_match && !previous_match && !kept.empty()) {
+          kept.back().end = piece.end;
+        } else {
+          kept.push_back(MatchPiece{piece.begin, piece.end, false});
+        }
+        previous_match = piece.is_match;
+      }
+      break;
+    case SplitBehavior::MergedWithNext:
+      for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+        if (it->is_match && !previous_match && !kept.empty()) {
+          kept.back().begin = it->begin;
+        } else {
+          kept.push_back(MatchPiece{it->begin, it->end, false});
+        }
+        previous_match = it->is_match;
+      }
+      std::reverse(kept.begin(), kept.end());
+      break;
+  }
+  for (const MatchPiece& piece : kept) {
+    if (piece.is_match || piece.end == piece.begin) continue;
+    out->push_back(Word{word.text.substr(piece.begin, piece.end - piece.begin),
+                        word.at_input_start && piece.begin == 0});
+  }
+}
+
 void apply_split(const PreTokenizerStep& step, const Word& word, std::vector<Word>* out) {
-  std::vector<std::string_view> parts;
-  switch (step.regex) {
-    case SplitRegex::Gpt2: split_gpt2(word.text, &parts); break;
-    case SplitRegex::Llama3: split_llama3(word.text, 3, &parts); break;
-    case SplitRegex::Qwen2: split_llama3(word.text, 1, &parts); break;
+  if (step.fast != FastSplit::None) {
+    std::vector<std::string_view> parts;
+    switch (step.fast) {
+      case FastSplit::Gpt2: split_gpt2(word.text, &parts); break;
+      case FastSplit::Llama3: split_llama3(word.text, 3, &parts); break;
+      case FastSplit::Qwen2: split_llama3(word.text, 1, &parts); break;
+      case FastSplit::None: break;
+    }
+    for (std::string_view part : parts) {
+      const size_t begin = static_cast<size_t>(part.data() - word.text.data());
+      out->push_back(Word{std::string(part), word.at_input_start && begin == 0});
+    }
+    return;
   }
-  bool first = true;
-  for (std::string_view part : parts) {
-    out->push_back(Word{std::string(part), word.at_input_start && first});
-    first = false;
+  std::vector<MatchPiece> pieces;
+  find_matches(*step.regex, word.text, &pieces);
+  split_pieces(word, std::move(pieces), step.behavior, step.invert, out);
+}
+
+// HF's Pattern for a character predicate: each matching character is a match
+// of its own; the runs between them are one non-match each.
+template <typename Predicate>
+std::vector<MatchPiece> character_matches(const std::string& text, Predicate is_match) {
+  std::vector<MatchPiece> pieces;
+  size_t run_start = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t codepoint;
+    const size_t length = utf8_decode(text, pos, &codepoint);
+    if (is_match(codepoint)) {
+      if (run_start < pos) pieces.push_back(MatchPiece{run_start, pos, false});
+      pieces.push_back(MatchPiece{pos, pos + length, true});
+      run_start = pos + length;
+    }
+    pos += length;
   }
+  if (run_start < text.size()) pieces.push_back(MatchPiece{run_start, text.size(), false});
+  return pieces;
+}
+
+// HF's WhitespaceSplit: every White_Space character removed, words between.
+void apply_whitespace_split(const Word& word, std::vector<Word>* out) {
+  split_pieces(word, character_matches(word.text, is_whitespace), SplitBehavior::Removed, false, out);
+}
+
+// HF's Punctuation: each punctuation character (Unicode P*, or ASCII
+// punctuation, which counts $+<=>^`|~ too) is a match of its own.
+void apply_punctuation(const PreTokenizerStep& step, const Word& word, std::vector<Word>* out) {
+  const auto punctuation = [](uint32_t cp) {
+    const bool ascii = (cp >= '!' && cp <= '/') || (cp >= ':' && cp <= '@') || (cp >= '[' && cp <= '`') ||
+                       (cp >= '{' && cp <= '~');
+    return ascii || is_punctuation(cp);
+  };
+  split_pieces(word, character_matches(word.text, punctuation), step.behavior, false, out);
 }
 
 // HF's Digits: numeric characters (Rust's char::is_numeric, the N* categories)
@@ -150,6 +273,9 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
           case PreTokenizerKind::ByteLevel: apply_byte_level(step, word, &next); break;
           case PreTokenizerKind::Metaspace: apply_metaspace(step, word, &next); break;
           case PreTokenizerKind::Split: apply_split(step, word, &next); break;
+          case PreTokenizerKind::Whitespace: apply_split(step, word, &next); break;
+          case PreTokenizerKind::WhitespaceSplit: apply_whitespace_split(word, &next); break;
+          case PreTokenizerKind::Punctuation: apply_punctuation(step, word, &next); break;
           case PreTokenizerKind::Digits: apply_digits(step, word, &next); break;
         }
       }

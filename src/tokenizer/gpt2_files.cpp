@@ -40,7 +40,7 @@ Result<Tokenizer> Tokenizer::from_gpt2_files(std::string_view vocab_json, std::s
   auto data = std::make_shared<TokenizerData>();
   auto model = BpeModel::build(std::move(vocab), merges, BpeOptions{});
   if (!model) return make_error(model.error().kind, "vocab.json + merges.txt: " + model.error().message);
-  data->model = std::move(model).value();
+  data->model.bpe = std::move(model).value();
   PreTokenizerStep byte_level{};
   byte_level.kind = PreTokenizerKind::ByteLevel;
   byte_level.add_prefix_space = false;

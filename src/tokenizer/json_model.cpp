@@ -1,4 +1,10 @@
 // tokenizer.json's "model" (BPE) and "added_tokens".
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
 #include "tokenizer/json_loader.h"
 #include "tokenizer/pipeline.h"
 
@@ -26,6 +32,108 @@ Result<std::pair<std::string, std::string>> parse_merge(const Json& merge, size_
 
 }  // namespace
 
+Result<std::unordered_map<std::string, int32_t>> vocab_object(const Json& model) {
+  const Json* vocab_json = member(model, "vocab");
+  if (!vocab_json || !vocab_json->is_object()) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.vocab: expected an object of token -> id");
+  }
+  std::unordered_map<std::string, int32_t> vocab;
+  vocab.reserve(vocab_json->size());
+  for (const auto& [token, id_json] : vocab_json->items()) {
+    std::optional<int32_t> id = as_id(id_json);
+    if (!id) {
+      return make_error(ErrorKind::InvalidConfig,
+                        "tokenizer.json: model.vocab['" + token + "']: expected an id in [0, 2^31)");
+    }
+    vocab.emplace(token, *id);
+  }
+  return vocab;
+}
+
+Status load_wordpiece(const Json& model, TokenizerData* data) {
+  WordPieceModel& wordpiece = data->model.wordpiece;
+  WS_ASSIGN_OR_RETURN(wordpiece.vocab, vocab_object(model));
+  WS_ASSIGN_OR_RETURN(auto unk, optional_string(model, "model", "unk_token"));
+  WS_ASSIGN_OR_RETURN(auto prefix, optional_string(model, "model", "continuing_subword_prefix"));
+  wordpiece.unk_token = unk.value_or("[UNK]");
+  wordpiece.continuing_subword_prefix = prefix.value_or("##");
+  WS_ASSIGN_OR_RETURN(wordpiece.max_input_chars_per_word, count_or(model, "model", "max_input_chars_per_word", 100));
+  data->model.kind = Model::Kind::WordPiece;
+  return Status::ok();
+}
+
+// A score as tokenizers holds it. serde_json (built without float_roundtrip,
+// as tokenizers uses it) reads a float as its decimal significand rounded to
+// f64, then divided or multiplied by a power of ten: a second rounding, 1 ULP
+// off the exact value for some scores (47 of 1056 in a trained test model).
+// Viterbi ties between segmentations of equal score turn on that last bit, so
+// the score is re-read the same way from its shortest decimal form (what
+// serde_json and Python's json write, so what the file holds).
+double serde_json_f64(double exact) {
+  if (!std::isfinite(exact) || exact == 0) return exact;
+  char text[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*e", digits - 1, exact);
+    if (std::strtod(text, nullptr) == exact) break;  // the shortest round-trip form
+  }
+  uint64_t significand = 0;
+  int exponent = 0;
+  const char* p = text + (text[0] == '-');
+  for (; *p && *p != 'e'; ++p) {
+    if (*p == '.') continue;
+    significand = significand * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  const char* point = std::strchr(text, '.');
+  const int fraction_digits = point ? static_cast<int>(p - point - 1) : 0;
+  if (*p == 'e') exponent = std::atoi(p + 1);
+  exponent -= fraction_digits;
+  double value = static_cast<double>(significand);
+  while (exponent < -308) {  // serde_json: divide by 1e308 until the table covers the rest
+    value /= 1e308;
+    exponent += 308;
+  }
+  char power[16];
+  std::snprintf(power, sizeof(power), "1e%d", exponent < 0 ? -exponent : exponent);
+  const double ten_to = std::strtod(power, nullptr);  // the correctly rounded constant, as in its table
+  value = exponent < 0 ? value / ten_to : value * ten_to;
+  return text[0] == '-' ? -value : value;
+}
+
+// "vocab": [[piece, score], ...] (the index is the id), "unk_id", "byte_fallback".
+Status load_unigram(const Json& model, TokenizerData* data) {
+  UnigramModel& unigram = data->model.unigram;
+  const Json* vocab = member(model, "vocab");
+  if (!vocab || !vocab->is_array()) {
+    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.vocab: expected [[piece, score], ...]");
+  }
+  unigram.pieces.reserve(vocab->size());
+  unigram.min_score = vocab->empty() ? 0 : std::numeric_limits<double>::infinity();
+  for (size_t id = 0; id < vocab->size(); ++id) {
+    const Json& entry = (*vocab)[id];
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number() ||
+        id >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+      return make_error(ErrorKind::InvalidConfig,
+                        "tokenizer.json: model.vocab[" + std::to_string(id) + "]: expected [piece, score]");
+    }
+    const std::string& piece = entry[0].get_ref<const std::string&>();
+    const double score = serde_json_f64(entry[1].get<double>());
+    unigram.pieces.emplace_back(piece, score);
+    unigram.vocab.insert_or_assign(piece, static_cast<int32_t>(id));  // HF: the last of duplicate pieces wins
+    unigram.min_score = std::min(unigram.min_score, score);
+    unigram.longest_piece = std::max(unigram.longest_piece, piece.size());
+  }
+  if (const Json* unk = member(model, "unk_id")) {
+    std::optional<int32_t> id = as_id(*unk);
+    if (!id || static_cast<size_t>(*id) >= unigram.pieces.size()) {
+      return field_error("model", "unk_id", "expected an id inside the vocabulary");
+    }
+    unigram.unk_id = *id;
+  }
+  WS_ASSIGN_OR_RETURN(unigram.byte_fallback, bool_or(model, "model", "byte_fallback", false));
+  data->model.kind = Model::Kind::Unigram;
+  return Status::ok();
+}
+
 Status load_bpe_model(const Json& root, TokenizerData* data) {
   const Json* model = member(root, "model");
   if (!model || !model->is_object()) {
@@ -34,6 +142,10 @@ Status load_bpe_model(const Json& root, TokenizerData* data) {
   std::string type = type_of(*model);
   // Files written before "type" was serialized are recognised by their fields.
   if (type.empty() && member(*model, "merges")) type = "BPE";
+  if (type.empty() && member(*model, "max_input_chars_per_word")) type = "WordPiece";
+  if (const Json* vocab = member(*model, "vocab"); type.empty() && vocab && vocab->is_array()) type = "Unigram";
+  if (type == "WordPiece") return load_wordpiece(*model, data);
+  if (type == "Unigram") return load_unigram(*model, data);
   if (type != "BPE") return unsupported("model", type.empty() ? "(untagged)" : type);
 
   const Json* vocab_json = member(*model, "vocab");
@@ -77,7 +189,7 @@ Status load_bpe_model(const Json& root, TokenizerData* data) {
 
   auto built = BpeModel::build(std::move(vocab), merges, std::move(options));
   if (!built) return make_error(built.error().kind, "tokenizer.json: " + built.error().message);
-  data->model = std::move(built).value();
+  data->model.bpe = std::move(built).value();
   return Status::ok();
 }
 

@@ -12,18 +12,23 @@ namespace {
 
 const char* kMetaspace = "\xE2\x96\x81";  // "▁"
 
-// Replace's pattern: {"String": "..."}; {"Regex": ...} is not supported.
-Result<std::string> string_pattern(const Json& object, const char* component) {
+// A Split or Replace pattern: {"String": "..."} (matched literally) or
+// {"Regex": "..."} (Oniguruma syntax); HF compiles both into its SysRegex.
+Result<Regex> pattern_regex(const Json& object, const char* component, const char* type) {
   const Json* pattern = member(object, "pattern");
   if (const Json* text = pattern ? member(*pattern, "String") : nullptr; text && text->is_string()) {
-    return text->get<std::string>();
+    return Regex::literal(text->get_ref<const std::string&>());
   }
-  if (pattern && member(*pattern, "Regex")) {
-    return make_error(ErrorKind::Unsupported, std::string("tokenizer.json: ") + component +
-                                                  " Replace with a Regex pattern is not supported");
+  if (const Json* text = pattern ? member(*pattern, "Regex") : nullptr; text && text->is_string()) {
+    Result<Regex> regex = Regex::compile(text->get_ref<const std::string&>());
+    if (!regex) {
+      return make_error(regex.error().kind, std::string("tokenizer.json: ") + component + " " + type + ": " +
+                                                regex.error().message);
+    }
+    return regex;
   }
-  return make_error(ErrorKind::InvalidConfig,
-                    std::string("tokenizer.json: ") + component + " Replace: expected pattern {\"String\": ...}");
+  return make_error(ErrorKind::InvalidConfig, std::string("tokenizer.json: ") + component + " " + type +
+                                                  ": expected pattern {\"String\": ...} or {\"Regex\": ...}");
 }
 
 Result<PrependScheme> prepend_scheme(const Json& object, const char* path) {
@@ -56,13 +61,30 @@ Status add_normalizer(const Json& object, std::vector<NormalizerStep>* steps) {
     step.content = prepend.value_or("");
   } else if (type == "Replace") {
     step.kind = NormalizerKind::Replace;
-    WS_ASSIGN_OR_RETURN(step.pattern, string_pattern(object, "normalizer"));
+    WS_ASSIGN_OR_RETURN(step.pattern, pattern_regex(object, "normalizer", "Replace"));
     WS_ASSIGN_OR_RETURN(auto content, optional_string(object, "normalizer", "content"));
     step.content = content.value_or("");
   } else if (type == "Strip") {
     step.kind = NormalizerKind::Strip;
     WS_ASSIGN_OR_RETURN(step.strip_left, bool_or(object, "normalizer", "strip_left", true));
     WS_ASSIGN_OR_RETURN(step.strip_right, bool_or(object, "normalizer", "strip_right", true));
+  } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+    step.kind = type == "NFC" ? NormalizerKind::Nfc : type == "NFD" ? NormalizerKind::Nfd
+              : type == "NFKC" ? NormalizerKind::Nfkc : NormalizerKind::Nfkd;
+  } else if (type == "Lowercase") {
+    step.kind = NormalizerKind::Lowercase;
+  } else if (type == "StripAccents") {
+    step.kind = NormalizerKind::StripAccents;
+  } else if (type == "BertNormalizer") {
+    step.kind = NormalizerKind::Bert;
+    WS_ASSIGN_OR_RETURN(step.bert_clean_text, bool_or(object, "normalizer", "clean_text", true));
+    WS_ASSIGN_OR_RETURN(step.bert_chinese_chars, bool_or(object, "normalizer", "handle_chinese_chars", true));
+    WS_ASSIGN_OR_RETURN(step.bert_lowercase, bool_or(object, "normalizer", "lowercase", true));
+    // strip_accents: null means "as lowercase".
+    WS_ASSIGN_OR_RETURN(step.bert_strip_accents, bool_or(object, "normalizer", "strip_accents", step.bert_lowercase));
+  } else if (const Json* map = member(object, "precompiled_charsmap");
+             type == "Precompiled" && (!map || (map->is_string() && map->get_ref<const std::string&>().empty()))) {
+    return Status::ok();  // an empty SentencePiece charsmap: the identity
   } else {
     return unsupported("normalizer", type);
   }
@@ -70,26 +92,33 @@ Status add_normalizer(const Json& object, std::vector<NormalizerStep>* steps) {
   return Status::ok();
 }
 
-// Split's regex, recognised by its exact text (no regex engine here).
-Result<SplitRegex> split_regex(const Json& object) {
-  static constexpr std::string_view kGpt2 =
-      R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-  static constexpr std::string_view kLlama3 =
-      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-  static constexpr std::string_view kQwen2 =
-      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-  const Json* pattern = member(object, "pattern");
-  const Json* regex = pattern ? member(*pattern, "Regex") : nullptr;
-  if (!regex || !regex->is_string()) {
-    return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split: only {\"Regex\": ...} patterns "
-                                              "are supported");
-  }
-  const std::string& text = regex->get_ref<const std::string&>();
-  if (text == kGpt2) return SplitRegex::Gpt2;
-  if (text == kLlama3) return SplitRegex::Llama3;
-  if (text == kQwen2) return SplitRegex::Qwen2;
-  return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split regex '" + text +
-                                                "' is not supported (only the GPT-2, Llama 3 and Qwen2 ones)");
+// The patterns with a hand-written splitter (gpt2_split.cpp, llama3_split.cpp),
+// recognised by their exact text; tests/tokenizer/regex_split_test.cpp proves
+// each splitter identical to the engine on the parity corpus.
+constexpr std::string_view kGpt2Regex =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr std::string_view kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr std::string_view kQwen2Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+FastSplit fast_split_for(std::string_view regex) {
+  if (regex == kGpt2Regex) return FastSplit::Gpt2;
+  if (regex == kLlama3Regex) return FastSplit::Llama3;
+  if (regex == kQwen2Regex) return FastSplit::Qwen2;
+  return FastSplit::None;
+}
+
+Result<SplitBehavior> split_behavior(const Json& object, const char* type, const char* fallback) {
+  WS_ASSIGN_OR_RETURN(auto behavior, optional_string(object, "pre_tokenizer", "behavior"));
+  const std::string name = behavior.value_or(fallback);
+  if (name == "Removed") return SplitBehavior::Removed;
+  if (name == "Isolated") return SplitBehavior::Isolated;
+  if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+  if (name == "MergedWithNext") return SplitBehavior::MergedWithNext;
+  if (name == "Contiguous") return SplitBehavior::Contiguous;
+  return make_error(ErrorKind::Unsupported, std::string("tokenizer.json: pre_tokenizer ") + type +
+                                                ": behavior '" + name + "' is not supported");
 }
 
 Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* steps) {
@@ -113,13 +142,31 @@ Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* step
     WS_ASSIGN_OR_RETURN(step.split, bool_or(object, "pre_tokenizer", "split", true));
   } else if (type == "Split") {
     step.kind = PreTokenizerKind::Split;
-    WS_ASSIGN_OR_RETURN(step.regex, split_regex(object));
-    WS_ASSIGN_OR_RETURN(auto behavior, optional_string(object, "pre_tokenizer", "behavior"));
-    WS_ASSIGN_OR_RETURN(bool invert, bool_or(object, "pre_tokenizer", "invert", false));
-    if (behavior.value_or("Isolated") != "Isolated" || invert) {
-      return make_error(ErrorKind::Unsupported, "tokenizer.json: pre_tokenizer Split: only behavior \"Isolated\" "
-                                                "without invert is supported");
+    WS_ASSIGN_OR_RETURN(step.regex, pattern_regex(object, "pre_tokenizer", "Split"));
+    WS_ASSIGN_OR_RETURN(step.behavior, split_behavior(object, "Split", "Isolated"));
+    WS_ASSIGN_OR_RETURN(step.invert, bool_or(object, "pre_tokenizer", "invert", false));
+    const Json* pattern = member(object, "pattern");
+    const Json* regex = pattern ? member(*pattern, "Regex") : nullptr;
+    if (regex && step.behavior == SplitBehavior::Isolated && !step.invert) {
+      step.fast = fast_split_for(regex->get_ref<const std::string&>());
     }
+  } else if (type == "Whitespace") {
+    // HF: \w+|[^\w\s]+ with the matches kept and the rest (whitespace) removed.
+    step.kind = PreTokenizerKind::Whitespace;
+    WS_ASSIGN_OR_RETURN(step.regex, Regex::compile(R"(\w+|[^\w\s]+)"));
+    step.behavior = SplitBehavior::Removed;
+    step.invert = true;
+  } else if (type == "WhitespaceSplit") {
+    step.kind = PreTokenizerKind::WhitespaceSplit;
+  } else if (type == "Punctuation") {
+    step.kind = PreTokenizerKind::Punctuation;
+    WS_ASSIGN_OR_RETURN(step.behavior, split_behavior(object, "Punctuation", "Isolated"));
+  } else if (type == "BertPreTokenizer") {
+    // HF: split on whitespace (removed), then isolate each punctuation character.
+    step.kind = PreTokenizerKind::WhitespaceSplit;
+    steps->push_back(step);
+    step.kind = PreTokenizerKind::Punctuation;
+    step.behavior = SplitBehavior::Isolated;
   } else if (type == "Digits") {
     step.kind = PreTokenizerKind::Digits;
     WS_ASSIGN_OR_RETURN(step.individual_digits, bool_or(object, "pre_tokenizer", "individual_digits", false));
@@ -148,7 +195,7 @@ Status add_decoder(const Json& object, std::vector<DecoderStep>* steps) {
     WS_ASSIGN_OR_RETURN(step.prepend_scheme, prepend_scheme(object, "decoder"));
   } else if (type == "Replace") {
     step.kind = DecoderKind::Replace;
-    WS_ASSIGN_OR_RETURN(step.pattern, string_pattern(object, "decoder"));
+    WS_ASSIGN_OR_RETURN(step.pattern, pattern_regex(object, "decoder", "Replace"));
     WS_ASSIGN_OR_RETURN(auto content, optional_string(object, "decoder", "content"));
     step.content = content.value_or("");
   } else if (type == "ByteFallback") {
@@ -166,6 +213,18 @@ Status add_decoder(const Json& object, std::vector<DecoderStep>* steps) {
     step.strip_char = cp;
     WS_ASSIGN_OR_RETURN(step.strip_start, count_or(object, "decoder", "start", 0));
     WS_ASSIGN_OR_RETURN(step.strip_stop, count_or(object, "decoder", "stop", 0));
+  } else if (type == "WordPiece") {
+    step.kind = DecoderKind::WordPiece;
+    WS_ASSIGN_OR_RETURN(auto prefix, optional_string(object, "decoder", "prefix"));
+    step.prefix = prefix.value_or("##");
+    WS_ASSIGN_OR_RETURN(step.cleanup, bool_or(object, "decoder", "cleanup", true));
+  } else if (type == "CTC") {
+    step.kind = DecoderKind::Ctc;
+    WS_ASSIGN_OR_RETURN(auto pad, optional_string(object, "decoder", "pad_token"));
+    step.content = pad.value_or("<pad>");
+    WS_ASSIGN_OR_RETURN(auto delimiter, optional_string(object, "decoder", "word_delimiter_token"));
+    step.word_delimiter = delimiter.value_or("|");
+    WS_ASSIGN_OR_RETURN(step.cleanup, bool_or(object, "decoder", "cleanup", true));
   } else {
     return unsupported("decoder", type);
   }
@@ -245,8 +304,20 @@ Status check_normalizer_growth(const std::vector<NormalizerStep>& steps) {
   double factor = 1;    // output bytes per input byte, at most
   double added = 0;     // bytes added whatever the input (Prepend)
   for (const NormalizerStep& step : steps) {
-    if (step.kind == NormalizerKind::Replace && !step.pattern.empty()) {
-      const double ratio = std::max(1.0, static_cast<double>(step.content.size()) / step.pattern.size());
+    if (step.kind == NormalizerKind::Replace) {
+      // A literal of n bytes grows by content/n at most; a regex match may be
+      // a single byte (or empty: the content then lands between characters).
+      const size_t shortest = step.pattern->literal_length().value_or(0);
+      const double ratio = shortest ? std::max(1.0, static_cast<double>(step.content.size()) / shortest)
+                                    : static_cast<double>(step.content.size()) + 1;
+      factor *= ratio;
+      added *= ratio;
+    } else if (step.kind != NormalizerKind::Prepend && step.kind != NormalizerKind::Strip &&
+               step.kind != NormalizerKind::StripAccents) {
+      // Unicode mappings: U+FDFA's NFKD is 12 times its UTF-8 length, the
+      // longest; canonical ones and lowercase at most 3 times.
+      const bool compatibility = step.kind == NormalizerKind::Nfkc || step.kind == NormalizerKind::Nfkd;
+      const double ratio = compatibility ? 12 : 3;  // Bert: a CJK character gains two spaces, 3 bytes -> 5
       factor *= ratio;
       added *= ratio;
     } else if (step.kind == NormalizerKind::Prepend) {

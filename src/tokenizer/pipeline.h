@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "tokenizer/regex.h"
 
 namespace ws::tokenizer_detail {
 
@@ -61,6 +62,45 @@ class BpeModel {
   size_t id_limit_ = 0;
 };
 
+// WordPiece as HF's: greedy longest-prefix match from the vocabulary, pieces
+// after the first looked up with the continuation prefix; a word with any
+// unmatched rest (or longer than max_input_chars_per_word) is one unk token.
+struct WordPieceModel {
+  std::unordered_map<std::string, int32_t> vocab;
+  std::string unk_token = "[UNK]";
+  std::string continuing_subword_prefix = "##";
+  size_t max_input_chars_per_word = 100;
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+};
+
+// Unigram as HF's (encode_optimized): Viterbi over every vocabulary piece
+// that starts at each character, an unknown character scored min_score - 10;
+// consecutive unknown pieces fuse into one unk; byte_fallback spells an
+// unknown piece as <0xNN> tokens when all of them exist.
+struct UnigramModel {
+  std::vector<std::pair<std::string, double>> pieces;  // id -> (piece, score)
+  std::unordered_map<std::string, int32_t> vocab;
+  std::optional<int32_t> unk_id;
+  bool byte_fallback = false;
+  double min_score = 0;
+  size_t longest_piece = 0;  // bytes
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+};
+
+// The tokenizer's model, one of the three kinds.
+struct Model {
+  enum class Kind { Bpe, WordPiece, Unigram };
+  Kind kind = Kind::Bpe;
+  BpeModel bpe;
+  WordPieceModel wordpiece;
+  UnigramModel unigram;
+
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+  const std::unordered_map<std::string, int32_t>& vocab() const;
+  std::optional<int32_t> find(std::string_view token) const;
+  size_t id_limit() const;  // one past the largest id
+};
+
 // ---- added tokens ----------------------------------------------------------
 
 struct AddedToken {
@@ -104,19 +144,22 @@ void split_on_added_tokens(std::string_view text, const AddedTokenMatcher& match
 
 // ---- normalizer / pre-tokenizer --------------------------------------------
 
-enum class NormalizerKind { Prepend, Replace, Strip };
+enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents, Bert };
 struct NormalizerStep {
   NormalizerKind kind;
-  std::string pattern;  // Replace: what to find
-  std::string content;  // Prepend: prefix; Replace: replacement
+  std::optional<Regex> pattern;  // Replace: what to find (a String pattern is an escaped regex, as in HF)
+  std::string content;           // Prepend: prefix; Replace: replacement
   bool strip_left = false, strip_right = false;
+  bool bert_clean_text = true, bert_chinese_chars = true, bert_strip_accents = true, bert_lowercase = true;
 };
 
 enum class PrependScheme { Always, First, Never };
-enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits };
-// The regexes a Split pre-tokenizer may use: only these well-known ones, each
-// hand-written (gpt2_split.cpp, llama3_split.cpp).
-enum class SplitRegex { Gpt2, Llama3, Qwen2 };
+enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, Punctuation };
+// HF's SplitDelimiterBehavior: what becomes of each match of a Split pattern.
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+// Patterns with a hand-written splitter that is proven identical to the
+// engine (tests/tokenizer/regex_split_test.cpp) and faster; None: the engine.
+enum class FastSplit { None, Gpt2, Llama3, Qwen2 };
 struct PreTokenizerStep {
   PreTokenizerKind kind;
   bool add_prefix_space = false;  // ByteLevel
@@ -124,8 +167,11 @@ struct PreTokenizerStep {
   std::string replacement;        // Metaspace, usually "▁"
   PrependScheme prepend_scheme = PrependScheme::Always;
   bool split = true;              // Metaspace
-  SplitRegex regex = SplitRegex::Gpt2;  // Split (behavior Isolated)
-  bool individual_digits = false;       // Digits
+  std::optional<Regex> regex;     // Split, Whitespace (ByteLevel's is GPT-2's, via fast)
+  FastSplit fast = FastSplit::None;
+  SplitBehavior behavior = SplitBehavior::Isolated;  // Split, Punctuation
+  bool invert = false;                               // Split
+  bool individual_digits = false;                    // Digits
 };
 
 // ---- post-processor / decoder ----------------------------------------------
@@ -135,10 +181,14 @@ struct TemplatePiece {
   std::vector<int32_t> ids;    // a special token's ids otherwise
 };
 
-enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip };
+enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, WordPiece, Ctc };
 struct DecoderStep {
   DecoderKind kind;
-  std::string pattern, content;          // Replace
+  std::optional<Regex> pattern;          // Replace
+  std::string content;                   // Replace; CTC's pad token
+  std::string prefix = "##";             // WordPiece
+  bool cleanup = true;                   // WordPiece, CTC
+  std::string word_delimiter;            // CTC
   uint32_t strip_char = ' ';             // Strip
   size_t strip_start = 0, strip_stop = 0;
   std::string replacement;               // Metaspace
@@ -148,7 +198,7 @@ struct DecoderStep {
 // ---- the whole tokenizer ---------------------------------------------------
 
 struct TokenizerData {
-  BpeModel model;
+  Model model;
   std::vector<NormalizerStep> normalizers;
   std::vector<PreTokenizerStep> pre_tokenizers;
   bool has_decoder = false;
@@ -185,5 +235,7 @@ const std::array<std::string, 256>& byte_to_unicode();  // GPT-2's byte -> print
 int byte_from_unicode(uint32_t codepoint);
 void normalize(const std::vector<NormalizerStep>& steps, std::string* text);
 std::string replace_all(std::string_view text, std::string_view pattern, std::string_view with);
+// Every match of `pattern` in `text` replaced by `with` (HF's NormalizedString::replace).
+std::string replace_regex(std::string_view text, const Regex& pattern, std::string_view with);
 
 }  // namespace ws::tokenizer_detail

@@ -105,4 +105,12 @@ bool Tokenizer::is_special(int32_t id) const {
 
 size_t Tokenizer::vocab_size() const { return data_->id_to_token.size(); }
 
+bool Tokenizer::streams_exactly() const {
+  for (const tokenizer_detail::DecoderStep& step : data_->decoders) {
+    if (step.kind == tokenizer_detail::DecoderKind::Ctc) return false;
+    if (step.kind == tokenizer_detail::DecoderKind::WordPiece && step.cleanup) return false;
+  }
+  return true;
+}
+
 }  // namespace ws

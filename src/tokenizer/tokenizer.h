@@ -1,6 +1,6 @@
 // The tokenizer layer: text <-> token ids, compatible with Hugging Face
-// `tokenizers` for the BPE family (GPT-2 byte-level BPE, Llama 2 / TinyLlama
-// SentencePiece-style BPE with byte fallback).
+// `tokenizers` (tokenizer.json with a BPE, Unigram or WordPiece model; GPT-2's
+// vocab.json + merges.txt).
 //
 // Errors are values (core/result.h); nothing here throws or aborts. A
 // Tokenizer is immutable after construction except for its BOS/EOS ids, cheap
@@ -27,18 +27,25 @@ class Tokenizer {
   // Parses a Hugging Face tokenizer.json text. Supported pieces:
   //   model: BPE (merges as "a b" strings or ["a","b"] pairs; unk_token,
   //     fuse_unk, byte_fallback, continuing_subword_prefix, end_of_word_suffix,
-  //     ignore_merges),
-  //   normalizer: null, Sequence, Prepend, Replace (string pattern), Strip,
-  //   pre_tokenizer: null, Sequence, ByteLevel (GPT-2 regex), Metaspace, Split
-  //     (only the GPT-2, Llama 3 and Qwen2 regexes, behavior Isolated),
-  //   decoder: null, Sequence, ByteLevel, Metaspace, Replace (string pattern),
-  //     ByteFallback, Fuse, Strip,
+  //     ignore_merges; dropout ignored), Unigram (Viterbi, byte_fallback,
+  //     unk_id), WordPiece,
+  //   normalizer: null, Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip,
+  //     StripAccents, Replace (String or Regex pattern), Prepend, BertNormalizer,
+  //     Precompiled only with an empty charsmap,
+  //   pre_tokenizer: null, Sequence, Split (String or Regex pattern in
+  //     Oniguruma syntax, every behavior, invert), ByteLevel (with or without
+  //     its regex), Metaspace, Digits, Punctuation, Whitespace, WhitespaceSplit,
+  //     BertPreTokenizer,
+  //   decoder: null, Sequence, ByteLevel, Metaspace, Replace, ByteFallback,
+  //     Fuse, Strip, WordPiece, CTC,
   //   post_processor: null, Sequence, ByteLevel, TemplateProcessing,
   //     RobertaProcessing, BertProcessing,
   //   added_tokens with special / lstrip / rstrip / single_word / normalized.
+  // Regexes run on Oniguruma 6.9.8, the engine of Python tokenizers.
   // Errors: InvalidConfig for malformed JSON or inconsistent content (a merge
-  // naming an unknown token, a missing model); Unsupported, naming the
-  // component, for anything else (Unigram, WordPiece, regex patterns, ...).
+  // naming an unknown token, a missing model, a regex Oniguruma rejects);
+  // Unsupported, naming the component, for anything else (a Precompiled
+  // charsmap, UnicodeScripts, WordLevel, ...).
   static Result<Tokenizer> from_json(std::string_view tokenizer_json);
 
   // GPT-2's vocab.json (a.k.a. encoder.json) and merges.txt (a.k.a. vocab.bpe),
@@ -65,6 +72,11 @@ class Tokenizer {
   // One past the largest id of the model vocabulary and added tokens: the row
   // count an embedding table needs.
   size_t vocab_size() const;
+
+  // Whether StreamDecoder's pieces add up to decode() exactly: false when the
+  // decoder rewrites across token boundaries (WordPiece's cleanup, CTC's
+  // collapsing of repeats; BERT and speech decoders, not causal LMs).
+  bool streams_exactly() const;
 
   // Best effort from the tokenizer itself (post-processor template, well-known
   // token names); apply_special_tokens_config or set_special_ids override.
@@ -96,7 +108,7 @@ Status apply_special_tokens_config(Tokenizer& tokenizer, std::string_view tokeni
 // Incremental decoding for generation: push ids one at a time and get back
 // only complete UTF-8 text. The concatenation of every push() and the final
 // flush() equals tokenizer.decode(all ids) (SentencePiece's first-token space
-// stripping included). Keeps a reference to `tokenizer`, which must outlive it.
+// stripping included) when tokenizer.streams_exactly(). Keeps a reference to `tokenizer`, which must outlive it.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer);

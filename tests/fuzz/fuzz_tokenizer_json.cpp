@@ -24,6 +24,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string streamed;
   for (int32_t id : ids) streamed += stream.push(id);
   streamed += stream.flush();
-  if (streamed != whole) __builtin_trap();
+  if (streamed != whole && tokenizer->streams_exactly()) __builtin_trap();
   return 0;
 }

@@ -74,6 +74,33 @@ with open(f"{root}/tokenizer/seed2", "wb") as f:
 sentencepiece["decoder"]["decoders"][3]["start"] = 2
 with open(f"{root}/tokenizer/seed3", "wb") as f:
     f.write(json.dumps(sentencepiece).encode() + b"\0a  a")
+# The regex engine and the Unicode normalizers (Split with every behavior, a
+# string pattern, NFKC, Lowercase, Replace by regex), a Unigram model with byte
+# fallback and a WordPiece model behind BERT's normalizer and pre-tokenizer.
+regexes = dict(byte_level)
+regexes["normalizer"] = {"type": "Sequence", "normalizers": [
+    {"type": "NFKC"}, {"type": "Lowercase"}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}]}
+regexes["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+    {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}|(?i:'s)|(?<=a)(?=b)"}, "behavior": "Isolated", "invert": False},
+    {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": False},
+    {"type": "Split", "pattern": {"Regex": "[^\\s\\p{L}]+"}, "behavior": "Contiguous", "invert": True},
+    {"type": "Punctuation", "behavior": "MergedWithNext"}, {"type": "ByteLevel", "use_regex": False}]}
+with open(f"{root}/tokenizer/seed4", "wb") as f:
+    f.write(json.dumps(regexes).encode() + "\0Ab 123's  \uff21\u0301\u00c5!?".encode())
+unigram = {"normalizer": {"type": "NFD"},
+           "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+           "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": True,
+                     "vocab": [["<unk>", 0.0], ["\u2581a", -1.0], ["b", -2.0], ["<0x41>", -3.0], ["a", -1.5]]},
+           "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first"}}
+with open(f"{root}/tokenizer/seed5", "wb") as f:
+    f.write(json.dumps(unigram).encode() + b"\0a ab A\xe2\x98\x83")
+wordpiece = {"normalizer": {"type": "BertNormalizer", "lowercase": True},
+             "pre_tokenizer": {"type": "BertPreTokenizer"},
+             "model": {"type": "WordPiece", "unk_token": "[UNK]", "max_input_chars_per_word": 10,
+                       "vocab": {"[UNK]": 0, "a": 1, "##b": 2, "ab": 3}},
+             "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True}}
+with open(f"{root}/tokenizer/seed6", "wb") as f:
+    f.write(json.dumps(wordpiece).encode() + b"\0Ab, abb \xe4\xbd\xa0 a")
 
 os.makedirs(f"{root}/config", exist_ok=True)
 with open(f"{root}/config/seed1", "w") as f:

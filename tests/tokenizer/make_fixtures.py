@@ -49,7 +49,11 @@ def write_variant(out, name, tok, texts, files=None, tokenizer_json=None):
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     if tokenizer_json is None and files is None:
+        # The reference is the file as tokenizers reads it back: serde_json's
+        # float parsing can move a Unigram score by 1 ULP from the trainer's.
+        from tokenizers import Tokenizer
         tokenizer_json = tok.to_str()
+        tok = Tokenizer.from_str(tokenizer_json)
     if tokenizer_json is not None:
         with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
             f.write(tokenizer_json)
@@ -112,6 +116,8 @@ def gpt2_variants(out, gpt2_dir, texts):
         text = json.dumps(layout)
         write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
 
+    component_variants(out, tok, texts)
+
     # Added tokens with every matching option, plus a template post-processor.
     from tokenizers import processors
     added = GPT2TokenizerFast(vocab_file=vocab, merges_file=merges).backend_tokenizer
@@ -131,6 +137,55 @@ def gpt2_variants(out, gpt2_dir, texts):
         single="<|im_start|> $A <|im_end|>",
         special_tokens=[("<|im_start|>", start), ("<|im_end|>", end)])
     write_variant(out, "gpt2_added", added, texts)
+
+
+def component_variants(out, tok, texts):
+    """Every normalizer, pre-tokenizer and decoder the byte-level vocabulary can
+    carry: each variant puts one of them (or a chain) in front of ByteLevel
+    without its regex, so every piece still reaches the BPE model."""
+    from tokenizers import Tokenizer
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+
+    def variant(name, normalizer=None, pre=None, decoder=None):
+        layout = json.loads(tok.to_str())
+        layout["normalizer"] = normalizer
+        layout["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": (pre or []) + [byte_level]}
+        if decoder is not None:
+            layout["decoder"] = decoder
+        text = json.dumps(layout)
+        write_variant(out, name, Tokenizer.from_str(text), texts, tokenizer_json=text)
+
+    punct_or_space = {"Regex": r"\s+|\p{P}"}
+    for behavior in ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"):
+        variant("split_" + behavior.lower(),
+                pre=[{"type": "Split", "pattern": punct_or_space, "behavior": behavior, "invert": False}])
+    for behavior in ("Removed", "MergedWithNext"):
+        variant("split_inverted_" + behavior.lower(),
+                pre=[{"type": "Split", "pattern": {"Regex": r"\p{L}+|\p{N}{1,2}"}, "behavior": behavior,
+                      "invert": True}])
+    # Oniguruma-only syntax: lookbehind, possessive, case-insensitive group, a string pattern.
+    variant("split_onig_syntax", pre=[
+        {"type": "Split", "pattern": {"Regex": r"(?<=\p{Ll})(?=\p{Lu})|(?i:the)|\d++|[\p{Han}\p{Hiragana}]+"},
+         "behavior": "Isolated", "invert": False},
+        {"type": "Split", "pattern": {"String": ". "}, "behavior": "MergedWithPrevious", "invert": False}])
+    variant("whitespace", pre=[{"type": "Whitespace"}])
+    variant("whitespace_split_punctuation", pre=[{"type": "WhitespaceSplit"},
+                                                 {"type": "Punctuation", "behavior": "Contiguous"}])
+    variant("bert_pre_tokenizer", pre=[{"type": "BertPreTokenizer"}])
+    variant("normalizer_nfc", normalizer={"type": "NFC"})
+    variant("normalizer_nfd_accents_lowercase", normalizer={"type": "Sequence", "normalizers": [
+        {"type": "NFD"}, {"type": "StripAccents"}, {"type": "Lowercase"}]})
+    variant("normalizer_nfkc_replace", normalizer={"type": "Sequence", "normalizers": [
+        {"type": "NFKC"}, {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "},
+        {"type": "Strip", "strip_left": True, "strip_right": True}]})
+    variant("normalizer_nfkd", normalizer={"type": "NFKD"})
+    for cleanup in (False, True):
+        variant("decoder_wordpiece" + ("_cleanup" if cleanup else ""), decoder={"type": "Sequence", "decoders": [
+            dict(byte_level), {"type": "WordPiece", "prefix": "##", "cleanup": cleanup}]})
+    variant("decoder_ctc", decoder={"type": "Sequence", "decoders": [
+        {"type": "CTC", "pad_token": "!", "word_delimiter_token": "Ġ", "cleanup": True}, dict(byte_level)]})
+    variant("decoder_replace_regex", decoder={"type": "Sequence", "decoders": [
+        dict(byte_level), {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": "_"}]})
 
 
 def train_sentencepiece(texts):
@@ -194,6 +249,45 @@ def trained_variants(out, texts):
     write_variant(out, "bytelevel_subword", tok, texts)
 
 
+def model_variants(out, texts):
+    """WordPiece (BERT's layout) and Unigram (SentencePiece's), trained here on
+    the corpus and the standard library's docstrings."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    training = texts + training_text()
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    tok.train_from_iterator(training, trainers.WordPieceTrainer(
+        vocab_size=1200, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]"]))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    write_variant(out, "wordpiece_bert", tok, texts)
+    cased = json.loads(tok.to_str())
+    cased["normalizer"] = {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": False,
+                           "strip_accents": None, "lowercase": False}
+    text = json.dumps(cased)
+    write_variant(out, "wordpiece_cased", Tokenizer.from_str(text), texts, tokenizer_json=text)
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.train_from_iterator([t for t in training if t.isascii()], trainers.UnigramTrainer(
+        vocab_size=800, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>"))
+    write_variant(out, "unigram_unk", tok, texts)
+    # Byte fallback: the 256 <0xNN> pieces appended, unknown text spelled in bytes.
+    layout = json.loads(tok.to_str())
+    layout["model"]["byte_fallback"] = True
+    layout["model"]["vocab"] += [[f"<0x{b:02X}>", 0.0] for b in range(256)]
+    layout["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+        {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    text = json.dumps(layout)
+    write_variant(out, "unigram_byte_fallback", Tokenizer.from_str(text), texts, tokenizer_json=text)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -204,6 +298,7 @@ def main():
     gpt2_variants(args.out, args.gpt2_dir, texts)
     llama_variants(args.out, texts)
     trained_variants(args.out, texts)
+    model_variants(args.out, texts)
     return 0
 
 

@@ -72,12 +72,20 @@ TEST(TokenizerErrors, MissingModel) {
 }
 
 TEST(TokenizerErrors, UnsupportedModelTypes) {
-  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0})"),
-               ErrorKind::Unsupported, "Unigram");
-  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "a"})"),
-               ErrorKind::Unsupported, "WordPiece");
+  expect_error(tokenizer_json(R"({"type": "Weird", "vocab": {"a": 0}})"), ErrorKind::Unsupported, "Weird");
   expect_error(tokenizer_json(R"({"type": "WordLevel", "vocab": {"a": 0}})"), ErrorKind::Unsupported,
                "WordLevel");
+}
+
+TEST(TokenizerErrors, BadUnigramAndWordPiece) {
+  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 5})"),
+               ErrorKind::InvalidConfig, "unk_id");
+  expect_error(tokenizer_json(R"({"type": "Unigram", "vocab": [["a", "high"]]})"), ErrorKind::InvalidConfig,
+               "vocab[0]");
+  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": -1}})"), ErrorKind::InvalidConfig,
+               "model.vocab['a']");
+  expect_error(tokenizer_json(R"({"type": "WordPiece", "vocab": {"a": 0}, "max_input_chars_per_word": "x"})"),
+               ErrorKind::InvalidConfig, "max_input_chars_per_word");
 }
 
 TEST(TokenizerErrors, BadVocabAndMerges) {
@@ -104,19 +112,31 @@ TEST(TokenizerErrors, BadVocabAndMerges) {
 }
 
 TEST(TokenizerErrors, UnsupportedComponentsAreNamed) {
-  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "NFKC"}, )"), ErrorKind::Unsupported, "NFKC");
-  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "Lowercase"}]}, )"),
-               ErrorKind::Unsupported, "Lowercase");
-  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Whitespace"}, )"), ErrorKind::Unsupported,
-               "pre_tokenizer type 'Whitespace'");
-  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "x"}}, )"),
-               ErrorKind::Unsupported, "Split");
-  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "WordPiece"}, )"), ErrorKind::Unsupported,
-               "decoder type 'WordPiece'");
-  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Replace", "pattern": {"Regex": " +"}, "content": " "}, )"),
-               ErrorKind::Unsupported, "Regex");
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Precompiled", "precompiled_charsmap": "AA=="}, )"),
+               ErrorKind::Unsupported, "Precompiled");
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "Weird"}]}, )"),
+               ErrorKind::Unsupported, "Weird");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "UnicodeScripts"}, )"), ErrorKind::Unsupported,
+               "pre_tokenizer type 'UnicodeScripts'");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "x"}, "behavior": "Sideways"}, )"),
+               ErrorKind::Unsupported, "Sideways");
+  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Weird"}, )"), ErrorKind::Unsupported,
+               "decoder type 'Weird'");
   expect_error(tokenizer_json(kBpe, R"("post_processor": {"type": "Weird"}, )"), ErrorKind::Unsupported,
                "post_processor type 'Weird'");
+}
+
+// A pattern Oniguruma rejects is an InvalidConfig error with its message and
+// the pattern, never a crash; so is a pattern object of neither kind.
+TEST(TokenizerErrors, BadPatterns) {
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(ab"}, "behavior": "Isolated"}, )"),
+               ErrorKind::InvalidConfig, "(ab");
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Replace", "pattern": {"Regex": "[z-a]"}, "content": ""}, )"),
+               ErrorKind::InvalidConfig, "Replace");
+  expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Replace", "pattern": {"Glob": "*"}, "content": ""}, )"),
+               ErrorKind::InvalidConfig, "pattern");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\p{Nope}"}}, )"),
+               ErrorKind::InvalidConfig, "Nope");
 }
 
 TEST(TokenizerErrors, BadComponents) {
