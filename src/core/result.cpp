@@ -19,6 +19,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::Cancelled: return "Cancelled";
     case ErrorKind::NotFound: return "NotFound";
     case ErrorKind::Device: return "Device";
+    case ErrorKind::Template: return "Template";
   }
   return "Unknown";
 }

@@ -28,6 +28,7 @@ enum class ErrorKind {
   Cancelled,        // the caller asked to stop
   NotFound,         // a file or URL that does not exist (ENOENT, HTTP 404)
   Device,           // the GPU or its driver failed (CUDA errors, no device)
+  Template,         // a (chat) template failed to parse or render, or called raise_exception
 };
 
 const char* error_kind_name(ErrorKind kind);
