@@ -220,7 +220,7 @@ class Renderer {
   }
 
   Status exec_set(const Node& node, const std::shared_ptr<Scope>& scope) {
-    if (node.kids[0] && node.kids[1]) {  // ns.attr = value
+    if (node.kids.size() > 1 && node.kids[0] && node.kids[1]) {  // ns.attr = value
       const Node& target = *node.kids[1];
       WS_ASSIGN_OR_RETURN(Value ns, eval(*target.kids[0], scope));
       if (ns.type != Type::Namespace) return template_error(node.line, "cannot assign attribute on non-namespace object");

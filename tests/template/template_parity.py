@@ -1,13 +1,14 @@
 """Our Jinja engine against Python's jinja2, as transformers runs it.
 
-usage: template_parity.py RENDER_TOOL TEMPLATE_DIR...
+usage: template_parity.py RENDER_TOOL (TEMPLATE_DIR | MODEL.gguf)...
 
 1. Snippets (below): every statement, filter, test and method we claim, each
    rendered by transformers' own compiled environment (_compile_jinja_template:
    ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its
    tojson, raise_exception, strftime_now, dict, namespace).
 2. Real chat templates: every *.jinja, tokenizer_config.json, chat_template.json
-   (and a tokenizer_config.json's named templates) under the TEMPLATE_DIRs,
+   (and a tokenizer_config.json's named templates) under the TEMPLATE_DIRs, and
+   each GGUF's tokenizer.chat_template (read here, independently of our reader),
    rendered for several conversations, with and without a system message and
    generation prompt, by transformers' render_jinja_template (what
    apply_chat_template calls), with the config's special tokens as context.
@@ -128,6 +129,11 @@ SNIPPETS = [
     ("{{ [1, 2].append(3) }}", {}),
 ]
 
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "The current weather in a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "The city, e.g. Paris"}},
+                   "required": ["city"]}}}
+
 CONVERSATIONS = [
     ("one user turn", [{"role": "user", "content": "What is the capital of France?"}]),
     ("system + user", [{"role": "system", "content": "You answer in one word."},
@@ -137,6 +143,15 @@ CONVERSATIONS = [
     ("system + multi-turn", [{"role": "system", "content": "Be terse.\nVery terse."}, {"role": "user", "content": "2+2?"},
                              {"role": "assistant", "content": " 4 "}, {"role": "user", "content": "and 3+3?"}]),
     ("ends with assistant", [{"role": "user", "content": "Say OK."}, {"role": "assistant", "content": "OK."}]),
+    ("reasoning in content", [{"role": "user", "content": "Why?"},
+                              {"role": "assistant", "content": "<think>\nBecause.\n</think>\n\nIt is so."},
+                              {"role": "user", "content": "Sure?"}]),
+    ("tool call + tools", [{"role": "user", "content": "Weather in Paris?"},
+                           {"role": "assistant", "content": "", "tool_calls": [
+                               {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+                           {"role": "tool", "content": "{\"temperature\": 20}"}], [WEATHER_TOOL]),
+    ("system + tools", [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Weather in Rome?"}],
+     [WEATHER_TOOL]),
 ]
 
 
@@ -153,12 +168,52 @@ def special_tokens(config):
     return out
 
 
+def gguf_chat_template(path):
+    """tokenizer.chat_template of a GGUF file (GGUF v2/v3 key-value header)."""
+    import struct
+    scalar = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+    with open(path, "rb") as f:
+        magic, _, _, n_kv = struct.unpack("<4sIQQ", f.read(24))
+        if magic != b"GGUF":
+            sys.exit(f"{path} is not a GGUF file")
+
+        def string():
+            (n,) = struct.unpack("<Q", f.read(8))
+            return f.read(n)
+
+        def value(kind):
+            if kind == 8:
+                return string()
+            if kind == 9:
+                item_kind, count = struct.unpack("<IQ", f.read(12))
+                for _ in range(count):
+                    value(item_kind)
+                return None
+            fmt = "<" + scalar[kind]
+            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+
+        for _ in range(n_kv):
+            key = string().decode()
+            (kind,) = struct.unpack("<I", f.read(4))
+            v = value(kind)
+            if key == "tokenizer.chat_template":
+                return v.decode("utf-8")
+    return None
+
+
 def load_templates(dirs):
     """(name, template text, special tokens) for every template file found."""
     found = []
     for root in dirs:
+        if root.endswith(".gguf") and os.path.isfile(root):
+            template = gguf_chat_template(root)
+            if not template:
+                sys.exit(f"{root} holds no tokenizer.chat_template")
+            found.append((os.path.basename(root), template, {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}))
+            continue
         if not os.path.isdir(root):
-            message = f"template directory {root} is absent (.ci/setup.d/80-chat-templates.sh fills build/templates)"
+            message = (f"{root} is absent (.ci/setup.d/80-chat-templates.sh fills build/templates, "
+                       ".ci/setup.d/30-smollm2.sh fetches the GGUF)")
             if os.environ.get("WS_REQUIRE_ALL") == "1":
                 sys.exit(f"WS_REQUIRE_ALL=1: {message}")
             print(message)
@@ -195,9 +250,9 @@ def reference_snippet(template, context):
         return {"error": f"{type(e).__name__}: {e}"}
 
 
-def reference_chat(template, messages, add_generation_prompt, tokens):
+def reference_chat(template, messages, tools, add_generation_prompt, tokens):
     try:
-        rendered, _ = render_jinja_template([messages], tools=None, documents=None, chat_template=template,
+        rendered, _ = render_jinja_template([messages], tools=tools, documents=None, chat_template=template,
                                             add_generation_prompt=add_generation_prompt, **tokens)
         return {"text": rendered[0]}
     except Exception as e:
@@ -209,6 +264,9 @@ def run_ours(tool, cases):
         json.dump([{"template": t, "context": c} for t, c in cases], f, ensure_ascii=False)
         path = f.name
     try:
+        if os.environ.get("WS_KEEP_CASES"):
+            import shutil
+            shutil.copy(path, os.environ["WS_KEEP_CASES"])
         out = subprocess.run([tool, path], capture_output=True, check=True, timeout=120)
     finally:
         os.unlink(path)
@@ -239,13 +297,14 @@ def main(tool, *dirs):
     templates = load_templates(dirs)
     cases, labels, references = [], [], []
     for name, template, tokens in templates:
-        for conversation, messages in CONVERSATIONS:
+        for conversation, messages, *tools in CONVERSATIONS:
+            tools = tools[0] if tools else None
             for add_generation_prompt in (True, False):
-                context = {"messages": messages, "tools": None, "documents": None,
+                context = {"messages": messages, "tools": tools, "documents": None,
                            "add_generation_prompt": add_generation_prompt, **tokens}
                 cases.append((template, context))
                 labels.append(f"{name} / {conversation} / add_generation_prompt={add_generation_prompt}")
-                references.append(reference_chat(template, messages, add_generation_prompt, tokens))
+                references.append(reference_chat(template, messages, tools, add_generation_prompt, tokens))
     template_failures = 0
     if cases:
         for label, mine, reference in zip(labels, run_ours(tool, cases), references):
