@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/prompt.h"
 #include "format/json_strict.h"
 
 namespace ws {
@@ -35,6 +36,39 @@ std::vector<int32_t> generation_config_eos(ModelSource& source) {
     push(*it);
   }
   return ids;
+}
+
+// An optional small text file; absent or unreadable reads as "".
+std::string optional_text(ModelSource& source, const std::string& name) {
+  Result<bool> has = source.has_file(name);
+  if (!has.is_ok() || !*has) return "";
+  Result<std::string> text = source.read_text(name, 16ull << 20);
+  return text.is_ok() ? *text : "";
+}
+
+void find_chat_template(ModelFiles& files) {
+  if (std::string jinja = optional_text(*files.source, "chat_template.jinja"); !jinja.empty()) {
+    files.chat_template = std::move(jinja);
+    files.chat_template_origin = "chat_template.jinja";
+    return;
+  }
+  if (std::string text = optional_text(*files.source, "chat_template.json"); !text.empty()) {
+    const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) {
+      auto it = j.find("chat_template");
+      if (it != j.end() && it->is_string()) {
+        files.chat_template = it->get<std::string>();
+        files.chat_template_origin = "chat_template.json";
+        return;
+      }
+    }
+  }
+  files.chat_template = chat_template_text(files.tokenizer_config);
+  if (files.chat_template.empty()) return;
+  // A GGUF's tokenizer_config.json is synthesized from its metadata.
+  const std::string shown = files.source->shown_location();
+  const bool gguf = shown.size() >= 5 && shown.compare(shown.size() - 5, 5, ".gguf") == 0;
+  files.chat_template_origin = gguf ? "GGUF tokenizer.chat_template" : "tokenizer_config.json";
 }
 
 }  // namespace
@@ -76,6 +110,7 @@ Result<ModelFiles> open_model_files(const std::string& location) {
     }
     Status special = apply_special_tokens_config(*files.tokenizer, files.tokenizer_config, files.config_text);
     if (!special) files.special_tokens_warning = special.error();
+    find_chat_template(files);
   }
 
   add_unique_ids(files.eos_token_ids, files.config.eos_token_ids);
