@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/prompt.h"
+#include "generate/chat.h"
 #include "format/json_strict.h"
 
 namespace ws {
@@ -46,29 +46,19 @@ std::string optional_text(ModelSource& source, const std::string& name) {
   return text.is_ok() ? *text : "";
 }
 
-void find_chat_template(ModelFiles& files) {
-  if (std::string jinja = optional_text(*files.source, "chat_template.jinja"); !jinja.empty()) {
-    files.chat_template = std::move(jinja);
-    files.chat_template_origin = "chat_template.jinja";
-    return;
-  }
-  if (std::string text = optional_text(*files.source, "chat_template.json"); !text.empty()) {
-    const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object()) {
-      auto it = j.find("chat_template");
-      if (it != j.end() && it->is_string()) {
-        files.chat_template = it->get<std::string>();
-        files.chat_template_origin = "chat_template.json";
-        return;
-      }
-    }
-  }
-  files.chat_template = chat_template_text(files.tokenizer_config);
-  if (files.chat_template.empty()) return;
+void find_model_chat_template(ModelFiles& files) {
+  const std::string jinja = optional_text(*files.source, "chat_template.jinja");
+  const std::string json_text = optional_text(*files.source, "chat_template.json");
+  ChatTemplateSource found = find_chat_template(jinja.empty() ? nullptr : &jinja, json_text.empty() ? nullptr : &json_text,
+                                                &files.tokenizer_config);
+  files.chat_template = std::move(found.text);
+  files.chat_template_origin = std::move(found.origin);
   // A GGUF's tokenizer_config.json is synthesized from its metadata.
   const std::string shown = files.source->shown_location();
-  const bool gguf = shown.size() >= 5 && shown.compare(shown.size() - 5, 5, ".gguf") == 0;
-  files.chat_template_origin = gguf ? "GGUF tokenizer.chat_template" : "tokenizer_config.json";
+  if (files.chat_template_origin == "tokenizer_config.json" && shown.size() >= 5 &&
+      shown.compare(shown.size() - 5, 5, ".gguf") == 0) {
+    files.chat_template_origin = "GGUF tokenizer.chat_template";
+  }
 }
 
 }  // namespace
@@ -110,7 +100,7 @@ Result<ModelFiles> open_model_files(const std::string& location) {
     }
     Status special = apply_special_tokens_config(*files.tokenizer, files.tokenizer_config, files.config_text);
     if (!special) files.special_tokens_warning = special.error();
-    find_chat_template(files);
+    find_model_chat_template(files);
   }
 
   add_unique_ids(files.eos_token_ids, files.config.eos_token_ids);

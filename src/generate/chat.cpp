@@ -27,7 +27,42 @@ ojson special_tokens_of(std::string_view tokenizer_config) {
   return tokens;
 }
 
+std::string template_in_config(const std::string& text) {
+  const ojson config = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object()) return "";
+  auto it = config.find("chat_template");
+  if (it == config.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_array()) {
+    for (const ojson& entry : *it) {
+      if (!entry.is_object()) continue;
+      auto name = entry.find("name");
+      auto body = entry.find("template");
+      if (name != entry.end() && name->is_string() && name->get_ref<const std::string&>() == "default" &&
+          body != entry.end() && body->is_string()) {
+        return body->get<std::string>();
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
+
+ChatTemplateSource find_chat_template(const std::string* chat_template_jinja, const std::string* chat_template_json,
+                                      const std::string* tokenizer_config) {
+  if (chat_template_jinja && !chat_template_jinja->empty()) return {*chat_template_jinja, "chat_template.jinja"};
+  if (chat_template_json) {
+    const ojson j = ojson::parse(*chat_template_json, nullptr, /*allow_exceptions=*/false);
+    auto it = j.is_object() ? j.find("chat_template") : j.end();
+    if (j.is_object() && it != j.end() && it->is_string()) return {it->get<std::string>(), "chat_template.json"};
+  }
+  if (tokenizer_config) {
+    std::string text = template_in_config(*tokenizer_config);
+    if (!text.empty()) return {std::move(text), "tokenizer_config.json"};
+  }
+  return {};
+}
 
 Result<ChatTemplate> parse_chat_template(std::string_view jinja, std::string_view tokenizer_config) {
   WS_ASSIGN_OR_RETURN(JinjaTemplate program, JinjaTemplate::parse(jinja));

@@ -24,6 +24,19 @@ struct ChatTemplate {
   nlohmann::ordered_json special_tokens = nlohmann::ordered_json::object();
 };
 
+// The chat template of a model's files, as transformers picks it:
+// chat_template.jinja, else chat_template.json's "chat_template", else
+// tokenizer_config.json's "chat_template" (a string, or the "default" entry
+// of a list of {"name", "template"}); a GGUF's tokenizer.chat_template is in
+// its synthesized tokenizer_config.json. Absent files are null. `text` is ""
+// when there is none; `origin` names the file it came from.
+struct ChatTemplateSource {
+  std::string text;
+  std::string origin;
+};
+ChatTemplateSource find_chat_template(const std::string* chat_template_jinja, const std::string* chat_template_json,
+                                      const std::string* tokenizer_config);
+
 // Parses `jinja`; `tokenizer_config` (may be "") supplies the special tokens.
 // Errors: Template ("template line N: ...") for a template that does not parse.
 Result<ChatTemplate> parse_chat_template(std::string_view jinja, std::string_view tokenizer_config = "");

@@ -93,10 +93,12 @@ class Renderer {
       return make_error(ErrorKind::OutOfBudget, "template line " + std::to_string(node.line) + ": rendering took more than " +
                                                     std::to_string(limits_.max_steps) + " steps");
     }
-    // Render recursion: the parse depth bounds the tree, macro calls add to it.
-    if (depth_ > limits_.max_depth * 4) {
+    // Render recursion: the parse depth bounds the tree, macro calls add to
+    // it. 2x max_depth keeps a recursive macro well inside the wasm build's
+    // 1 MiB stack (about 3 levels per macro call, a few hundred bytes each).
+    if (depth_ > limits_.max_depth * 2) {
       return make_error(ErrorKind::OutOfBudget, "template line " + std::to_string(node.line) + ": recursion deeper than " +
-                                                    std::to_string(limits_.max_depth * 4));
+                                                    std::to_string(limits_.max_depth * 2));
     }
     return Status::ok();
   }
@@ -105,6 +107,14 @@ class Renderer {
     if (bytes > limits_.max_output_bytes) {
       return make_error(ErrorKind::OutOfBudget, "template line " + std::to_string(line) + ": output larger than " +
                                                     std::to_string(limits_.max_output_bytes) + " bytes");
+    }
+    return Status::ok();
+  }
+
+  Status check_depth(const Value& v, int line) const {
+    if (v.depth > kMaxValueDepth) {
+      return make_error(ErrorKind::OutOfBudget, "template line " + std::to_string(line) + ": lists or dicts nested deeper than " +
+                                                    std::to_string(kMaxValueDepth));
     }
     return Status::ok();
   }
@@ -228,6 +238,7 @@ class Renderer {
       if (!target.name.empty() && target.name[0] == '_') {
         return template_error(node.line, "Chat templates cannot store underscore-prefixed attributes on a namespace");
       }
+      WS_TRY(check_depth(value, node.line));
       ns.dict->set(target.name, std::move(value));
       return Status::ok();
     }
@@ -345,7 +356,9 @@ class Renderer {
           WS_ASSIGN_OR_RETURN(Value v, eval(*kid, scope));
           items.push_back(std::move(v));
         }
-        return Value::from_list(std::move(items), node.flag);
+        Value list = Value::from_list(std::move(items), node.flag);
+        WS_TRY(check_depth(list, node.line));
+        return list;
       }
       case NodeKind::DictExpr: {
         Dict dict;
@@ -355,7 +368,9 @@ class Renderer {
           WS_ASSIGN_OR_RETURN(Value value, eval(*node.kids[i + 1], scope));
           dict.set(key.text, std::move(value));
         }
-        return Value::from_dict(std::move(dict));
+        Value made = Value::from_dict(std::move(dict));
+        WS_TRY(check_depth(made, node.line));
+        return made;
       }
       case NodeKind::Attribute: {
         WS_ASSIGN_OR_RETURN(Value object, eval(*node.kids[0], scope));
@@ -563,12 +578,17 @@ class Renderer {
         for (const auto& [k, v] : a.dict->items) items.set(k, v);
       }
       for (const auto& [k, v] : args.keyword) items.set(k, v);
-      if (name == "dict") return Value::from_dict(std::move(items));
+      if (name == "dict") {
+        Value made = Value::from_dict(std::move(items));
+        WS_TRY(check_depth(made, line));
+        return made;
+      }
       for (const auto& item : items.items) {
         if (!item.first.empty() && item.first[0] == '_') {
           return template_error(line, "Chat templates cannot store underscore-prefixed attributes on a namespace");
         }
       }
+      for (const auto& item : items.items) WS_TRY(check_depth(item.second, line));
       Value ns = Value::new_namespace(std::move(items));
       namespaces_.push_back(ns.dict);
       return ns;

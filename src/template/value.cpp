@@ -9,6 +9,7 @@ namespace ws::jinja {
 
 Value Value::from_list(List items, bool tuple) {
   Value v;
+  for (const Value& item : items) v.depth = std::max(v.depth, item.depth + 1);
   v.type = Type::List;
   v.tuple = tuple;
   v.list = std::make_shared<const List>(std::move(items));
@@ -17,13 +18,17 @@ Value Value::from_list(List items, bool tuple) {
 
 Value Value::from_dict(Dict items) {
   Value v;
+  for (const auto& item : items.items) v.depth = std::max(v.depth, item.second.depth + 1);
   v.type = Type::Dict;
   v.dict = std::make_shared<Dict>(std::move(items));
   return v;
 }
 
 Value Value::new_namespace(Dict items) {
+  // A namespace is compared by identity and printed with a depth cap; the
+  // renderer checks what is stored in it.
   Value v = from_dict(std::move(items));
+  v.depth = 0;
   v.type = Type::Namespace;
   return v;
 }

@@ -33,6 +33,10 @@ struct Value {
   double number = 0;
   std::string text;  // String; for Undefined, the name that was looked up (for messages)
   bool tuple = false;  // a List written as a tuple: printed with (), as Python does
+  // Lists and dicts nested inside this one (0 for scalars): the renderer
+  // refuses values nested deeper than kMaxValueDepth, so that comparing,
+  // printing and destroying them cannot exhaust the stack.
+  uint32_t depth = 0;
   std::shared_ptr<const List> list;
   std::shared_ptr<Dict> dict;  // Dict (never mutated after build) or Namespace (mutable)
   std::shared_ptr<const Callable> callable;
@@ -54,6 +58,8 @@ struct Value {
   bool is_mapping() const { return type == Type::Dict || type == Type::Namespace; }
   double as_double() const { return type == Type::Float ? number : static_cast<double>(type == Type::Bool ? boolean : integer); }
 };
+
+constexpr uint32_t kMaxValueDepth = 200;
 
 // An insertion-ordered string-keyed map, as Python dicts iterate.
 struct Dict {

@@ -103,6 +103,15 @@ TEST(JinjaTemplate, RecursiveMacrosStopAtTheDepthLimit) {
   EXPECT_EQ(out.error().kind, ErrorKind::OutOfBudget);
 }
 
+TEST(JinjaTemplate, DeeplyNestedValuesAreRefused) {
+  // Each iteration wraps the list once more: comparing or freeing a 100000-deep
+  // list would recurse 100000 frames.
+  Result<std::string> out = render(
+      "{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x == ns.x }}");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::OutOfBudget);
+}
+
 TEST(JinjaTemplate, SelfReferencingNamespacePrintsWithoutRecursingForever) {
   Result<std::string> out = render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}");
   ASSERT_TRUE(out) << out.error().to_string();

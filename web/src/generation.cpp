@@ -80,6 +80,7 @@ Status Session::start_generation(std::vector<int32_t> prompt, const SamplingOpti
   add_ids(eos_ids_, config.eos_token_ids);
   add_ids(eos_ids_, generation_config_eos(file("generation_config.json")));
   if (tokenizer_ && tokenizer_->eos_id()) add_ids(eos_ids_, {*tokenizer_->eos_id()});
+  add_ids(eos_ids_, stop_ids_);
   decoder_.reset();
   if (tokenizer_) decoder_.emplace(*tokenizer_);
   prompt_ = std::move(prompt);
@@ -122,12 +123,16 @@ Result<std::optional<int32_t>> Session::step() {
   else stats_.decode_seconds += seconds_since(start);
   stats_.ids.push_back(id);
   history_.push_back(id);
-  if (std::find(eos_ids_.begin(), eos_ids_.end(), id) != eos_ids_.end()) {
+  const bool stops = std::find(eos_ids_.begin(), eos_ids_.end(), id) != eos_ids_.end();
+  if (stops) {
     stats_.stopped_at_eos = true;
     finished_ = true;
   }
   if (stats_.ids.size() >= max_new_tokens_) finished_ = true;
-  if (decoder_) piece_ = decoder_->push(id);
+  // The stopping token's text (</s>, <|im_end|>) is not part of the answer,
+  // as in the native generate_text (native/api/stream_text.cpp).
+  piece_.clear();
+  if (decoder_ && !stops) piece_ = decoder_->push(id);
   return std::optional<int32_t>(id);
 }
 

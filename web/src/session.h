@@ -80,6 +80,9 @@ class Session {
   // the first step is the prompt's prefill. EOS ids: config.json,
   // generation_config.json and the tokenizer's, merged.
   Status start_generation(std::vector<int32_t> prompt, const SamplingOptions& sampling, size_t max_new_tokens);
+  // More ids to stop at (a chat template's end of turn), for the generations
+  // started after this call; replaces the previous set.
+  void set_stop_ids(std::vector<int32_t> ids) { stop_ids_ = std::move(ids); }
   // The next id, or nullopt when generation is over. Its text piece (through
   // a StreamDecoder; the held-back rest on the final call) is in piece().
   Result<std::optional<int32_t>> step();
@@ -115,6 +118,7 @@ class Session {
   std::vector<int32_t> history_;
   std::vector<float> logits_;
   std::vector<int32_t> eos_ids_;
+  std::vector<int32_t> stop_ids_;
   size_t capacity_ = 0;
   size_t max_new_tokens_ = 0;
   bool prefilled_ = false;
