@@ -81,6 +81,19 @@ TEST(Chat, EndOfTurnMarkerIsWhatFollowsAnAssistantMessage) {
   EXPECT_EQ(end_of_turn_marker(*llama3), "<|eot_id|>");
 }
 
+TEST(Chat, TemplateSourcesAreTakenInTransformersOrder) {
+  const std::string jinja = "from jinja", json_file = R"({"chat_template": "from json"})";
+  const std::string config = R"({"chat_template": [{"name": "tool_use", "template": "tools"}, {"name": "default", "template": "from config"}]})";
+  EXPECT_EQ(find_chat_template(&jinja, &json_file, &config).text, "from jinja");
+  EXPECT_EQ(find_chat_template(&jinja, &json_file, &config).origin, "chat_template.jinja");
+  EXPECT_EQ(find_chat_template(nullptr, &json_file, &config).text, "from json");
+  EXPECT_EQ(find_chat_template(nullptr, nullptr, &config).text, "from config");
+  const std::string plain = R"({"chat_template": "plain"})", none = R"({"bos_token": "<s>"})", broken = "{";
+  EXPECT_EQ(find_chat_template(nullptr, nullptr, &plain).origin, "tokenizer_config.json");
+  EXPECT_EQ(find_chat_template(nullptr, nullptr, &none).text, "");
+  EXPECT_EQ(find_chat_template(nullptr, &broken, &broken).text, "");
+}
+
 TEST(Chat, MessagesMustBeAnArrayOfObjectsWithRoles) {
   EXPECT_TRUE(parse_chat_messages(R"([{"role": "user", "content": "x"}])", "m.json").is_ok());
   for (const char* bad : {"{", R"({"role": "user"})", R"([1])", R"([{"content": "x"}])", R"([{"role": "user", "content": 3}])"}) {

@@ -111,6 +111,7 @@ SNIPPETS = [
     ("{{ m.content is string }} {% if m.tool_calls %}T{% else %}F{% endif %} {{ m.get('tool_calls') is none }}", {"m": {"content": "x"}}),
     # globals
     ("{{ range(3)|list }} {{ range(3, 0, -1)|list }} {{ dict(a=1, b='x') }} {{ namespace(a=1).a }}", {}),
+    ("{{ strftime_now('%Y') }} {{ strftime_now('%d %b %Y')|length }}", {}),
     ("{{ raise_exception('bad conversation') }}", {}),
     ("{% if messages|length > 1 %}{{ raise_exception('only one message') }}{% endif %}", {"messages": [1, 2]}),
     # errors jinja2 raises where we must too
