@@ -204,7 +204,7 @@ Result<Value> round_filter(const Value& v, const CallArgs& args) {
   else if (method == "floor") x = std::floor(x);
   else return filter_error("round: method must be common, ceil or floor");
   x /= scale;
-  if (method == "common" && v.type != Type::Float) return Value::from_int(static_cast<int64_t>(x));
+  if (method == "common" && v.type != Type::Float) return Value::from_int(saturating_int(x));
   return Value::from_float(x);
 }
 
@@ -213,14 +213,14 @@ Result<Value> to_int(const Value& v, const CallArgs& args) {
   const Value def = fallback ? *fallback : Value::from_int(0);
   if (v.type == Type::Int) return v;
   if (v.type == Type::Bool) return Value::from_int(v.boolean);
-  if (v.type == Type::Float) return std::isfinite(v.number) ? Value::from_int(static_cast<int64_t>(v.number)) : def;
+  if (v.type == Type::Float) return std::isfinite(v.number) ? Value::from_int(saturating_int(v.number)) : def;
   if (v.is_string()) {
     const std::string s = py_strip(v.text, nullptr, true, true);
     char* end = nullptr;
     const long long i = std::strtoll(s.c_str(), &end, 10);
     if (!s.empty() && end && *end == '\0') return Value::from_int(i);
     const double d = std::strtod(s.c_str(), &end);
-    if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return Value::from_int(static_cast<int64_t>(d));
+    if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return Value::from_int(saturating_int(d));
   }
   return def;
 }
@@ -345,7 +345,7 @@ Result<Value> apply_filter(const std::string& name, const Value& v, const CallAr
   if (name == "int") return to_int(v, args);
   if (name == "float") return to_float(v, args);
   if (name == "abs") {
-    if (v.type == Type::Int) return Value::from_int(v.integer < 0 ? -v.integer : v.integer);
+    if (v.type == Type::Int) return Value::from_int(v.integer < 0 ? wrapping_neg(v.integer) : v.integer);
     if (v.type == Type::Float) return Value::from_float(std::fabs(v.number));
     if (v.type == Type::Bool) return Value::from_int(v.boolean);
     return filter_error("bad operand type for abs(): '" + type_name(v) + "'");
@@ -426,7 +426,10 @@ Result<Value> apply_filter(const std::string& name, const Value& v, const CallAr
     for (const Value& item : items) {
       const Value x = attribute ? get_path(item, to_str(*attribute)) : item;
       if (!x.is_number() || !total.is_number()) return filter_error("sum: unsupported operand types");
-      if (x.type != Type::Float && total.type != Type::Float) total = Value::from_int(static_cast<int64_t>(total.as_double()) + static_cast<int64_t>(x.as_double()));
+      if (x.type != Type::Float && total.type != Type::Float) {
+        const int64_t a = total.type == Type::Bool ? total.boolean : total.integer, b = x.type == Type::Bool ? x.boolean : x.integer;
+        total = Value::from_int(wrapping_add(a, b));
+      }
       else total = Value::from_float(total.as_double() + x.as_double());
     }
     return total;

@@ -3,6 +3,7 @@
 // for that), macros see the scope they were defined in, Undefined prints as
 // "" and fails only when used as an object, break/continue as
 // jinja2.ext.loopcontrols. Every step counts against TemplateLimits.
+#include <cmath>
 #include <ctime>
 #include <functional>
 
@@ -412,7 +413,7 @@ class Renderer {
         if (node.name == "not") return Value::from_bool(!truthy(v));
         if (v.type == Type::Int || v.type == Type::Bool) {
           const int64_t i = v.type == Type::Int ? v.integer : v.boolean;
-          return Value::from_int(node.name == "-" ? -i : i);
+          return Value::from_int(node.name == "-" ? wrapping_neg(i) : i);
         }
         if (v.type == Type::Float) return Value::from_float(node.name == "-" ? -v.number : v.number);
         return template_error(node.line, "bad operand type for unary " + node.name + ": '" + type_name(v) + "'");
@@ -471,9 +472,12 @@ class Renderer {
     const int64_t stop = clamp_index(bounds[1], given[1], step_by > 0 ? n : -1);
     std::string text;
     List items;
-    for (int64_t i = start; step_by > 0 ? i < stop : i > stop; i += step_by) {
+    for (int64_t i = start; step_by > 0 ? i < stop : i > stop;) {
       if (object.is_string()) text += chars[static_cast<size_t>(i)];
       else items.push_back(source[static_cast<size_t>(i)]);
+      const int64_t next = wrapping_add(i, step_by);
+      if ((step_by > 0) != (next > i)) break;  // a huge step wrapped around
+      i = next;
     }
     if (object.is_string()) return Value::from_string(std::move(text));
     return Value::from_list(std::move(items), object.tuple);
@@ -568,7 +572,13 @@ class Renderer {
         return make_error(ErrorKind::OutOfBudget, "template line " + std::to_string(line) + ": range() too large");
       }
       List items;
-      for (int64_t i = start; by > 0 ? i < stop : i > stop; i += by) items.push_back(Value::from_int(i));
+      // In double and unsigned steps: i + by must not overflow near INT64_MAX.
+      for (int64_t i = start; by > 0 ? i < stop : i > stop;) {
+        items.push_back(Value::from_int(i));
+        const int64_t next = wrapping_add(i, by);
+        if ((by > 0) != (next > i)) break;
+        i = next;
+      }
       return Value::from_list(std::move(items));
     }
     if (name == "namespace" || name == "dict") {
@@ -738,7 +748,7 @@ class Renderer {
       else if (spec == 'r') out += to_repr(v);
       else if (spec == 'd' || spec == 'i') {
         if (!v.is_number()) return template_error(line, "%d format: a number is required");
-        out += std::to_string(static_cast<int64_t>(v.as_double()));
+        out += std::to_string(v.type == Type::Float ? saturating_int(v.number) : static_cast<int64_t>(v.as_double()));
       } else {
         return template_error(line, std::string("unsupported format character '") + spec + "'");
       }

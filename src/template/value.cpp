@@ -50,6 +50,13 @@ void Dict::set(const std::string& key, Value value) {
   items.emplace_back(key, std::move(value));
 }
 
+int64_t saturating_int(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9223372036854775807.0) return INT64_MAX;
+  if (d <= -9223372036854775808.0) return INT64_MIN;
+  return static_cast<int64_t>(d);
+}
+
 bool truthy(const Value& v) {
   switch (v.type) {
     case Type::Undefined: case Type::None: return false;

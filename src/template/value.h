@@ -68,6 +68,13 @@ struct Dict {
   void set(const std::string& key, Value value);
 };
 
+// A double truncated toward zero into int64, saturating (Python's ints are
+// unbounded; a cast of an out-of-range double would be undefined behaviour).
+int64_t saturating_int(double d);
+// Python int arithmetic wraps here instead of growing (no UB).
+inline int64_t wrapping_add(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)); }
+inline int64_t wrapping_neg(int64_t a) { return static_cast<int64_t>(0 - static_cast<uint64_t>(a)); }
+
 // Python's truth value: empty strings, lists and dicts, 0, None and Undefined are false.
 bool truthy(const Value& v);
 // str(v): what {{ v }} prints. Undefined prints "".

@@ -112,6 +112,7 @@ SNIPPETS = [
     # globals
     ("{{ range(3)|list }} {{ range(3, 0, -1)|list }} {{ dict(a=1, b='x') }} {{ namespace(a=1).a }}", {}),
     ("{{ strftime_now('%Y') }} {{ strftime_now('%d %b %Y')|length }}", {}),
+    ("{{ 1e300|int > 0 }} {{ range(9223372036854775800, 9223372036854775807, 5)|list }} {{ 'abcdef'[1::9223372036854775807] }}", {}),
     ("{{ raise_exception('bad conversation') }}", {}),
     ("{% if messages|length > 1 %}{{ raise_exception('only one message') }}{% endif %}", {"messages": [1, 2]}),
     # errors jinja2 raises where we must too

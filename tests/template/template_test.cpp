@@ -118,6 +118,17 @@ TEST(JinjaTemplate, SelfReferencingNamespacePrintsWithoutRecursingForever) {
   EXPECT_NE(out->find("..."), std::string::npos);
 }
 
+TEST(JinjaTemplate, IntegersBeyondInt64WrapInsteadOfOverflowing) {
+  // Python's ints are unbounded; ours are int64 and wrap (the sanitizer build
+  // checks that no step of it is undefined behaviour).
+  Result<std::string> out = render(
+      "{{ -(-9223372036854775807 - 1) }} {{ 9223372036854775807 + 1 }} {{ (-9223372036854775807 - 1)|abs }} "
+      "{{ [9223372036854775807, 1]|sum }} {{ -1e300|int }} {{ '%d' % 1e300 }} {{ 'ab'[::-9223372036854775807] }}");
+  ASSERT_TRUE(out) << out.error().to_string();
+  EXPECT_EQ(*out, "-9223372036854775808 -9223372036854775808 -9223372036854775808 -9223372036854775808 "
+                  "-9223372036854775808 9223372036854775807 b");
+}
+
 TEST(JinjaTemplate, ContextMustBeAnObject) {
   Result<std::string> out = render("x", json::array());
   ASSERT_FALSE(out);
