@@ -87,8 +87,14 @@ struct GenerationOptions {
   // Wrap a text prompt in the model's chat template (has_chat_template())
   // and stop at the end of the assistant's turn.
   bool chat = false;
-  std::string system;      // chat only: the system message; empty = the template's own default
+  std::string system;      // chat only: the system message; empty = none (the template may add its default)
   size_t max_context = 0;  // positions the KV cache may hold; 0 = the model's maximum
+};
+
+// One turn of a conversation, as chat templates read it.
+struct ChatMessage {
+  std::string role;  // "system", "user", "assistant", "tool", ... (the template decides what it accepts)
+  std::string content;
 };
 
 struct Generation {
@@ -131,7 +137,9 @@ class LanguageModel {
   std::string model_type() const;           // config.json's model_type: "gpt2", "llama", ...
   std::string backend_description() const;  // e.g. "portable avx2+fma, 2 threads"
   bool has_tokenizer() const;
-  bool has_chat_template() const;  // one of the layouts we render (ChatML, Llama 2)
+  // The model has a chat template (chat_template.jinja, chat_template.json,
+  // tokenizer_config.json's or GGUF's) that parses, and a tokenizer.
+  bool has_chat_template() const;
   // Problems that did not stop the load (a BOS/EOS name the vocabulary lacks).
   const std::vector<Error>& warnings() const;
 
@@ -142,12 +150,24 @@ class LanguageModel {
 
   // Tokenizes `prompt` (with the chat template when options.chat) and
   // generates, calling `on_text` as each token arrives. Errors: as
-  // tokenize(); Unsupported for chat without a chat template we know;
+  // tokenize(); Unsupported for chat without a chat template, Template when it fails;
   // InvalidArgument for bad options (negative temperature, top_p outside
   // (0, 1], a system message without chat), an empty prompt, or a prompt
   // longer than the context; OutOfBudget when the KV cache cannot be allocated.
   Result<Generation> generate(const std::string& prompt, const GenerationOptions& options = {},
                               const TextCallback& on_text = nullptr);
+  // The conversation `messages` as the model's chat template renders it
+  // (Jinja, as transformers' apply_chat_template), ending with the assistant's
+  // turn opener when add_generation_prompt. Errors: Unsupported when the
+  // model has no chat template; Template ("template line N: ...") when it
+  // does not parse or render (its raise_exception included).
+  Result<std::string> apply_chat_template(const std::vector<ChatMessage>& messages,
+                                          bool add_generation_prompt = true) const;
+  // Generates the assistant's next turn of `messages` (options.chat and
+  // options.system are ignored: the messages say it all), stopping at the
+  // template's end of turn. Errors: as apply_chat_template() and generate().
+  Result<Generation> chat(const std::vector<ChatMessage>& messages, const GenerationOptions& options = {},
+                          const TextCallback& on_text = nullptr);
   // The same from token ids (options.chat must be false). Without a
   // tokenizer the text is the generated ids in decimal, space-separated.
   // Errors: as generate(), and InvalidArgument for an id >= the vocabulary.

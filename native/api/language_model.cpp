@@ -81,7 +81,7 @@ const std::vector<Error>& LanguageModel::warnings() const { return state_->warni
 
 bool LanguageModel::has_chat_template() const {
   Result<bool> has = call_guarded("chat template", [&]() -> Result<bool> {
-    const std::string jinja = chat_template_text(state_->files.tokenizer_config);
+    const std::string& jinja = state_->files.chat_template;
     return has_tokenizer() && !jinja.empty() && parse_chat_template(jinja).is_ok();
   });
   return has.is_ok() && *has;
@@ -111,6 +111,37 @@ Result<Generation> LanguageModel::generate(const std::string& prompt, const Gene
     if (!options.system.empty()) system = options.system;
     WS_ASSIGN_OR_RETURN(Prompt encoded,
                         encode_prompt(state_->files, prompt, options.chat ? ChatMode::On : ChatMode::Off, system));
+    return run(std::move(encoded.ids), encoded.stop_ids, options, on_text);
+  });
+}
+
+namespace {
+
+nlohmann::ordered_json messages_json(const std::vector<ChatMessage>& messages) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const ChatMessage& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+  return list;
+}
+
+}  // namespace
+
+Result<std::string> LanguageModel::apply_chat_template(const std::vector<ChatMessage>& messages,
+                                                       bool add_generation_prompt) const {
+  return call_guarded("apply_chat_template", [&]() -> Result<std::string> {
+    const ModelFiles& files = state_->files;
+    if (files.chat_template.empty()) return make_error(ErrorKind::Unsupported, "the model has no chat template");
+    Result<ChatTemplate> chat = parse_chat_template(files.chat_template, files.tokenizer_config);
+    if (!chat) return make_error(chat.error().kind, files.chat_template_origin + ": " + chat.error().message);
+    Result<std::string> text = render_chat(*chat, messages_json(messages), add_generation_prompt);
+    if (!text) return make_error(text.error().kind, files.chat_template_origin + ": " + text.error().message);
+    return text;
+  });
+}
+
+Result<Generation> LanguageModel::chat(const std::vector<ChatMessage>& messages, const GenerationOptions& options,
+                                       const TextCallback& on_text) {
+  return call_guarded("chat", [&]() -> Result<Generation> {
+    WS_ASSIGN_OR_RETURN(Prompt encoded, encode_chat(state_->files, messages_json(messages)));
     return run(std::move(encoded.ids), encoded.stop_ids, options, on_text);
   });
 }

@@ -29,6 +29,11 @@ struct ModelFiles {
   // this is not an error of the open itself: token ids still work.
   std::optional<Error> tokenizer_error;
   std::string tokenizer_config;  // tokenizer_config.json ("" when absent)
+  // The chat template's source ("" when the model has none), as transformers
+  // picks it: chat_template.jinja, else chat_template.json's "chat_template",
+  // else tokenizer_config.json's (a GGUF's tokenizer.chat_template lands there).
+  std::string chat_template;
+  std::string chat_template_origin;  // the file it came from, for messages
   // config.json's, generation_config.json's and the tokenizer's EOS ids.
   std::vector<int32_t> eos_token_ids;
   // A BOS/EOS naming problem (an id past the vocabulary, a token it lacks):

@@ -1,4 +1,4 @@
-// weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3] [--max-new-tokens N]
+// weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --messages FILE.json | --prompt-ids 1,2,3] [--max-new-tokens N]
 //     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
 //     [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]
 //     [--backend portable|torch] [--device cpu]   (the last two in WS_TORCH builds)
@@ -18,6 +18,7 @@
 #include "api/model_files.h"
 #include "api/prompt.h"
 #include "api/stream_text.h"
+#include "cli/messages_file.h"
 #include "cli/args.h"
 #include "cli/http_flags.h"
 #include "cli/progress.h"
@@ -31,7 +32,8 @@ namespace {
 using json = nlohmann::json;
 
 const char* kGenerateUsage =
-    "usage: weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --prompt-ids 1,2,3]\n"
+    "usage: weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --messages FILE.json |\n"
+    "         --prompt-ids 1,2,3]\n"
     "         [--max-new-tokens N]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]\n"
     "         [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]\n"
@@ -39,7 +41,9 @@ const char* kGenerateUsage =
     "    q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;\n"
     "  --max-memory: the bytes the load may use (default: what the process may commit; suffixes K M G);\n"
     "  no <model>: the built-in default (SmolLM2-135M-Instruct); no prompt: a default question as a chat;\n"
-    "  --chat wraps the prompt in the model's chat template (ChatML, Llama 2) and stops at its end of turn;\n"
+    "  --chat wraps the prompt in the model's chat template (run as Jinja, as transformers does) and stops at\n"
+    "    its end of turn; --system adds a system message; --messages: a JSON array of {role, content}, a whole\n"
+    "    conversation rendered by the chat template (multi-turn);\n"
     "  temperature 0 (default) = greedy; --json prints one object with ids, text, load and speed figures;\n"
     "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode);\n"
     "  --bind mmap (local files) computes from the mapped checkpoint the weights stored in the dtype they\n"
@@ -102,6 +106,7 @@ int run_generate(int argc, char** argv) {
   Result<Args> args = parse_args(argc, argv, 1,
                                  with_http_options({"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
                                   "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system", "bind",
+                                  "messages",
 #if defined(WS_TORCH)
                                   "backend", "device"
 #endif
@@ -109,9 +114,12 @@ int run_generate(int argc, char** argv) {
                                  {"json", "huge-pages", "chat"});
   if (!args) return report_error(args.error());
   const bool has_prompt = args->get("prompt").has_value(), has_ids = args->get("prompt-ids").has_value();
-  if (args->positional.size() > 1 || (has_prompt && has_ids) || (has_ids && (args->has("chat") || args->get("system")))) {
+  const bool has_messages = args->get("messages").has_value();
+  if (args->positional.size() > 1 || has_prompt + has_ids + has_messages > 1 ||
+      (!has_prompt && (args->has("chat") || args->get("system")) && (has_ids || has_messages))) {
     std::fputs(kGenerateUsage, stderr);
-    std::fputs("give at most one model, and at most one of --prompt and --prompt-ids (--chat and --system need text)\n",
+    std::fputs("give at most one model, and at most one of --prompt, --messages and --prompt-ids "
+               "(--chat and --system go with --prompt)\n",
                stderr);
     return kExitUsage;
   }
@@ -126,7 +134,7 @@ int run_generate(int argc, char** argv) {
     if (!fallback) return report_error(fallback.error());
     location = *fallback;
   }
-  const bool default_prompt = !has_prompt && !has_ids;
+  const bool default_prompt = !has_prompt && !has_ids && !has_messages;
   const std::string user_text = has_prompt ? *args->get("prompt") : kDefaultPrompt;
 
   // ---- options ----
@@ -189,6 +197,13 @@ int run_generate(int argc, char** argv) {
       std::fprintf(stderr, "weightstream: warning: printing token ids, the tokenizer is unusable: %s\n",
                    files->tokenizer_error->to_string().c_str());
     }
+  } else if (auto path = args->get("messages")) {
+    Result<nlohmann::ordered_json> messages = read_messages(*path);
+    if (!messages) return report_error(messages.error());
+    Result<Prompt> encoded = encode_chat(*files, *messages);
+    if (!encoded) return report_error(encoded.error());
+    prompt = std::move(encoded->ids);
+    add_unique_ids(options.eos_token_ids, encoded->stop_ids);
   } else {
     const ChatMode chat = args->has("chat") ? ChatMode::On : default_prompt ? ChatMode::IfAvailable : ChatMode::Off;
     Result<Prompt> encoded = encode_prompt(*files, user_text, chat, args->get("system"));

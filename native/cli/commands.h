@@ -7,6 +7,7 @@ namespace ws::cli {
 int run_inspect(int argc, char** argv);
 int run_load(int argc, char** argv);
 int run_generate(int argc, char** argv);
+int run_tokenize(int argc, char** argv);
 int run_convert(int argc, char** argv);
 int run_perplexity(int argc, char** argv);
 

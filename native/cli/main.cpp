@@ -20,6 +20,9 @@ const char* kUsage =
     "  generate <model> [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N] [--temperature T]\n"
     "           [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--dtype keep|f32|f16|bf16]\n"
     "           [--threads N] [--json]      stream a continuation (gpt2, llama, mistral, qwen2)\n"
+    "           [--chat [--system TEXT] | --messages FILE.json]   inside the model's chat template\n"
+    "  tokenize <model> (--text TEXT | --prompt TEXT --chat [--system TEXT] | --messages FILE.json) [--json]\n"
+    "                                token ids, their tokens and the rendered chat text\n"
     "  convert <model> <out-dir> [--dtype keep|f32|f16|bf16] [--batch-mib N]\n"
     "                                write a Hugging Face directory (model.safetensors, config.json,\n"
     "                                tokenizer files); GGUF weights are dequantised\n"
@@ -44,6 +47,7 @@ int run(int argc, char** argv) {
   if (std::strcmp(command, "inspect") == 0) return ws::cli::run_inspect(argc - 1, argv + 1);
   if (std::strcmp(command, "load") == 0) return ws::cli::run_load(argc - 1, argv + 1);
   if (std::strcmp(command, "generate") == 0) return ws::cli::run_generate(argc - 1, argv + 1);
+  if (std::strcmp(command, "tokenize") == 0) return ws::cli::run_tokenize(argc - 1, argv + 1);
   if (std::strcmp(command, "convert") == 0) return ws::cli::run_convert(argc - 1, argv + 1);
   if (std::strcmp(command, "perplexity") == 0) return ws::cli::run_perplexity(argc - 1, argv + 1);
   std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", command, kUsage);

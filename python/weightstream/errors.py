@@ -81,6 +81,10 @@ class DeviceError(Error):
     kind = "Device"
 
 
+class TemplateError(Error, ValueError):
+    kind = "Template"
+
+
 class TimeoutError(Error, builtins.TimeoutError):  # noqa: A001 - the core's kind name; catchable as the builtin
     kind = "Timeout"
 
@@ -89,7 +93,7 @@ _BY_KIND = {
     cls.kind: cls
     for cls in (InvalidArgumentError, IoError, HttpError, NotFoundError, InvalidHeaderError, InvalidIndexError,
                 InvalidConfigError, TruncatedError, ShapeMismatchError, MissingTensorError, UnexpectedTensorError,
-                UnsupportedError, OutOfBudgetError, CancelledError, DeviceError, TimeoutError)
+                UnsupportedError, OutOfBudgetError, CancelledError, DeviceError, TimeoutError, TemplateError)
 }
 # Every kind the core can report has its class (a new kind must get one here).
 assert set(_native._error_kinds()) == set(_BY_KIND), set(_native._error_kinds()) ^ set(_BY_KIND)

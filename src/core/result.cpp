@@ -20,6 +20,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::NotFound: return "NotFound";
     case ErrorKind::Device: return "Device";
     case ErrorKind::Timeout: return "Timeout";
+    case ErrorKind::Template: return "Template";
   }
   return "Unknown";
 }

@@ -29,9 +29,10 @@ enum class ErrorKind {
   NotFound,         // a file or URL that does not exist (ENOENT, HTTP 404)
   Device,           // the GPU or its driver failed (CUDA errors, no device)
   Timeout,          // a deadline passed (an HTTP response, one read, a whole load)
+  Template,         // a (chat) template failed to parse or render, or called raise_exception
 };
 // The last kind: bindings that list every kind (Python, JS) loop up to it.
-constexpr ErrorKind kLastErrorKind = ErrorKind::Timeout;
+constexpr ErrorKind kLastErrorKind = ErrorKind::Template;
 
 const char* error_kind_name(ErrorKind kind);
 

@@ -4,93 +4,112 @@ namespace ws {
 
 namespace {
 
-// The text between `open` and `close` in the template, if `open` occurs
-// inside a string literal there; used to lift a default system prompt out of
-// "{{ '<|im_start|>system\nYou are ...<|im_end|>\n' }}".
-std::string literal_between(std::string_view text, std::string_view open, std::string_view close) {
-  const size_t begin = text.find(open);
-  if (begin == std::string_view::npos) return "";
-  const size_t content = begin + open.size();
-  const size_t end = text.find(close, content);
-  if (end == std::string_view::npos) return "";
-  return std::string(text.substr(content, end - content));
+using ojson = nlohmann::ordered_json;
+
+// transformers' SPECIAL_TOKENS_ATTRIBUTES, each passed when set.
+const char* kSpecialTokens[] = {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+
+ojson special_tokens_of(std::string_view tokenizer_config) {
+  ojson tokens = ojson::object();
+  if (tokenizer_config.empty()) return tokens;
+  const ojson config = ojson::parse(tokenizer_config, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object()) return tokens;
+  for (const char* key : kSpecialTokens) {
+    auto it = config.find(key);
+    if (it == config.end()) continue;
+    if (it->is_string()) {
+      tokens[key] = *it;
+    } else if (it->is_object()) {
+      auto content = it->find("content");
+      if (content != it->end() && content->is_string()) tokens[key] = *content;
+    }
+  }
+  return tokens;
 }
 
-// Jinja string literals in a template file hold "\n" as two characters when
-// the template was written JSON-escaped twice; HF's files hold real newlines.
-std::string unescape_newlines(std::string s) {
-  for (size_t pos = s.find("\\n"); pos != std::string::npos; pos = s.find("\\n", pos)) s.replace(pos, 2, "\n");
-  return s;
-}
-
-std::string strip(const std::string& s) {
-  const char* space = " \t\n\r\f\v";
-  const size_t begin = s.find_first_not_of(space);
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
+std::string template_in_config(const std::string& text) {
+  const ojson config = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object()) return "";
+  auto it = config.find("chat_template");
+  if (it == config.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_array()) {
+    for (const ojson& entry : *it) {
+      if (!entry.is_object()) continue;
+      auto name = entry.find("name");
+      auto body = entry.find("template");
+      if (name != entry.end() && name->is_string() && name->get_ref<const std::string&>() == "default" &&
+          body != entry.end() && body->is_string()) {
+        return body->get<std::string>();
+      }
+    }
+  }
+  return "";
 }
 
 }  // namespace
 
-Result<ChatTemplate> parse_chat_template(std::string_view jinja) {
-  if (jinja.find("<|im_start|>") != std::string_view::npos && jinja.find("<|im_end|>") != std::string_view::npos) {
-    ChatTemplate chat{ChatStyle::ChatML, "", "<|im_end|>"};
-    // Only a system turn written out literally counts as a default.
-    std::string system = unescape_newlines(literal_between(jinja, "<|im_start|>system\n", "<|im_end|>"));
-    if (system.empty()) system = unescape_newlines(literal_between(jinja, "<|im_start|>system\\n", "<|im_end|>"));
-    if (system.find("{{") == std::string::npos && system.find("{%") == std::string::npos &&
-        system.find('\'') == std::string::npos) {
-      chat.default_system = system;
-    }
-    return chat;
+ChatTemplateSource find_chat_template(const std::string* chat_template_jinja, const std::string* chat_template_json,
+                                      const std::string* tokenizer_config) {
+  if (chat_template_jinja && !chat_template_jinja->empty()) return {*chat_template_jinja, "chat_template.jinja"};
+  if (chat_template_json) {
+    const ojson j = ojson::parse(*chat_template_json, nullptr, /*allow_exceptions=*/false);
+    auto it = j.is_object() ? j.find("chat_template") : j.end();
+    if (j.is_object() && it != j.end() && it->is_string()) return {it->get<std::string>(), "chat_template.json"};
   }
-  if (jinja.find("[INST]") != std::string_view::npos && jinja.find("[/INST]") != std::string_view::npos) {
-    return ChatTemplate{ChatStyle::Llama2, "", "</s>"};
+  if (tokenizer_config) {
+    std::string text = template_in_config(*tokenizer_config);
+    if (!text.empty()) return {std::move(text), "tokenizer_config.json"};
   }
-  return make_error(ErrorKind::Unsupported,
-                    "chat template not recognised: supported layouts are ChatML (<|im_start|>/<|im_end|>) and "
-                    "Llama 2 ([INST] ... [/INST])");
+  return {};
 }
 
-Result<std::string> render_chat(const ChatTemplate& chat, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt) {
-  for (const ChatMessage& m : messages) {
-    if (m.role != "system" && m.role != "user" && m.role != "assistant") {
-      return make_error(ErrorKind::InvalidArgument, "chat message role \"" + m.role + "\" is not system, user or assistant");
+Result<ChatTemplate> parse_chat_template(std::string_view jinja, std::string_view tokenizer_config) {
+  WS_ASSIGN_OR_RETURN(JinjaTemplate program, JinjaTemplate::parse(jinja));
+  return ChatTemplate{std::move(program), special_tokens_of(tokenizer_config)};
+}
+
+Result<std::string> render_chat(const ChatTemplate& chat, const ojson& messages, bool add_generation_prompt) {
+  ojson context = ojson::object();
+  context["messages"] = messages;
+  context["tools"] = nullptr;
+  context["documents"] = nullptr;
+  context["add_generation_prompt"] = add_generation_prompt;
+  for (auto it = chat.special_tokens.begin(); it != chat.special_tokens.end(); ++it) context[it.key()] = it.value();
+  return chat.program.render(context);
+}
+
+std::string end_of_turn_marker(const ChatTemplate& chat) {
+  // A reply no template writes by itself, after one user turn.
+  static const char* kReply = "Q7zk reply";
+  ojson messages = ojson::array({{{"role", "user"}, {"content", "Hi"}}, {{"role", "assistant"}, {"content", kReply}}});
+  Result<std::string> text = render_chat(chat, messages, false);
+  if (!text) return "";
+  const size_t at = text->rfind(kReply);
+  if (at == std::string::npos) return "";
+  const std::string rest = text->substr(at + std::string(kReply).size());
+  const size_t begin = rest.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  const size_t end = rest.find_first_of(" \t\r\n", begin);
+  return rest.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+Result<ojson> parse_chat_messages(std::string_view json_text, const std::string& origin) {
+  const ojson messages = ojson::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (messages.is_discarded()) return make_error(ErrorKind::InvalidArgument, origin + ": not valid JSON");
+  if (!messages.is_array()) return make_error(ErrorKind::InvalidArgument, origin + ": expected a JSON array of {role, content}");
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const ojson& m = messages[i];
+    const std::string where = origin + ": message " + std::to_string(i);
+    if (!m.is_object()) return make_error(ErrorKind::InvalidArgument, where + " is not an object");
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) return make_error(ErrorKind::InvalidArgument, where + " has no string \"role\"");
+    auto content = m.find("content");
+    if (content != m.end() && !content->is_string() && !content->is_array() && !content->is_null()) {
+      return make_error(ErrorKind::InvalidArgument, where + ": \"content\" must be a string, a list or null");
     }
   }
-  std::string out;
-  if (chat.style == ChatStyle::ChatML) {
-    const bool has_system = !messages.empty() && messages.front().role == "system";
-    if (!has_system && !chat.default_system.empty()) {
-      out += "<|im_start|>system\n" + chat.default_system + "<|im_end|>\n";
-    }
-    for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-    if (add_generation_prompt) out += "<|im_start|>assistant\n";
-    return out;
-  }
-  // Llama 2, as its Hugging Face template writes it.
-  size_t first = 0;
-  std::string system;
-  if (!messages.empty() && messages.front().role == "system") {
-    system = messages.front().content;
-    first = 1;
-  }
-  for (size_t i = first; i < messages.size(); ++i) {
-    const ChatMessage& m = messages[i];
-    const bool expect_user = (i - first) % 2 == 0;
-    if ((m.role == "user") != expect_user || m.role == "system") {
-      return make_error(ErrorKind::InvalidArgument, "Llama 2 chat: roles must alternate user/assistant after an optional first system message");
-    }
-    if (m.role == "user") {
-      std::string content = m.content;  // the template strips it after adding <<SYS>>
-      if (i == first && !system.empty()) content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
-      out += "<s>[INST] " + strip(content) + " [/INST]";
-    } else {
-      out += " " + strip(m.content) + " </s>";
-    }
-  }
-  return out;
+  return messages;
 }
 
 }  // namespace ws

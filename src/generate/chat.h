@@ -1,45 +1,62 @@
-// Chat prompts: the model's chat template (tokenizer_config.json's
-// "chat_template", or GGUF's tokenizer.chat_template) recognised by its
-// markers and rendered natively. Hugging Face templates are Jinja programs; we
-// do not embed a Jinja engine, so only the well-known layouts are supported and
-// anything else is an Unsupported error rather than a silently wrong prompt.
+// Chat prompts: the model's chat template (chat_template.jinja,
+// chat_template.json, tokenizer_config.json's "chat_template", or GGUF's
+// tokenizer.chat_template) run by the Jinja engine (src/template) with the
+// variables transformers' apply_chat_template passes: messages, tools=None,
+// documents=None, add_generation_prompt and the special tokens.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/result.h"
+#include "template/template.h"
 
 namespace ws {
 
-enum class ChatStyle {
-  ChatML,  // <|im_start|>role\ncontent<|im_end|>\n ... <|im_start|>assistant\n  (SmolLM2, Qwen2, ...)
-  Llama2,  // <s>[INST] <<SYS>>\nsystem\n<</SYS>>\n\nuser [/INST] assistant </s><s>[INST] ...
-};
-
-struct ChatMessage {
-  std::string role;  // "system", "user" or "assistant"
-  std::string content;
-};
-
 struct ChatTemplate {
-  ChatStyle style;
-  // A system message the template inserts when the conversation has none
-  // (SmolLM2's "You are a helpful AI assistant named SmolLM, ...").
-  std::string default_system;
-  // The text token that ends an assistant turn: generation stops on it.
-  std::string end_of_turn;
+  JinjaTemplate program;
+  // transformers' special_tokens_map as template variables: bos_token,
+  // eos_token, ... as strings (from tokenizer_config.json, whose entries may
+  // be strings or {"content": ...} objects).
+  nlohmann::ordered_json special_tokens = nlohmann::ordered_json::object();
 };
 
-// Recognises `jinja_template`. Errors: Unsupported (naming the layouts we know).
-Result<ChatTemplate> parse_chat_template(std::string_view jinja_template);
+// The chat template of a model's files, as transformers picks it:
+// chat_template.jinja, else chat_template.json's "chat_template", else
+// tokenizer_config.json's "chat_template" (a string, or the "default" entry
+// of a list of {"name", "template"}); a GGUF's tokenizer.chat_template is in
+// its synthesized tokenizer_config.json. Absent files are null. `text` is ""
+// when there is none; `origin` names the file it came from.
+struct ChatTemplateSource {
+  std::string text;
+  std::string origin;
+};
+ChatTemplateSource find_chat_template(const std::string* chat_template_jinja, const std::string* chat_template_json,
+                                      const std::string* tokenizer_config);
 
-// The prompt text for `messages`, ending with the assistant's turn opener when
-// add_generation_prompt. Errors: InvalidArgument for an unknown role or a
-// conversation the layout cannot express (Llama 2: system not first, roles
-// not alternating user/assistant).
-Result<std::string> render_chat(const ChatTemplate& chat, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt);
+// Parses `jinja`; `tokenizer_config` (may be "") supplies the special tokens.
+// Errors: Template ("template line N: ...") for a template that does not parse.
+Result<ChatTemplate> parse_chat_template(std::string_view jinja, std::string_view tokenizer_config = "");
+
+// The prompt text for `messages` (a JSON array of message objects, passed
+// to the template as they are), ending with the assistant's turn opener when
+// add_generation_prompt. Errors: Template (the template's raise_exception,
+// e.g. roles that do not alternate, or any other render failure, with its
+// line); OutOfBudget when rendering exceeds the engine's limits.
+Result<std::string> render_chat(const ChatTemplate& chat, const nlohmann::ordered_json& messages, bool add_generation_prompt);
+
+// The text the template writes right after an assistant message ends (its
+// first whitespace-delimited piece: "<|im_end|>", "<|eot_id|>", "</s>",
+// "<end_of_turn>"), found by rendering a short conversation; "" when the
+// template renders none. Generation stops at it.
+std::string end_of_turn_marker(const ChatTemplate& chat);
+
+// Messages from JSON text: an array of objects with string "role" and
+// (string, list or null) "content". Errors: InvalidArgument naming the
+// first bad entry.
+Result<nlohmann::ordered_json> parse_chat_messages(std::string_view json_text, const std::string& origin);
 
 }  // namespace ws

@@ -123,3 +123,30 @@ json_seeds = [header.decode(), json.dumps(byte_level), json.dumps(sentencepiece)
 for i, text in enumerate(json_seeds):
     with open(f"{root}/json/seed{i}", "w") as f:
         f.write(text)
+
+# Jinja: the committed chat templates, the real ones of build/templates when
+# .ci/setup.d/80-chat-templates.sh fetched them, and a few statements.
+os.makedirs(f"{root}/template", exist_ok=True)
+here = os.path.dirname(os.path.abspath(__file__))
+seeds = [
+    "{% for m in messages %}{{ m.role }}: {{ m.content | trim }}{% if not loop.last %}\n{% endif %}{% endfor %}",
+    "{% set ns = namespace(x=0) %}{% for i in range(3) if i is odd %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}",
+    "{% macro m(a, b='x') %}{{ caller() ~ a ~ b }}{% endmacro %}{% call m(1) %}c{% endcall %}",
+    "{{ messages[-1]['content'].split('</think>')[-1].strip() | tojson(indent=2) }}{% filter upper %}a{% endfilter %}",
+]
+for name in ("llama2-chat.jinja", "qwen2-instruct.jinja"):
+    with open(os.path.join(here, "..", "data", "templates", name), encoding="utf-8") as f:
+        seeds.append(f.read())
+templates_dir = os.path.join(here, "..", "..", "build", "templates")
+if os.path.isdir(templates_dir):
+    for family in sorted(os.listdir(templates_dir)):
+        try:
+            with open(os.path.join(templates_dir, family, "tokenizer_config.json"), encoding="utf-8") as f:
+                template = json.load(f).get("chat_template")
+        except (OSError, ValueError):
+            continue
+        if isinstance(template, str):
+            seeds.append(template)
+for i, seed in enumerate(seeds):
+    with open(f"{root}/template/seed{i}", "w", encoding="utf-8") as f:
+        f.write(seed)

@@ -3,6 +3,7 @@
 // its turn; no model and no prompt use the defaults.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <unistd.h>
 
 #include "native/test_support.h"
@@ -53,6 +54,47 @@ TEST(CliChat, MappedGgufBlocksGiveTheCopiedIds) {
   EXPECT_GT(bound, 0u);
   EXPECT_GT(mapped_bytes, 5 * bound);
   EXPECT_EQ(mapped_bytes + bound, copied["load"]["bound_bytes"].get<uint64_t>());
+}
+
+TEST(CliChat, MessagesFileRendersAMultiTurnConversation) {
+  if (!have_smollm2()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", WS_SMOLLM2_GGUF " absent (.ci/setup.d/30-smollm2.sh)");
+  const std::string path = ::testing::TempDir() + "/ws_messages.json";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(R"([{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"},
+                 {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "What is the capital of France?"}])",
+             f);
+  std::fclose(f);
+  const nlohmann::json out = run_json(std::string(WS_SMOLLM2_GGUF) + " --messages " + path + " --max-new-tokens 30");
+  ASSERT_FALSE(out.is_discarded());
+  EXPECT_TRUE(out["stopped_at_eos"].get<bool>());
+  EXPECT_NE(out["text"].get<std::string>().find("Paris"), std::string::npos) << out["text"];
+  // The system message replaces SmolLM2's default one: the prompt is the four turns.
+  auto [status, tokens] = test::run_command(std::string(WS_CLI) + " tokenize " + WS_SMOLLM2_GGUF + " --messages " + path + " --json");
+  ASSERT_EQ(status, 0) << tokens;
+  const nlohmann::json rendered = nlohmann::json::parse(tokens, nullptr, false);
+  ASSERT_FALSE(rendered.is_discarded()) << tokens;
+  EXPECT_EQ(rendered["ids"], out["prompt_ids"]);
+  EXPECT_EQ(rendered["text"].get<std::string>().find("SmolLM"), std::string::npos) << rendered["text"];
+}
+
+TEST(CliChat, BadMessagesFileIsAnInvalidArgument) {
+  const std::string path = ::testing::TempDir() + "/ws_bad_messages.json";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(R"({"role": "user"})", f);
+  std::fclose(f);
+  auto [status, out] = test::run_command(std::string(WS_CLI) + " tokenize x --messages " + path + " 2>&1");
+  EXPECT_EQ(status, 2);  // report_error: InvalidArgument is the caller's mistake
+  EXPECT_NE(out.find("InvalidArgument"), std::string::npos) << out;
+}
+
+TEST(CliChat, TokenizeUsageErrors) {
+  for (const char* args : {"", " x", " x --text a --messages m.json", " x --text a --chat", " x --prompt a --system s",
+                           " x --text a --prompt b"}) {
+    EXPECT_EQ(test::run_command(std::string(WS_CLI) + " tokenize" + args + " 2>/dev/null").first, 2) << args;
+  }
+  EXPECT_EQ(test::run_command(std::string(WS_CLI) + " generate x --messages m.json --prompt a 2>/dev/null").first, 2);
 }
 
 TEST(CliChat, ChatWithoutTextIsAUsageError) {

@@ -44,14 +44,16 @@ test('SmolLM2 chat template: wasm renders what the native build renders', { skip
     // Without the generation prompt the text ends with the last turn.
     assert.ok(model.applyChatTemplate(CONVERSATIONS[0], { addGenerationPrompt: false }).endsWith('<|im_end|>\n'));
     // A {messages} prompt: the native CLI's ids, stopping at <|im_end|>.
-    const native = JSON.parse(execFileSync(cli, ['generate', smollm2Gguf, '--chat', '--prompt',
-      'What is the capital of France?', '--max-new-tokens', '24', '--json', '--threads', '1'], { encoding: 'utf8' }));
-    const text = await collect(model.generate({ messages: CONVERSATIONS[0] }, { maxNewTokens: 24 }));
+    const question = 'What is the capital of France? Answer in one sentence.';
+    const native = JSON.parse(execFileSync(cli, ['generate', smollm2Gguf, '--chat', '--prompt', question,
+      '--max-new-tokens', '40', '--json', '--threads', '1'], { encoding: 'utf8' }));
+    assert.ok(native.stopped_at_eos, 'the native CLI answers within 40 tokens');
+    const text = await collect(model.generate({ messages: [{ role: 'user', content: question }] }, { maxNewTokens: 40 }));
     assert.deepEqual(model.lastGeneration.promptIds, native.prompt_ids);
     assert.deepEqual(model.lastGeneration.ids, native.ids);
     assert.equal(model.lastGeneration.stoppedAtEos, native.stopped_at_eos);
     assert.equal(text, native.text);
-    // Template errors are typed and name the line; bad messages are usage errors.
+    // Bad messages are usage errors, before the template runs.
     assert.throws(() => model.applyChatTemplate([{ content: 'no role' }]), { kind: 'InvalidArgument' });
     assert.throws(() => model.applyChatTemplate('not a list'), { kind: 'InvalidArgument' });
   } finally {

@@ -8,7 +8,7 @@
 export type ErrorKind =
   | 'InvalidArgument' | 'Io' | 'Http' | 'InvalidHeader' | 'InvalidIndex' | 'InvalidConfig' | 'Truncated'
   | 'ShapeMismatch' | 'MissingTensor' | 'UnexpectedTensor' | 'Unsupported' | 'OutOfBudget' | 'Cancelled'
-  | 'NotFound' | 'Device' | 'Timeout' | 'Internal';
+  | 'NotFound' | 'Device' | 'Timeout' | 'Template' | 'Internal';
 
 export class WeightstreamError extends Error {
   readonly kind: ErrorKind;
@@ -147,6 +147,13 @@ export interface MemoryFigures {
   heapBytes: number;
 }
 
+/** One turn of a conversation; other fields (tool_calls, ...) reach the template as they are. */
+export interface ChatMessage {
+  role: string;
+  content?: string | unknown[] | null;
+  [field: string]: unknown;
+}
+
 /**
  * A loaded model. After dispose(), every method but memory() and dispose() throws (or, for generate,
  * rejects with) a UsageError.
@@ -161,11 +168,19 @@ export class Model {
   /** Throws UsageError unless every id is an integer in [0, info.vocab_size). */
   decode(ids: ArrayLike<number>): string;
   /**
-   * Text pieces as they are generated. `prompt`: text, or token ids (integers in [0, info.vocab_size)).
+   * The conversation as the model's chat template renders it (Jinja, the same engine as the native build,
+   * with transformers' variables), ending with the assistant's turn opener unless addGenerationPrompt is
+   * false. Throws UnsupportedError without a template; a UsageError of kind 'Template' (naming the
+   * template line) when the template fails or raises.
+   */
+  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
+  /**
+   * Text pieces as they are generated. `prompt`: text, token ids (integers in [0, info.vocab_size)), or
+   * `{messages}`: a conversation rendered by the chat template (generation also stops at its end of turn).
    * Every failure ends the iterator with a WeightstreamError: UsageError for a bad prompt or option, a
    * second concurrent generate, or dispose() while it runs.
    */
-  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<string, void, undefined>;
+  generate(prompt: string | ArrayLike<number> | { messages: ChatMessage[] }, options?: GenerateOptions): AsyncGenerator<string, void, undefined>;
   /** Frees the model; a generation in progress ends with a UsageError. Calling it again does nothing. */
   dispose(): void;
 }
@@ -175,7 +190,7 @@ export class WorkerModel {
   lastGeneration: GenerationStats | null;
   /** The figures the worker last reported. */
   memory(): MemoryFigures;
-  generate(prompt: string | ArrayLike<number>, options?: Omit<GenerateOptions, 'onToken'>): AsyncGenerator<string, void, undefined>;
+  generate(prompt: string | ArrayLike<number> | { messages: ChatMessage[] }, options?: Omit<GenerateOptions, 'onToken'>): AsyncGenerator<string, void, undefined>;
   /** Frees the model by ending its worker; a generation in progress ends with a UsageError. */
   dispose(): void;
 }

@@ -9,7 +9,7 @@
 import { canUseThreads, loadCore, isNode } from './core.js';
 import { openLocation } from './sources.js';
 import { CancelledError, FormatError, UsageError, WeightstreamError, asWeightstreamError } from './errors.js';
-import { invalid, generateOptions, loadArguments, promptArgument, tokenIds } from './options.js';
+import { chatMessages, invalid, generateOptions, loadArguments, promptArgument, tokenIds } from './options.js';
 import { LoadSignal } from './transfer.js';
 
 export * from './errors.js';
@@ -18,7 +18,8 @@ export { loadModelInWorker, WorkerModel } from './worker_client.js';
 
 const INDEX_FILE = 'model.safetensors.index.json';
 const SINGLE_FILE = 'model.safetensors';
-const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja',
+  'chat_template.json'];
 // Most safetensors headers fit (a 7B shard's is tens of kB); GGUF vocabularies grow it.
 const FIRST_PREFIX_BYTES = 256 << 10;
 
@@ -83,8 +84,29 @@ export class Model {
     return this.core.text();
   }
 
+  // The conversation `messages` ([{role, content}, ...]) as the model's chat
+  // template renders it (the same Jinja engine as the native build, with
+  // transformers' variables), ending with the assistant's turn opener unless
+  // addGenerationPrompt is false. Throws a WeightstreamError: kind
+  // 'Unsupported' without a template, 'Template' (naming the template line)
+  // when it fails or raises.
+  applyChatTemplate(messages, options) {
+    return this.renderChat(messages, options).text;
+  }
+
+  renderChat(messages, options) {
+    this.live();
+    const { addGenerationPrompt = true } = options ?? {};
+    const json = JSON.stringify(chatMessages(messages));
+    this.core.withBytes(json, (ptr, len) =>
+      this.core.check(this.core.m._ws_render_chat(this.session, ptr, len, addGenerationPrompt ? 1 : 0)));
+    return JSON.parse(this.core.text());
+  }
+
   // An async iterator of text pieces. `prompt`: text (tokenized with the
-  // model's tokenizer, special tokens added) or an array of token ids.
+  // model's tokenizer, special tokens added), an array of token ids, or
+  // {messages: [{role, content}, ...]}: the conversation in the chat template
+  // (generation stops at its end of turn too).
   // Temperature 0 (the default) is greedy. After it ends, lastGeneration
   // holds {ids, promptIds, stoppedAtEos, prefill/decode tokens per second}.
   // Every failure, misuse included, ends the iterator with a
@@ -94,7 +116,16 @@ export class Model {
     const checkedPrompt = promptArgument(prompt, this.info.vocab_size);
     const { maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, signal, onToken } = generateOptions(options);
     if (this.busy) throw new UsageError('InvalidArgument', 'this model is already generating');
-    const promptIds = typeof checkedPrompt === 'string' ? this.encode(checkedPrompt) : checkedPrompt;
+    let promptIds = checkedPrompt;
+    const stopIds = [];
+    if (typeof checkedPrompt === 'string') {
+      promptIds = this.encode(checkedPrompt);
+    } else if (checkedPrompt.messages) {
+      const chat = this.renderChat(checkedPrompt.messages);
+      // The template writes its own special tokens, as apply_chat_template does.
+      promptIds = this.encode(chat.text, { addSpecialTokens: false });
+      if (chat.end_of_turn_id >= 0) stopIds.push(chat.end_of_turn_id);
+    }
     const { core, session } = this;
     // The session may be freed (dispose) while this generator waits at a
     // yield: it is checked after every wait, before the next call into wasm.
@@ -104,6 +135,7 @@ export class Model {
     };
     this.busy = true;
     try {
+      core.withInt32s(stopIds, (ptr, n) => core.check(core.m._ws_set_stop_ids(session, ptr, n)));
       core.withInt32s(promptIds, (ptr, n) => core.check(core.m._ws_generate_start(session, ptr, n, maxNewTokens,
         temperature, topK, topP, repetitionPenalty, seed)));
       for (;;) {

@@ -157,9 +157,24 @@ export function tokenIds(ids, vocabSize, what = 'token ids') {
 export function promptArgument(prompt, vocabSize) {
   if (typeof prompt === 'string') return prompt;
   if (prompt === undefined || prompt === null || typeof prompt !== 'object') {
-    throw invalid(`the prompt must be text or an array of token ids, not ${describe(prompt)}`);
+    throw invalid(`the prompt must be text, an array of token ids or {messages}, not ${describe(prompt)}`);
+  }
+  if (!Array.isArray(prompt) && !ArrayBuffer.isView(prompt) && 'messages' in prompt) {
+    return { messages: chatMessages(prompt.messages) };
   }
   return tokenIds(prompt, vocabSize, 'the prompt');
+}
+
+// A conversation for the chat template: an array of objects with a string
+// role (their other fields, content included, go to the template as they are).
+export function chatMessages(messages) {
+  if (!Array.isArray(messages)) throw invalid(`messages must be an array of {role, content}, not ${describe(messages)}`);
+  messages.forEach((m, i) => {
+    if (m === null || typeof m !== 'object' || typeof m.role !== 'string') {
+      throw invalid(`messages[${i}] must be an object with a string role`);
+    }
+  });
+  return messages;
 }
 
 // Model.generate's options, checked and with defaults filled in.

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "generate/chat.h"
 #include "web/src/export_args.h"
 #include "web/src/session.h"
 
@@ -314,6 +315,48 @@ EMSCRIPTEN_KEEPALIVE int ws_decode(int handle, const int32_t* ids, int n) {
   if (!text) return fail(text.error());
   g_text = std::move(*text);
   return static_cast<int>(g_text.size());
+}
+
+// `len` bytes of JSON messages (an array of {role, content, ...}) rendered by
+// the model's chat template (chat_template.jinja / .json or
+// tokenizer_config.json's, a GGUF's included) with the Jinja engine the CLI
+// uses: JSON {"text", "end_of_turn", "end_of_turn_id" (-1: not one token),
+// "origin"} in ws_text(), its byte length; -1 on error (Unsupported when the
+// model has no template, Template for the template's own errors).
+EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, size_t len, int add_generation_prompt) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> messages_text = text_of(messages_json, len, "messages");
+  if (!messages_text) return fail(messages_text.error());
+  ws::Result<nlohmann::ordered_json> messages = ws::parse_chat_messages(*messages_text, "messages");
+  if (!messages) return fail(messages.error());
+  const ws::ChatTemplateSource source = ws::find_chat_template(
+      s->file("chat_template.jinja"), s->file("chat_template.json"), s->file("tokenizer_config.json"));
+  if (source.text.empty()) return fail({ws::ErrorKind::Unsupported, "the model has no chat template"});
+  const std::string* config = s->file("tokenizer_config.json");
+  ws::Result<ws::ChatTemplate> chat = ws::parse_chat_template(source.text, config ? *config : "");
+  if (!chat) return fail({chat.error().kind, source.origin + ": " + chat.error().message});
+  ws::Result<std::string> text = ws::render_chat(*chat, *messages, add_generation_prompt != 0);
+  if (!text) return fail({text.error().kind, source.origin + ": " + text.error().message});
+  const std::string marker = ws::end_of_turn_marker(*chat);
+  int end_id = -1;
+  if (!marker.empty() && s->has_tokenizer()) {
+    ws::Result<std::vector<int32_t>> ids = s->encode(marker, false);
+    if (ids && ids->size() == 1) end_id = (*ids)[0];
+  }
+  nlohmann::ordered_json out = {{"text", *text}, {"end_of_turn", marker}, {"end_of_turn_id", end_id}, {"origin", source.origin}};
+  g_text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return static_cast<int>(g_text.size());
+}
+
+// Extra ids the next generations stop at (n = 0 clears them).
+EMSCRIPTEN_KEEPALIVE int ws_set_stop_ids(int handle, const int32_t* ids, int n) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  if (n < 0) return fail({ws::ErrorKind::InvalidArgument, "negative count"});
+  if (ws::Status in_heap = check_int32s(ids, n, "stop ids"); !in_heap) return fail(in_heap.error());
+  s->set_stop_ids(n == 0 ? std::vector<int32_t>() : std::vector<int32_t>(ids, ids + n));
+  return 0;
 }
 
 EMSCRIPTEN_KEEPALIVE int ws_generate_start(int handle, const int32_t* ids, int n, int max_new_tokens,

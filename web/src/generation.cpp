@@ -25,6 +25,7 @@ Status Session::start_generation(std::vector<int32_t> prompt, const SamplingOpti
   const std::string* generation_config = file("generation_config.json");
   const Tokenizer* tokenizer = tokenizer_ ? &*tokenizer_ : nullptr;
   options.eos_token_ids = model_eos_ids(model_->config(), generation_config ? *generation_config : "", tokenizer);
+  add_unique_ids(options.eos_token_ids, stop_ids_);
   generator_.reset();  // the previous generation's cache goes before the new one is allocated
   WS_ASSIGN_OR_RETURN(Generator generator, Generator::start(*model_, std::move(prompt), options, tokenizer));
   generator_.emplace(std::move(generator));

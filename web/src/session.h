@@ -81,6 +81,9 @@ class Session {
   // rules, stream decoder): the first step is the prompt's prefill. EOS ids:
   // config.json, generation_config.json and the tokenizer's, merged.
   Status start_generation(std::vector<int32_t> prompt, const SamplingOptions& sampling, size_t max_new_tokens);
+  // More ids to stop at (a chat template's end of turn), for the generations
+  // started after this call; replaces the previous set.
+  void set_stop_ids(std::vector<int32_t> ids) { stop_ids_ = std::move(ids); }
   // The next id, or nullopt when generation is over. Its text piece (the
   // held-back rest on the final call; none for an EOS id) is in piece().
   Result<std::optional<int32_t>> step();
@@ -111,6 +114,7 @@ class Session {
   std::optional<Generator> generator_;
   inline static const std::string no_piece_;
   inline static const GenerateResult no_stats_{};
+  std::vector<int32_t> stop_ids_;  // set_stop_ids
 };
 
 }  // namespace ws::web
