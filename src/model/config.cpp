@@ -311,6 +311,7 @@ Status parse_llama_family(const json& config, ModelConfig& out) {
   out.mlp_bias = get_bool(config, "mlp_bias", false);
   out.qk_norm = type == "qwen3" || type == "gemma3_text";
   out.fused_projections = type == "phi3";
+  if (out.fused_projections) out.qkv_bias = out.o_bias = out.mlp_bias = false;  // Phi3's Linear layers have none
   if (gemma) {
     out.embedding_scale = std::sqrt(static_cast<float>(out.hidden_size));
     out.norm_weight_offset = 1.0f;
