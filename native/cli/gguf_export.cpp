@@ -1,5 +1,5 @@
 // Architecture metadata and tensor names for GGUF output, as
-// convert_hf_to_gguf.py writes them (GPT2Model, LlamaModel, Qwen2Model).
+// convert_hf_to_gguf.py writes them (GPT2Model, LlamaModel, Qwen2Model, Qwen3Model).
 #include "cli/gguf_export.h"
 
 #include <nlohmann/json.hpp>
@@ -15,7 +15,9 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 const char* gguf_architecture(const ModelConfig& config) {
-  return config.architecture == Architecture::Gpt2 ? "gpt2" : config.model_type == "qwen2" ? "qwen2" : "llama";
+  if (config.architecture == Architecture::Gpt2) return "gpt2";
+  if (config.model_type == "qwen2" || config.model_type == "qwen3") return config.model_type.c_str();
+  return "llama";
 }
 
 // GPT-2 names (with or without the "transformer." prefix) -> llama.cpp's.
@@ -76,17 +78,31 @@ bool dropped(const ModelConfig& config, const std::string& name) {
 
 Result<GgufMetadata> gguf_model_metadata(std::string_view config_json, const std::string& model_name) {
   WS_ASSIGN_OR_RETURN(ModelConfig config, parse_model_config(config_json));
+  // The families written as llama.cpp's own architectures that we do not
+  // write yet (gemma*, phi3: their own keys, +1 norms, rope factor tensors)
+  // are refused, never written as a "llama" file that would load and answer wrongly.
+  if (config.architecture != Architecture::Gpt2 && config.model_type != "llama" && config.model_type != "mistral" &&
+      config.model_type != "qwen2" && config.model_type != "qwen3") {
+    return make_error(ErrorKind::Unsupported, "convert to GGUF: model_type \"" + config.model_type +
+                                                  "\" (supported: gpt2, llama, mistral, qwen2, qwen3)");
+  }
   const nlohmann::json raw = nlohmann::json::parse(config_json, nullptr, false);
   float linear_rope_factor = 0;
-  if (raw.is_object() && raw.contains("rope_scaling") && raw["rope_scaling"].is_object()) {
-    const nlohmann::json& scaling = raw["rope_scaling"];
-    const std::string type = scaling.value("rope_type", scaling.value("type", std::string()));
-    if (type != "linear") {
+  // transformers 4 writes rope_scaling; 5 writes rope_parameters (with
+  // rope_type "default" when unscaled).
+  const char* key = raw.is_object() && raw.contains("rope_scaling") && raw["rope_scaling"].is_object() ? "rope_scaling"
+                    : raw.is_object() && raw.contains("rope_parameters") && raw["rope_parameters"].is_object()
+                        ? "rope_parameters"
+                        : nullptr;
+  if (key) {
+    const nlohmann::json& scaling = raw[key];
+    const std::string type = scaling.value("rope_type", scaling.value("type", std::string("default")));
+    if (type != "default" && type != "linear") {
       // llama.cpp takes llama3 scaling as a rope_freqs.weight tensor, which we do not write yet.
       return make_error(ErrorKind::Unsupported, "config.json: rope_scaling type \"" + type +
                                                     "\" cannot be written to GGUF yet (supported: linear)");
     }
-    linear_rope_factor = scaling.value("factor", 1.0f);
+    if (type == "linear") linear_rope_factor = scaling.value("factor", 1.0f);
   }
 
   const std::string arch = gguf_architecture(config);
@@ -124,7 +140,7 @@ Result<GgufMetadata> gguf_model_metadata(std::string_view config_json, const std
 Result<std::vector<GgufTensorMapping>> gguf_tensor_mappings(const ModelConfig& config, const Checkpoint& checkpoint) {
   const bool gpt2 = config.architecture == Architecture::Gpt2;
   // Only llama.cpp's "llama" architecture uses the interleaved rotary rows.
-  const bool interleave = !gpt2 && config.model_type != "qwen2";
+  const bool interleave = !gpt2 && std::string(gguf_architecture(config)) == "llama";
   std::vector<GgufTensorMapping> out;
   std::vector<std::string> unknown;
   for (const TensorInfo& t : checkpoint.tensors) {

@@ -9,6 +9,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -39,21 +40,31 @@ at::ScalarType weight_scalar_type(DType dtype) {
 
 int64_t i64(size_t v) { return static_cast<int64_t>(v); }
 
-// Rotary frequencies on the device, re-sent only when they change (they are
-// the same for every call of one model).
+// Rotary frequencies on the device, re-sent only when they change. A model
+// may alternate a few arrays (Gemma 3's local and global layers, LongRoPE's
+// short and long factors): each keeps its own slot.
 class FrequenciesOnDevice {
  public:
   const at::Tensor& get(const float* data, size_t n, const at::Device& device) {
-    if (!tensor_.defined() || host_.size() != n || std::memcmp(host_.data(), data, n * sizeof(float)) != 0) {
-      host_.assign(data, data + n);
-      tensor_ = at::from_blob(host_.data(), {i64(n)}, at::TensorOptions().dtype(at::kFloat)).to(device).clone();
+    for (Slot& slot : slots_) {
+      if (slot.tensor.defined() && slot.host.size() == n &&
+          std::memcmp(slot.host.data(), data, n * sizeof(float)) == 0) {
+        return slot.tensor;
+      }
     }
-    return tensor_;
+    Slot& slot = slots_[next_++ % slots_.size()];
+    slot.host.assign(data, data + n);
+    slot.tensor = at::from_blob(slot.host.data(), {i64(n)}, at::TensorOptions().dtype(at::kFloat)).to(device).clone();
+    return slot.tensor;
   }
 
  private:
-  std::vector<float> host_;
-  at::Tensor tensor_;
+  struct Slot {
+    std::vector<float> host;
+    at::Tensor tensor;
+  };
+  std::array<Slot, 4> slots_;
+  size_t next_ = 0;
 };
 
 // The positions of one forward in the forms the ops use, made once per
@@ -252,26 +263,33 @@ class AtenBackend final : public Backend {
   }
 
   // As transformers' LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * gamma, in f32.
-  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float eps, float* y) override {
+  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float gamma_offset, float eps,
+                float* y) override {
     const int64_t d = i64(dim);
     at::Tensor input = view(x, {i64(n), d});
     at::Tensor variance = input.pow(2).mean(-1, /*keepdim=*/true);
     at::Tensor normed = input * at::rsqrt(variance + eps);
     at::Tensor result = view(y, {i64(n), d});
-    at::mul_out(result, view(gamma, {d}), normed);
+    at::Tensor weight = view(gamma, {d});
+    if (gamma_offset != 0.0f) weight = weight + gamma_offset;
+    at::mul_out(result, weight, normed);
   }
 
-  // transformers' apply_rotary_pos_emb: x * cos + rotate_half(x) * sin, with
-  // rotate_half(x) = cat(-x[half:], x[:half]) and angles position * inv_freq.
-  void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
+  void rotary(float* x, size_t n, const RotaryShape& shape, const int32_t* positions,
               const float* inv_freq) override {
-    const int64_t rows = i64(n), h = i64(heads), hd = i64(head_dim), half = hd / 2;
+    const int64_t rows = i64(n), h = i64(shape.heads), hd = i64(shape.head_dim), rd = i64(shape.rotary_dim);
+    const int64_t half = rd / 2;
     at::Tensor freqs = positions_.update(positions, n, device_).angle *
                        inv_freq_.get(inv_freq, static_cast<size_t>(half), device_).unsqueeze(0);
-    at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);  // [n, 1, head_dim]
-    at::Tensor t = view(x, {rows, h, hd});
+    at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);  // [n, 1, rotary_dim]
+    at::Tensor cos = emb.cos(), sin = emb.sin();
+    if (shape.scale != 1.0f) {
+      cos = cos * shape.scale;
+      sin = sin * shape.scale;
+    }
+    at::Tensor t = view(x, {rows, h, hd}).narrow(-1, 0, rd);
     at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
-    t.copy_(t * emb.cos() + rotated * emb.sin());
+    t.copy_(t * cos + rotated * sin);
   }
 
   void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache, const float* v_cache,
@@ -286,15 +304,29 @@ class AtenBackend final : public Backend {
       keys = keys.repeat_interleave(heads / kv_heads, 0);
       values = values.repeat_interleave(heads / kv_heads, 0);
     }
-    const at::Tensor& visible = at_positions.visible;  // true = attend
+    at::Tensor visible = at_positions.visible;  // true = attend
+    if (shape.sliding_window != 0) {
+      // slot > position - window: the window holds the query's own position.
+      visible = visible.logical_and(at::arange(slots, at_positions.index.options()).unsqueeze(0).gt(
+          at_positions.index.unsqueeze(1) - i64(shape.sliding_window)));
+    }
+    at::Tensor context;
+    if (shape.logit_softcap > 0) {
+      const float cap = shape.logit_softcap;
+      at::Tensor scores = at::matmul(query, keys.transpose(1, 2)) * scale;  // [heads, n, slots]
+      scores = at::tanh(scores / cap) * cap;
+      scores.masked_fill_(visible.logical_not(), -std::numeric_limits<float>::infinity());
+      context = at::matmul(at::softmax(scores, -1), values);  // [heads, n, hd]
+    } else {
 #if WS_TORCH_HAS_SDPA_SCALE
-    at::Tensor context = at::scaled_dot_product_attention(query, keys, values, visible, 0.0, false,
-                                                          static_cast<double>(scale));
+      context = at::scaled_dot_product_attention(query, keys, values, visible, 0.0, false,
+                                                 static_cast<double>(scale));
 #else
-    at::Tensor scores = at::matmul(query, keys.transpose(1, 2)) * scale;  // [heads, n, slots]
-    scores.masked_fill_(visible.logical_not(), -std::numeric_limits<float>::infinity());
-    at::Tensor context = at::matmul(at::softmax(scores, -1), values);  // [heads, n, hd]
+      at::Tensor scores = at::matmul(query, keys.transpose(1, 2)) * scale;  // [heads, n, slots]
+      scores.masked_fill_(visible.logical_not(), -std::numeric_limits<float>::infinity());
+      context = at::matmul(at::softmax(scores, -1), values);  // [heads, n, hd]
 #endif
+    }
     view(out, {rows, heads, hd}).copy_(context.transpose(0, 1));
   }
 
@@ -307,6 +339,18 @@ class AtenBackend final : public Backend {
   void silu_mul(const float* gate, const float* up, size_t n, float* out) override {
     at::Tensor result = view(out, {i64(n)});
     at::mul_out(result, at::silu(view(gate, {i64(n)})), view(up, {i64(n)}));
+  }
+
+  void gelu_tanh_mul(const float* gate, const float* up, size_t n, float* out) override {
+    at::Tensor result = view(out, {i64(n)});
+    at::mul_out(result, at::gelu(view(gate, {i64(n)}), "tanh"), view(up, {i64(n)}));
+  }
+
+  void scale(float* x, size_t n, float factor) override { view(x, {i64(n)}).mul_(factor); }
+
+  void softcap(float* x, size_t n, float cap) override {
+    at::Tensor t = view(x, {i64(n)});
+    t.copy_(at::tanh(t / cap) * cap);
   }
 
   void softmax(float* x, size_t n) override {

@@ -21,12 +21,15 @@ class ManifestOnlyBackend final : public Backend {
   void embedding(const WeightTensor&, const int32_t*, size_t, float*) override {}
   void linear(const float*, size_t, const MatrixView&, const float*, float*) override {}
   void layer_norm(const float*, size_t, size_t, const float*, const float*, float, float*) override {}
-  void rms_norm(const float*, size_t, size_t, const float*, float, float*) override {}
-  void rotary(float*, size_t, size_t, size_t, const int32_t*, const float*) override {}
+  void rms_norm(const float*, size_t, size_t, const float*, float, float, float*) override {}
+  void rotary(float*, size_t, const RotaryShape&, const int32_t*, const float*) override {}
   void attention(const float*, size_t, const int32_t*, const float*, const float*, const AttentionShape&, float,
                  float*) override {}
   void gelu_new(float*, size_t) override {}
   void silu_mul(const float*, const float*, size_t, float*) override {}
+  void gelu_tanh_mul(const float*, const float*, size_t, float*) override {}
+  void scale(float*, size_t, float) override {}
+  void softcap(float*, size_t, float) override {}
   void softmax(float*, size_t) override {}
   void add(const float*, const float*, size_t, float*) override {}
 };

@@ -92,6 +92,24 @@ struct AttentionShape {
   size_t heads = 0;     // query heads
   size_t kv_heads = 0;  // key/value heads; heads % kv_heads == 0 (grouped-query)
   size_t head_dim = 0;
+  // Sliding-window attention (Mistral, Gemma 2/3 local layers): 0 = every
+  // earlier position; else the query at position p sees positions
+  // p - sliding_window + 1 .. p (transformers' mask: kv > q - window).
+  size_t sliding_window = 0;
+  // Gemma 2's attention logit soft-capping: scores become
+  // cap * tanh(scale * q.k / cap) before the softmax; 0 = none.
+  float logit_softcap = 0.0f;
+};
+
+// Which part of each head rotates, and how much: rotary_dim <= head_dim
+// (partial rotary, Phi-4-mini: the first rotary_dim elements rotate, element
+// i pairing with i + rotary_dim/2; the rest pass through), and a factor on
+// cos and sin (LongRoPE's attention factor; 1 otherwise).
+struct RotaryShape {
+  size_t heads = 0;
+  size_t head_dim = 0;
+  size_t rotary_dim = 0;
+  float scale = 1.0f;
 };
 
 // Ops take raw pointers; shapes are the caller's promise (model code checks
@@ -152,10 +170,15 @@ class Backend {
   // Row-wise over [n, dim]; y may alias x.
   virtual void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta,
                           float eps, float* y) = 0;
-  virtual void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float eps, float* y) = 0;
-  // In place on x [n, heads, head_dim], Hugging Face "rotate_half" layout:
-  // element i pairs with i + head_dim/2, angle positions[t] * inv_freq[i].
-  virtual void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
+  // y = x / rms(x) * (gamma + gamma_offset), row-wise; y may alias x.
+  // Gemma stores its norm weights w for a scale of (1 + w): gamma_offset 1.
+  virtual void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float gamma_offset, float eps,
+                        float* y) = 0;
+  // In place on x [n, heads, head_dim], Hugging Face "rotate_half" layout on
+  // the first rotary_dim elements of each head: element i pairs with
+  // i + rotary_dim/2, angle positions[t] * inv_freq[i] (rotary_dim/2 of them),
+  // cos and sin multiplied by shape.scale.
+  virtual void rotary(float* x, size_t n, const RotaryShape& shape, const int32_t* positions,
                       const float* inv_freq) = 0;
   // Causal attention of n queries q [n, heads, head_dim] over a cache whose
   // slot p holds the key/value of position p: k_cache, v_cache are
@@ -165,6 +188,10 @@ class Backend {
                          const float* v_cache, const AttentionShape& shape, float scale, float* out) = 0;
   virtual void gelu_new(float* x, size_t n) = 0;  // tanh approximation, in place
   virtual void silu_mul(const float* gate, const float* up, size_t n, float* out) = 0;  // silu(g) * u
+  // gelu(g) * u with the tanh approximation (GeGLU: Gemma's gelu_pytorch_tanh); out may alias gate.
+  virtual void gelu_tanh_mul(const float* gate, const float* up, size_t n, float* out) = 0;
+  virtual void scale(float* x, size_t n, float factor) = 0;  // in place
+  virtual void softcap(float* x, size_t n, float cap) = 0;   // cap * tanh(x / cap), in place
   virtual void softmax(float* x, size_t n) = 0;   // in place, one row
   virtual void add(const float* a, const float* b, size_t n, float* out) = 0;  // out may alias a or b
 };

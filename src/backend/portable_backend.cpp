@@ -135,24 +135,25 @@ class PortableBackend final : public Backend {
     for (size_t t = 0; t < n; ++t) table_.layer_norm(x + t * dim, dim, gamma, beta, eps, y + t * dim);
   }
 
-  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float eps, float* y) override {
-    for (size_t t = 0; t < n; ++t) table_.rms_norm(x + t * dim, dim, gamma, eps, y + t * dim);
+  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float gamma_offset, float eps,
+                float* y) override {
+    for (size_t t = 0; t < n; ++t) table_.rms_norm(x + t * dim, dim, gamma, gamma_offset, eps, y + t * dim);
   }
 
   // Angles are formed in float like Hugging Face (position * inv_freq in f32),
   // so long contexts round the same way the reference does.
-  void rotary(float* x, size_t n, size_t heads, size_t head_dim, const int32_t* positions,
+  void rotary(float* x, size_t n, const RotaryShape& shape, const int32_t* positions,
               const float* inv_freq) override {
-    const size_t half = head_dim / 2;
+    const size_t half = shape.rotary_dim / 2;
     std::vector<float> cos_sin(2 * half);
     for (size_t t = 0; t < n; ++t) {
       for (size_t i = 0; i < half; ++i) {
         const float angle = static_cast<float>(positions[t]) * inv_freq[i];
-        cos_sin[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
-        cos_sin[half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+        cos_sin[i] = static_cast<float>(std::cos(static_cast<double>(angle))) * shape.scale;
+        cos_sin[half + i] = static_cast<float>(std::sin(static_cast<double>(angle))) * shape.scale;
       }
-      for (size_t h = 0; h < heads; ++h) {
-        float* v = x + (t * heads + h) * head_dim;
+      for (size_t h = 0; h < shape.heads; ++h) {
+        float* v = x + (t * shape.heads + h) * shape.head_dim;
         for (size_t i = 0; i < half; ++i) {
           const float a = v[i], b = v[i + half], c = cos_sin[i], s = cos_sin[half + i];
           v[i] = a * c - b * s;
@@ -172,23 +173,42 @@ class PortableBackend final : public Backend {
     const kernels::KernelTable& table = table_;
     pool_.parallel_for(n * shape.kv_heads, [&](size_t task) {
       const size_t t = task / shape.kv_heads, g = task % shape.kv_heads;
-      const size_t context = static_cast<size_t>(positions[t]) + 1;
+      const size_t end = static_cast<size_t>(positions[t]) + 1;
+      const size_t first = shape.sliding_window != 0 && end > shape.sliding_window ? end - shape.sliding_window : 0;
+      const size_t context = end - first;
       thread_local std::vector<float> scores;
       if (scores.size() < group * context) scores.resize(group * context);
       const float* qg = q + (t * shape.heads + g * group) * hd;
-      table.gemm_oi[kernels::kF32](group, context, hd, qg, hd, k_cache + g * hd, row, scores.data(), context);
+      table.gemm_oi[kernels::kF32](group, context, hd, qg, hd, k_cache + first * row + g * hd, row, scores.data(),
+                                   context);
+      const float cap = shape.logit_softcap;
       for (size_t h = 0; h < group; ++h) {
         float* s = scores.data() + h * context;
-        for (size_t j = 0; j < context; ++j) s[j] *= scale;
+        if (cap > 0) {
+          for (size_t j = 0; j < context; ++j) s[j] = cap * std::tanh(s[j] * scale / cap);
+        } else {
+          for (size_t j = 0; j < context; ++j) s[j] *= scale;
+        }
         table.softmax(s, context);
       }
-      table.gemm_io[kernels::kF32](group, hd, context, scores.data(), context, v_cache + g * hd, row,
+      table.gemm_io[kernels::kF32](group, hd, context, scores.data(), context, v_cache + first * row + g * hd, row,
                                    out + (t * shape.heads + g * group) * hd, hd);
     });
   }
 
   void gelu_new(float* x, size_t n) override { table_.gelu_new(x, n); }
   void silu_mul(const float* gate, const float* up, size_t n, float* out) override { table_.silu_mul(gate, up, n, out); }
+  void gelu_tanh_mul(const float* gate, const float* up, size_t n, float* out) override {
+    if (out != gate) std::copy(gate, gate + n, out);
+    table_.gelu_new(out, n);  // the same tanh approximation
+    for (size_t i = 0; i < n; ++i) out[i] *= up[i];
+  }
+  void scale(float* x, size_t n, float factor) override {
+    for (size_t i = 0; i < n; ++i) x[i] *= factor;
+  }
+  void softcap(float* x, size_t n, float cap) override {
+    for (size_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+  }
   void softmax(float* x, size_t n) override { table_.softmax(x, n); }
   void add(const float* a, const float* b, size_t n, float* out) override { table_.add(a, b, n, out); }
 

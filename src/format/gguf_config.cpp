@@ -24,10 +24,10 @@ bool has_tensor(const GgufHeader& header, std::string_view name) {
 
 Result<std::string> gguf_config_json(const GgufHeader& header, std::string_view file_name) {
   const std::string arch = header.get_string("general.architecture").value_or("");
-  const char* model_type = arch == "llama" ? "llama" : arch == "qwen2" ? "qwen2" : nullptr;
+  const char* model_type = arch == "llama" ? "llama" : arch == "qwen2" ? "qwen2" : arch == "qwen3" ? "qwen3" : nullptr;
   if (!model_type) {
     return make_error(ErrorKind::Unsupported, std::string(file_name) + ": general.architecture \"" + arch +
-                                                  "\" (supported: llama, qwen2)");
+                                                  "\" (supported: llama, qwen2, qwen3)");
   }
   std::string missing;
   auto need_uint = [&](const char* key) -> uint64_t {
@@ -36,7 +36,8 @@ Result<std::string> gguf_config_json(const GgufHeader& header, std::string_view 
     return v.value_or(0);
   };
   json config = json::object();
-  config["architectures"] = json::array({arch == "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM"});
+  config["architectures"] = json::array(
+      {arch == "llama" ? "LlamaForCausalLM" : arch == "qwen2" ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM"});
   config["model_type"] = model_type;
   config["hidden_act"] = "silu";
   config["hidden_size"] = need_uint("embedding_length");

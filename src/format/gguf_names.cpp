@@ -19,6 +19,7 @@ constexpr Rename kBlock[] = {
     {"attn_v", "self_attn.v_proj"},             {"attn_output", "self_attn.o_proj"},
     {"ffn_gate", "mlp.gate_proj"},              {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},              {"attn_rot_embd", "self_attn.rotary_emb.inv_freq"},
+    {"attn_q_norm", "self_attn.q_norm"},        {"attn_k_norm", "self_attn.k_norm"},  // qwen3
 };
 constexpr Rename kTop[] = {
     {"token_embd", "model.embed_tokens"},

@@ -157,11 +157,6 @@ Result<KVCache> Model::make_cache(size_t capacity) const {
                                                       " positions (the model allows 1 to " +
                                                       std::to_string(config_.max_positions) + ")");
   }
-  if (config_.sliding_window != 0 && capacity > config_.sliding_window) {
-    return make_error(ErrorKind::Unsupported, "contexts beyond the sliding window of " +
-                                                  std::to_string(config_.sliding_window) +
-                                                  " positions (sliding-window attention is not implemented)");
-  }
   KVCache cache;
   cache.capacity = capacity;
   cache.layers = config_.layers;

@@ -29,10 +29,12 @@
 namespace ws {
 
 enum class Architecture { Gpt2, Llama };
+// The Llama family's MLP gate: SwiGLU (silu) or GeGLU (Gemma's tanh GELU).
+enum class MlpActivation { Silu, GeluTanh };
 
 // What config.json says, normalised across model types.
 struct ModelConfig {
-  std::string model_type;            // "gpt2", "llama", "mistral", "qwen2"
+  std::string model_type;            // "gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3"
   Architecture architecture = Architecture::Gpt2;
   size_t vocab_size = 0;
   size_t hidden_size = 0;
@@ -49,12 +51,34 @@ struct ModelConfig {
   bool qkv_bias = false;             // qwen2, llama attention_bias
   bool o_bias = false;               // llama attention_bias
   bool mlp_bias = false;             // llama mlp_bias
-  size_t sliding_window = 0;         // mistral; 0 = none
+  size_t sliding_window = 0;         // mistral, qwen2/3, gemma 2/3, phi3; 0 = none
+  // Per layer: true where the layer attends within sliding_window (Gemma 2
+  // alternates, Gemma 3 has 5 local layers per global one, Qwen2 from
+  // max_window_layers on); all false when sliding_window is 0.
+  std::vector<bool> layer_sliding;
+  // Llama-family switches; the defaults are Llama's.
+  size_t rotary_dim = 0;                    // head_dim unless partial_rotary_factor (Phi-4-mini)
+  std::vector<float> rope_local_inv_freq;   // sliding layers' own (Gemma 3); empty = rope_inv_freq
+  // LongRoPE (Phi-3): a forward whose last position + 1 exceeds
+  // rope_original_max_positions uses these instead of rope_inv_freq, as
+  // transformers' longrope update does; empty = none.
+  std::vector<float> rope_long_inv_freq;
+  size_t rope_original_max_positions = 0;
+  float rope_attention_factor = 1.0f;       // LongRoPE's factor on cos and sin
+  MlpActivation mlp_activation = MlpActivation::Silu;
+  float embedding_scale = 0.0f;             // Gemma: sqrt(hidden_size); 0 = none
+  float norm_weight_offset = 0.0f;          // Gemma: RMSNorm scales by (1 + w)
+  bool qk_norm = false;                     // Qwen3, Gemma 3: RMSNorm over each head of q and k
+  bool sandwich_norms = false;              // Gemma 2/3: norms after attention and around the MLP
+  bool fused_projections = false;           // Phi-3: qkv_proj and gate_up_proj
+  float attention_scale = 0.0f;             // 0: 1/sqrt(head_dim); Gemma 2/3: query_pre_attn_scalar^-1/2
+  float attn_logit_softcap = 0.0f;          // Gemma 2; 0 = none
+  float final_logit_softcap = 0.0f;         // Gemma 2; 0 = none
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;
 };
 
-// The model types parse_model_config accepts, for messages: "gpt2, llama, mistral, qwen2".
+// The model types parse_model_config accepts, for messages: "gpt2, llama, mistral, ...".
 const char* supported_model_types();
 
 // Parses and validates config.json. Errors: InvalidConfig (malformed JSON, a
@@ -86,6 +110,10 @@ struct KVCache {
   size_t row = 0;            // kv_heads * head_dim
   ComputeBuffer keys;        // [layers, capacity, row]
   ComputeBuffer values;
+  // LongRoPE models only: the token at each cached position, and whether the
+  // cached keys were made with the long factors (see LlamaModel).
+  std::vector<int32_t> tokens;
+  bool rope_long = false;
   float* layer_keys(size_t layer) { return keys.data() + layer * capacity * row; }
   float* layer_values(size_t layer) { return values.data() + layer * capacity * row; }
 };
@@ -120,8 +148,7 @@ class Model {
   virtual bool tolerates_extra_tensor(const std::string& name) const = 0;
 
   // A cache for `capacity` positions. Errors: InvalidArgument when capacity is
-  // 0 or above max_positions (or a sliding window we do not implement);
-  // OutOfBudget when the allocation would overflow.
+  // 0 or above max_positions; OutOfBudget when the allocation would overflow.
   Result<KVCache> make_cache(size_t capacity) const;
 
   // Runs `n` tokens at `positions` (each < cache.capacity; the cache must

@@ -12,7 +12,8 @@ using tokenizer_detail::member;
 Result<std::optional<int32_t>> token_from_tokenizer_config(const Tokenizer& tokenizer, const Json& config,
                                                            const char* key) {
   const Json* value = member(config, key);
-  if (!value) return std::optional<int32_t>();
+  // null: no such token (Qwen2/2.5/3 write "bos_token": null).
+  if (!value || value->is_null()) return std::optional<int32_t>();
   if (value->is_object()) value = member(*value, "content");
   if (!value || !value->is_string()) {
     return make_error(ErrorKind::InvalidConfig,
@@ -29,7 +30,7 @@ Result<std::optional<int32_t>> token_from_tokenizer_config(const Tokenizer& toke
 // config.json's "bos_token_id": 1, or [1, 2] (the first is taken).
 Result<std::optional<int32_t>> id_from_model_config(const Tokenizer& tokenizer, const Json& config, const char* key) {
   const Json* value = member(config, key);
-  if (!value) return std::optional<int32_t>();
+  if (!value || value->is_null()) return std::optional<int32_t>();  // transformers 5 writes null ids
   if (value->is_array()) {
     if (value->empty()) return std::optional<int32_t>();
     value = &(*value)[0];

@@ -170,9 +170,12 @@ TEST(Kernels, RowKernelsMatchScalar) {
       ref.layer_norm(x.data(), n, g.data(), b.data(), 1e-5f, a.data());
       simd->layer_norm(x.data(), n, g.data(), b.data(), 1e-5f, s.data());
       expect_close("layer_norm", 1e-5f);
-      ref.rms_norm(x.data(), n, g.data(), 1e-6f, a.data());
-      simd->rms_norm(x.data(), n, g.data(), 1e-6f, s.data());
+      ref.rms_norm(x.data(), n, g.data(), 0.0f, 1e-6f, a.data());
+      simd->rms_norm(x.data(), n, g.data(), 0.0f, 1e-6f, s.data());
       expect_close("rms_norm", 1e-5f);
+      ref.rms_norm(x.data(), n, g.data(), 1.0f, 1e-6f, a.data());
+      simd->rms_norm(x.data(), n, g.data(), 1.0f, 1e-6f, s.data());
+      expect_close("rms_norm (1 + w)", 1e-5f);
       a = x;
       s = x;
       ref.softmax(a.data(), n);

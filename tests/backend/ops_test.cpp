@@ -138,23 +138,30 @@ TEST(Ops, EmbeddingWidensEveryDtype) {
 }
 
 TEST(Ops, RotaryIsRotateHalf) {
-  const size_t heads = 2, hd = 8, n = 3;
-  const std::vector<float> x0 = test::random_floats(n * heads * hd, 5);
-  std::vector<float> x = x0;
-  std::vector<float> inv_freq(hd / 2);
-  for (size_t i = 0; i < hd / 2; ++i) inv_freq[i] = 1.0f / std::pow(10000.0f, 2.0f * i / hd);
-  const int32_t positions[] = {0, 5, 17};
-  make(1)->rotary(x.data(), n, heads, hd, positions, inv_freq.data());
-  for (size_t t = 0; t < n; ++t)
-    for (size_t h = 0; h < heads; ++h)
-      for (size_t i = 0; i < hd; ++i) {
-        const float* v = x0.data() + (t * heads + h) * hd;
-        const size_t j = i % (hd / 2);
-        const double angle = double(positions[t]) * inv_freq[j];
-        const double rotated = i < hd / 2 ? -v[i + hd / 2] : v[i - hd / 2];
-        const double expect = v[i] * std::cos(angle) + rotated * std::sin(angle);
-        ASSERT_NEAR(x[(t * heads + h) * hd + i], expect, 1e-5);
-      }
+  // Whole heads, then partial rotary (Phi-4-mini: the first 6 of 8 rotate)
+  // with LongRoPE's factor on cos and sin.
+  for (const RotaryShape shape : {RotaryShape{2, 8, 8, 1.0f}, RotaryShape{2, 8, 6, 1.19f}}) {
+    const size_t heads = shape.heads, hd = shape.head_dim, rd = shape.rotary_dim, n = 3;
+    const std::vector<float> x0 = test::random_floats(n * heads * hd, 5);
+    std::vector<float> x = x0;
+    std::vector<float> inv_freq(rd / 2);
+    for (size_t i = 0; i < rd / 2; ++i) inv_freq[i] = 1.0f / std::pow(10000.0f, 2.0f * i / rd);
+    const int32_t positions[] = {0, 5, 17};
+    make(1)->rotary(x.data(), n, shape, positions, inv_freq.data());
+    for (size_t t = 0; t < n; ++t)
+      for (size_t h = 0; h < heads; ++h)
+        for (size_t i = 0; i < hd; ++i) {
+          const float* v = x0.data() + (t * heads + h) * hd;
+          double expect = v[i];
+          if (i < rd) {
+            const size_t j = i % (rd / 2);
+            const double angle = double(positions[t]) * inv_freq[j];
+            const double rotated = i < rd / 2 ? -v[i + rd / 2] : v[i - rd / 2];
+            expect = (v[i] * std::cos(angle) + rotated * std::sin(angle)) * shape.scale;
+          }
+          ASSERT_NEAR(x[(t * heads + h) * hd + i], expect, 1e-5) << "rotary_dim " << rd << " i " << i;
+        }
+  }
 }
 
 // Naive grouped-query causal attention.
@@ -173,6 +180,8 @@ std::vector<float> naive_attention(const std::vector<float>& q, size_t n, const 
         for (size_t i = 0; i < s.head_dim; ++i)
           d += double(q[(t * s.heads + h) * s.head_dim + i]) * k[(j * s.kv_heads + g) * s.head_dim + i];
         p[j] = d * scale;
+        if (s.logit_softcap > 0) p[j] = s.logit_softcap * std::tanh(p[j] / s.logit_softcap);
+        if (s.sliding_window != 0 && j + s.sliding_window <= size_t(positions[t])) p[j] = -1e30;  // outside
         max = std::max(max, p[j]);
       }
       for (auto& e : p) sum += (e = std::exp(e - max));
@@ -187,7 +196,10 @@ std::vector<float> naive_attention(const std::vector<float>& q, size_t n, const 
 }
 
 TEST(Ops, GroupedQueryCausalAttention) {
-  for (const AttentionShape shape : {AttentionShape{4, 4, 16}, AttentionShape{6, 2, 8}, AttentionShape{8, 1, 64}}) {
+  // The last two: a sliding window of 7 (queries at 20..24 see 14..20 to
+  // 18..24) and Gemma 2's soft-capping with its window.
+  for (const AttentionShape shape : {AttentionShape{4, 4, 16}, AttentionShape{6, 2, 8}, AttentionShape{8, 1, 64},
+                                     AttentionShape{6, 2, 8, 7}, AttentionShape{4, 2, 16, 7, 0.5f}}) {
     const size_t capacity = 40, n = 5;
     const int32_t positions[] = {20, 21, 22, 23, 24};  // a prefill continuing a cache
     const std::vector<float> q = test::random_floats(n * shape.heads * shape.head_dim, 11);
@@ -221,11 +233,36 @@ TEST(Ops, NormsMatchFormulas) {
     for (size_t i = 0; i < dim; ++i)
       ASSERT_NEAR(y[r * dim + i], (x[r * dim + i] - mean) / std::sqrt(var + 1e-5) * g[i] + b[i], 1e-5);
   }
-  backend->rms_norm(x.data(), 2, dim, g.data(), 1e-6f, y.data());
-  for (size_t r = 0; r < 2; ++r) {
-    double ms = 0;
-    for (size_t i = 0; i < dim; ++i) ms += double(x[r * dim + i]) * x[r * dim + i] / double(dim);
-    for (size_t i = 0; i < dim; ++i) ASSERT_NEAR(y[r * dim + i], x[r * dim + i] / std::sqrt(ms + 1e-6) * g[i], 1e-5);
+  for (float offset : {0.0f, 1.0f}) {  // Gemma's (1 + w)
+    backend->rms_norm(x.data(), 2, dim, g.data(), offset, 1e-6f, y.data());
+    for (size_t r = 0; r < 2; ++r) {
+      double ms = 0;
+      for (size_t i = 0; i < dim; ++i) ms += double(x[r * dim + i]) * x[r * dim + i] / double(dim);
+      for (size_t i = 0; i < dim; ++i)
+        ASSERT_NEAR(y[r * dim + i], x[r * dim + i] / std::sqrt(ms + 1e-6) * (g[i] + offset), 1e-5);
+    }
+  }
+}
+
+TEST(Ops, GeluTanhMulScaleAndSoftcapMatchFormulas) {
+  const size_t n = 37;
+  const std::vector<float> g = test::random_floats(n, 31, 3.0f);
+  const std::vector<float> u = test::random_floats(n, 32);
+  for (bool scalar : {true, false}) {
+    auto backend = make(1, scalar);
+    std::vector<float> y(n);
+    backend->gelu_tanh_mul(g.data(), u.data(), n, y.data());
+    for (size_t i = 0; i < n; ++i) {
+      const double x = g[i];
+      const double gelu = 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+      ASSERT_NEAR(y[i], gelu * u[i], 1e-5) << i;
+    }
+    y = g;
+    backend->scale(y.data(), n, 8.0f);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(y[i], g[i] * 8.0f);
+    y = g;
+    backend->softcap(y.data(), n, 2.5f);
+    for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], 2.5 * std::tanh(g[i] / 2.5), 1e-6);
   }
 }
 

@@ -39,19 +39,20 @@ def reference(model, vocab, seed):
     return {"prompt": prompt[0].tolist(), "logits": logits, "greedy": out[0, PROMPT_LEN:].tolist()}
 
 
-def write(out_dir, name, model, vocab, seed, dtype=torch.float32, **save_kwargs):
+def write(out_dir, name, model, vocab, seed, dtype=torch.float32, quantized=True, load_kwargs=None, **save_kwargs):
     path = os.path.join(out_dir, name)
     os.makedirs(path, exist_ok=True)
     model.to(dtype).save_pretrained(path, safe_serialization=True, **save_kwargs)
     # The reference is transformers reading the checkpoint back in f32: the
     # stored values widened exactly, buffers such as rotary inv_freq computed
     # afresh in f32 (a model cast to bf16 would otherwise carry a rounded one).
-    reloaded = transformers.AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32)
+    reloaded = transformers.AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32,
+                                                                 **(load_kwargs or {}))
     ref = reference(reloaded, vocab, seed)
     ref["dtype"] = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}[dtype]
     with open(os.path.join(path, "reference.json"), "w") as f:
         json.dump(ref, f)
-    if dtype == torch.float32:
+    if dtype == torch.float32 and quantized:
         for quantized in ("Q8_0", "Q4_0"):
             write_quantized_reference(path, quantized, vocab, seed)
     return reloaded
@@ -183,6 +184,9 @@ def main():
                                     num_attention_heads=4, num_key_value_heads=1, max_position_embeddings=96,
                                     tie_word_embeddings=True, initializer_range=0.2, rope_theta=10000.0)
     write(out_dir, "qwen2", transformers.Qwen2ForCausalLM(qwen), 300, seed=18)
+    torch.manual_seed(21)
+    write(out_dir, "llama_linear_rope", transformers.LlamaForCausalLM(llama_config(
+        rope_scaling={"type": "linear", "factor": 4.0})), 300, seed=31)
     print("model fixtures written to", out_dir)
 
 

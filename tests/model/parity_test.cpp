@@ -1,6 +1,8 @@
 // Our forward pass and greedy generation against Hugging Face transformers on
-// checkpoints transformers itself saved (make_model_fixtures.py): last-position
-// logits within 1e-4, and the same 32 greedy tokens.
+// checkpoints transformers itself saved (make_model_fixtures.py with Debian's
+// transformers 4.44; make_model_fixtures_current.py with transformers 5.23 for
+// Qwen3, Gemma 3 and the sliding windows): last-position logits within 1e-4,
+// and the same 32 greedy tokens.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,7 +41,8 @@ TEST_P(Parity, LastLogitsAndGreedyContinuationMatchTransformers) {
   options.force_scalar = c.scalar;
   Result<LoadedModel> loaded = load_model(fixture_dir(c.fixture), c.dtype, options);
   ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
-  expect_transformers_parity(*loaded->model, ref);
+  const float max_diff = expect_transformers_parity(*loaded->model, ref);
+  RecordProperty("max_logit_diff", std::to_string(max_diff));  // in the XML report (--gtest_output=xml)
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -51,7 +54,14 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"llama_bf16", WeightDType::Keep, false}, Case{"llama_bf16", WeightDType::F32, false},
                     Case{"llama_f16", WeightDType::Keep, false}, Case{"llama_f16", WeightDType::F32, false},
                     Case{"qwen2", WeightDType::Keep, false}, Case{"llama3_rope", WeightDType::Keep, false},
-                    Case{"mistral", WeightDType::Keep, false}),
+                    Case{"mistral", WeightDType::Keep, false}, Case{"llama_linear_rope", WeightDType::Keep, false},
+                    // make_model_fixtures_current.py (transformers 5, eager attention):
+                    Case{"mistral_window", WeightDType::Keep, false}, Case{"mistral_window", WeightDType::Keep, true},
+                    Case{"qwen2_window", WeightDType::Keep, false}, Case{"qwen3", WeightDType::Keep, false},
+                    Case{"gemma", WeightDType::Keep, false}, Case{"gemma2", WeightDType::Keep, false},
+                    Case{"gemma2", WeightDType::Keep, true}, Case{"gemma3", WeightDType::Keep, false},
+                    Case{"phi3", WeightDType::Keep, false}, Case{"phi4_mini", WeightDType::Keep, false},
+                    Case{"phi4_mini", WeightDType::Keep, true}),
     case_name);
 
 // Narrowing at load: the same weights as bf16 must still produce nearly the

@@ -176,7 +176,7 @@ else:
 
     config = json.load(open(os.path.join(source, "config.json")))
     model_type = config["model_type"]
-    arch = {"gpt2": "gpt2", "llama": "llama", "mistral": "llama", "qwen2": "qwen2"}[model_type]
+    arch = {"gpt2": "gpt2", "llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3"}[model_type]
     expect_field("general.architecture", arch, STR)
     if arch == "gpt2":
         hidden = config["n_embd"]
@@ -197,7 +197,9 @@ else:
         expect_field(f"{arch}.attention.head_count", heads, U32)
         expect_field(f"{arch}.attention.head_count_kv", kv_heads, U32)
         expect_field(f"{arch}.attention.layer_norm_rms_epsilon", config["rms_norm_eps"], F32, close=True)
-        expect_field(f"{arch}.rope.freq_base", config.get("rope_theta", 10000.0), F32, close=True)
+        # transformers 5 writes rope_parameters instead of rope_theta
+        theta = (config.get("rope_parameters") or {}).get("rope_theta", config.get("rope_theta", 10000.0))
+        expect_field(f"{arch}.rope.freq_base", theta, F32, close=True)
         expect_field(f"{arch}.rope.dimension_count", config.get("head_dim") or hidden // heads, U32)
         n_layers = config["num_hidden_layers"]
     expect_field(f"{arch}.vocab_size", config["vocab_size"], U32)

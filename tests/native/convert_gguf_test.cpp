@@ -112,7 +112,7 @@ TEST_F(ConvertGguf, FixturesReadBackThroughGgufPyAndOurLoader) {
       {"llama_gqa", "keep"}, {"llama_gqa", "f16"},  {"llama_bf16", "keep"}, {"llama_f16", "keep"},
       {"llama_f16", "f32"},  {"qwen2", "keep"},     {"qwen2", "bf16"},      {"llama_sharded", "keep"},
       {"mistral", "keep"},   {"gpt2", "keep"},      {"gpt2", "f16"},        {"gpt2_no_prefix", "keep"},
-      {"gpt2_f16", "bf16"},
+      {"gpt2_f16", "bf16"},  {"qwen3", "keep"},  // qwen3: transformers 5.23's fixture (q/k norms)
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.model) + " --dtype " + c.dtype);

@@ -163,6 +163,17 @@ TEST(GgufExport, ModelMetadataAndRefusals) {
   Result<GgufMetadata> refused = gguf_model_metadata(llama3.dump(), "x");
   ASSERT_FALSE(refused.is_ok());
   EXPECT_EQ(refused.error().kind, ErrorKind::Unsupported);
+
+  // Families with their own llama.cpp architecture are refused, not written as "llama".
+  for (const char* type : {"gemma", "gemma2", "gemma3_text", "phi3"}) {
+    json other = llama;
+    other["model_type"] = type;
+    other.erase("rope_scaling");
+    Result<GgufMetadata> not_llama = gguf_model_metadata(other.dump(), "x");
+    ASSERT_FALSE(not_llama.is_ok()) << type;
+    EXPECT_EQ(not_llama.error().kind, ErrorKind::Unsupported) << type;
+    EXPECT_NE(not_llama.error().message.find(type), std::string::npos) << not_llama.error().message;
+  }
 }
 
 TEST(GgufExport, TensorsWithoutALlamaCppNameAreNamed) {

@@ -261,5 +261,18 @@ TEST(ParitySpecialIds, Gpt2AndLlama) {
   EXPECT_EQ(bad_json.error().kind, ErrorKind::InvalidConfig);
 }
 
+// Qwen2/2.5/3's tokenizer_config.json has "bos_token": null and
+// transformers 5 writes "bos_token_id": null: no BOS, not an error.
+TEST(ParitySpecialIds, NullMeansNone) {
+  Fixture llama = load_fixture("llama_legacy");
+  ASSERT_TRUE(llama.tokenizer) << llama.load_error;
+  Tokenizer& tok = *llama.tokenizer;
+  ASSERT_TRUE(apply_special_tokens_config(tok, R"({"bos_token": null, "eos_token": "</s>"})",
+                                          R"({"bos_token_id": null, "eos_token_id": null})")
+                  .is_ok());
+  EXPECT_EQ(tok.bos_id(), std::optional<int32_t>(1));  // the tokenizer's own, unchanged
+  EXPECT_EQ(tok.eos_id(), std::optional<int32_t>(2));
+}
+
 }  // namespace
 }  // namespace ws

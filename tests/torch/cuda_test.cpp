@@ -97,7 +97,10 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"llama_gqa", WeightDType::F32}, Case{"llama_sharded", WeightDType::F32},
                     Case{"llama_bf16", WeightDType::F32}, Case{"llama_f16", WeightDType::F32},
                     Case{"qwen2", WeightDType::F32}, Case{"llama3_rope", WeightDType::F32},
-                    Case{"mistral", WeightDType::F32}),
+                    Case{"mistral", WeightDType::F32}, Case{"mistral_window", WeightDType::F32},
+                    Case{"qwen2_window", WeightDType::F32}, Case{"qwen3", WeightDType::F32},
+                    Case{"gemma", WeightDType::F32}, Case{"gemma2", WeightDType::F32}, Case{"gemma3", WeightDType::F32},
+                    Case{"phi3", WeightDType::F32}, Case{"phi4_mini", WeightDType::F32}),
     case_name);
 
 // bf16 weights kept as stored are multiplied in bf16 (as transformers runs a

@@ -37,7 +37,11 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"llama_gqa", WeightDType::Keep}, Case{"llama_sharded", WeightDType::Keep},
                     Case{"llama_bf16", WeightDType::Keep}, Case{"llama_f16", WeightDType::Keep},
                     Case{"qwen2", WeightDType::Keep}, Case{"llama3_rope", WeightDType::Keep},
-                    Case{"mistral", WeightDType::Keep}),
+                    Case{"mistral", WeightDType::Keep}, Case{"llama_linear_rope", WeightDType::Keep},
+                    Case{"mistral_window", WeightDType::Keep}, Case{"qwen2_window", WeightDType::Keep},
+                    Case{"qwen3", WeightDType::Keep}, Case{"gemma", WeightDType::Keep}, Case{"gemma2", WeightDType::Keep},
+                    Case{"gemma3", WeightDType::Keep}, Case{"phi3", WeightDType::Keep},
+                    Case{"phi4_mini", WeightDType::Keep}),
     [](const testing::TestParamInfo<Case>& info) { return std::string(info.param.fixture); });
 
 // Blocks on the CPU: held as Q8_0 / Q4_0 blocks (quantized while loading) and

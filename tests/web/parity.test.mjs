@@ -9,7 +9,9 @@ import {
   weightstream,
 } from './helpers.mjs';
 
-const MODELS = ['gpt2', 'gpt2_f16', 'llama_gqa', 'llama_sharded', 'llama_bf16', 'llama_f16', 'llama3_rope', 'mistral', 'qwen2'];
+const MODELS = ['gpt2', 'gpt2_f16', 'llama_gqa', 'llama_sharded', 'llama_bf16', 'llama_f16', 'llama3_rope', 'mistral', 'qwen2',
+  // make_model_fixtures_current.py (transformers 5.23)
+  'mistral_window', 'qwen2_window', 'qwen3', 'gemma', 'gemma2', 'gemma3', 'phi3', 'phi4_mini'];
 
 test('greedy ids from files equal transformers and the native CLI', async (t) => {
   const { loadModel } = await weightstream();

@@ -70,7 +70,7 @@ void gemm_io(size_t m, size_t n, size_t k, const float* x, size_t xs, const void
 }  // namespace
 
 void layer_norm_scalar(const float*, size_t, const float*, const float*, float, float*);
-void rms_norm_scalar(const float*, size_t, const float*, float, float*);
+void rms_norm_scalar(const float*, size_t, const float*, float, float, float*);
 void softmax_scalar(float*, size_t);
 void gelu_new_scalar(float*, size_t);
 void silu_mul_scalar(const float*, const float*, size_t, float*);

@@ -24,7 +24,7 @@ struct KernelTable {
   GemmOiFn gemm_oi[kWeightTypes];
   GemmIoFn gemm_io[kWeightTypes];
   void (*layer_norm)(const float* x, size_t dim, const float* gamma, const float* beta, float eps, float* y);
-  void (*rms_norm)(const float* x, size_t dim, const float* gamma, float eps, float* y);
+  void (*rms_norm)(const float* x, size_t dim, const float* gamma, float gamma_offset, float eps, float* y);
   void (*softmax)(float* x, size_t n);
   void (*gelu_new)(float* x, size_t n);
   void (*silu_mul)(const float* gate, const float* up, size_t n, float* out);

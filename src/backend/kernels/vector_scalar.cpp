@@ -20,11 +20,11 @@ void layer_norm_scalar(const float* x, size_t dim, const float* gamma, const flo
   for (size_t i = 0; i < dim; ++i) y[i] = (x[i] - mean) * rstd * gamma[i] + beta[i];
 }
 
-void rms_norm_scalar(const float* x, size_t dim, const float* gamma, float eps, float* y) {
+void rms_norm_scalar(const float* x, size_t dim, const float* gamma, float offset, float eps, float* y) {
   float sum = 0.0f;
   for (size_t i = 0; i < dim; ++i) sum += x[i] * x[i];
   const float rstd = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
-  for (size_t i = 0; i < dim; ++i) y[i] = gamma[i] * (x[i] * rstd);
+  for (size_t i = 0; i < dim; ++i) y[i] = (gamma[i] + offset) * (x[i] * rstd);
 }
 
 void softmax_scalar(float* x, size_t n) {

@@ -34,7 +34,7 @@ void layer_norm(const float* x, size_t dim, const float* gamma, const float* bet
   for (; i < dim; ++i) y[i] = (x[i] - mean) * rstd * gamma[i] + beta[i];
 }
 
-void rms_norm(const float* x, size_t dim, const float* gamma, float eps, float* y) {
+void rms_norm(const float* x, size_t dim, const float* gamma, float offset, float eps, float* y) {
   simd::V acc = simd::zero();
   size_t i = 0;
   for (; i + simd::kLanes <= dim; i += simd::kLanes) {
@@ -44,10 +44,10 @@ void rms_norm(const float* x, size_t dim, const float* gamma, float eps, float* 
   float sum = simd::hsum(acc);
   for (; i < dim; ++i) sum += x[i] * x[i];
   const float rstd = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
-  const simd::V rv = simd::set1(rstd);
+  const simd::V rv = simd::set1(rstd), ov = simd::set1(offset);
   for (i = 0; i + simd::kLanes <= dim; i += simd::kLanes)
-    simd::store(y + i, simd::mul(simd::load(gamma + i), simd::mul(simd::load(x + i), rv)));
-  for (; i < dim; ++i) y[i] = gamma[i] * (x[i] * rstd);
+    simd::store(y + i, simd::mul(simd::add(simd::load(gamma + i), ov), simd::mul(simd::load(x + i), rv)));
+  for (; i < dim; ++i) y[i] = (gamma[i] + offset) * (x[i] * rstd);
 }
 
 void softmax(float* x, size_t n) {
