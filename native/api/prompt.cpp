@@ -1,13 +1,11 @@
 #include "api/prompt.h"
 
-#include "format/json_strict.h"
 #include "generate/chat.h"
 
 namespace ws {
 
 namespace {
 
-using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
 struct RenderedChat {
@@ -44,28 +42,6 @@ Result<Prompt> encode_rendered(const Tokenizer& tokenizer, RenderedChat rendered
 }
 
 }  // namespace
-
-std::string chat_template_text(const std::string& tokenizer_config) {
-  Result<json> parsed = detail::parse_json_strict(tokenizer_config, ErrorKind::InvalidConfig, "tokenizer_config.json");
-  if (!parsed || !parsed->is_object()) return "";
-  const json& config = *parsed;
-  auto it = config.find("chat_template");
-  if (it == config.end()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_array()) {
-    for (const json& entry : *it) {
-      // find + type checks, not value(): value() throws when "name" is not a string.
-      if (!entry.is_object()) continue;
-      auto name = entry.find("name");
-      auto body = entry.find("template");
-      if (name != entry.end() && name->is_string() && name->get_ref<const std::string&>() == "default" &&
-          body != entry.end() && body->is_string()) {
-        return body->get<std::string>();
-      }
-    }
-  }
-  return "";
-}
 
 Result<Prompt> encode_chat(const ModelFiles& files, const ojson& messages) {
   WS_ASSIGN_OR_RETURN(const Tokenizer* tokenizer, usable_tokenizer(files));

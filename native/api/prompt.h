@@ -28,10 +28,6 @@ struct Prompt {
   std::vector<int32_t> stop_ids;  // the template's end-of-turn token, to stop at
 };
 
-// The template text of tokenizer_config.json's "chat_template" (a string, or
-// the "default" entry of a list of {"name", "template"}); "" when absent.
-std::string chat_template_text(const std::string& tokenizer_config);
-
 // Errors: usable_tokenizer's; with ChatMode::On, Unsupported when the model
 // has no chat template, Template when it does not parse or render (with its
 // line); InvalidArgument when the text encodes to no tokens.

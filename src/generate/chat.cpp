@@ -1,5 +1,7 @@
 #include "generate/chat.h"
 
+#include "format/json_strict.h"
+
 namespace ws {
 
 namespace {
@@ -27,14 +29,18 @@ ojson special_tokens_of(std::string_view tokenizer_config) {
   return tokens;
 }
 
-std::string template_in_config(const std::string& text) {
-  const ojson config = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!config.is_object()) return "";
-  auto it = config.find("chat_template");
-  if (it == config.end()) return "";
+}  // namespace
+
+std::string chat_template_in_config(const std::string& tokenizer_config) {
+  Result<nlohmann::json> parsed =
+      detail::parse_json_strict(tokenizer_config, ErrorKind::InvalidConfig, "tokenizer_config.json");
+  if (!parsed || !parsed->is_object()) return "";
+  auto it = parsed->find("chat_template");
+  if (it == parsed->end()) return "";
   if (it->is_string()) return it->get<std::string>();
   if (it->is_array()) {
-    for (const ojson& entry : *it) {
+    for (const nlohmann::json& entry : *it) {
+      // find + type checks, not value(): value() throws when "name" is not a string.
       if (!entry.is_object()) continue;
       auto name = entry.find("name");
       auto body = entry.find("template");
@@ -47,8 +53,6 @@ std::string template_in_config(const std::string& text) {
   return "";
 }
 
-}  // namespace
-
 ChatTemplateSource find_chat_template(const std::string* chat_template_jinja, const std::string* chat_template_json,
                                       const std::string* tokenizer_config) {
   if (chat_template_jinja && !chat_template_jinja->empty()) return {*chat_template_jinja, "chat_template.jinja"};
@@ -58,7 +62,7 @@ ChatTemplateSource find_chat_template(const std::string* chat_template_jinja, co
     if (j.is_object() && it != j.end() && it->is_string()) return {it->get<std::string>(), "chat_template.json"};
   }
   if (tokenizer_config) {
-    std::string text = template_in_config(*tokenizer_config);
+    std::string text = chat_template_in_config(*tokenizer_config);
     if (!text.empty()) return {std::move(text), "tokenizer_config.json"};
   }
   return {};

@@ -30,6 +30,12 @@ struct ChatTemplate {
 // of a list of {"name", "template"}); a GGUF's tokenizer.chat_template is in
 // its synthesized tokenizer_config.json. Absent files are null. `text` is ""
 // when there is none; `origin` names the file it came from.
+// The template text of tokenizer_config.json's "chat_template" (a string, or
+// the "default" entry of a list of {"name", "template"}); "" when absent, and
+// for every malformed shape (strict JSON: duplicate keys, nesting deeper than
+// the parser's limit), never an exception.
+std::string chat_template_in_config(const std::string& tokenizer_config);
+
 struct ChatTemplateSource {
   std::string text;
   std::string origin;

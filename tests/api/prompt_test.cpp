@@ -1,9 +1,9 @@
-// tokenizer_config.json's chat_template as native/api reads it: every shape a
+// tokenizer_config.json's chat_template as every target reads it (src/generate/chat): every shape a
 // hostile file can give is "no template", never an exception (value() threw
 // type_error 302 on a non-string "name").
 #include <gtest/gtest.h>
 
-#include "api/prompt.h"
+#include "generate/chat.h"
 
 namespace ws {
 namespace {
@@ -16,21 +16,21 @@ TEST(ChatTemplateText, WrongTypesInTheTemplateListAreSkipped) {
                              R"({"chat_template": 7})", R"([1, 2])", R"({"chat_template": "a", "chat_template": "b"})",
                              "not json"}) {
     std::string text;
-    ASSERT_NO_THROW(text = chat_template_text(config)) << config;
+    ASSERT_NO_THROW(text = chat_template_in_config(config)) << config;
     EXPECT_EQ(text, "") << config;
   }
 }
 
 TEST(ChatTemplateText, TheDefaultEntryOfAListIsFound) {
-  EXPECT_EQ(chat_template_text(R"({"chat_template": [{"name": 2}, {"name": "tool_use", "template": "t"},
+  EXPECT_EQ(chat_template_in_config(R"({"chat_template": [{"name": 2}, {"name": "tool_use", "template": "t"},
                                                      {"name": "default", "template": "d"}]})"),
             "d");
-  EXPECT_EQ(chat_template_text(R"({"chat_template": "plain"})"), "plain");
+  EXPECT_EQ(chat_template_in_config(R"({"chat_template": "plain"})"), "plain");
 }
 
 TEST(ChatTemplateText, NestedTooDeepIsNoTemplate) {
   const std::string deep = R"({"chat_template": )" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
-  EXPECT_EQ(chat_template_text(deep), "");
+  EXPECT_EQ(chat_template_in_config(deep), "");
 }
 
 }  // namespace
