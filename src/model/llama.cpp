@@ -42,7 +42,12 @@ class LlamaModel final : public Model {
 
   std::vector<WeightTensor*> linear_only_weights() override {
     std::vector<WeightTensor*> out;
-    for (const LlamaBlock& b : blocks_) out.insert(out.end(), {b.q, b.k, b.v, b.o, b.gate, b.up, b.down});
+    for (const LlamaBlock& b : blocks_) {
+      // Fused (Phi-3) or separate projections: each is one whole matrix in linear().
+      for (WeightTensor* w : {b.q, b.k, b.v, b.qkv, b.o, b.gate, b.up, b.gate_up, b.down}) {
+        if (w) out.push_back(w);
+      }
+    }
     if (lm_head_ && lm_head_ != embed_) out.push_back(lm_head_);
     return out;
   }
