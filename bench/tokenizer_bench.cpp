@@ -1,8 +1,10 @@
 // Tokenizer load time and encode throughput (bench/RESULTS-tokenizer.md):
 //   ws_tokenizer_bench TOKENIZER_JSON CORPUS_TXT [REPEAT]
 // CORPUS_TXT holds documents separated by a line "\x1e" (record separator);
-// each document is encoded on its own, one thread, `REPEAT` passes, best taken.
-// Prints one JSON line: load_s (read + parse, best of 3), encode_mb_s, tokens.
+// each document is encoded on its own, one thread, `REPEAT` passes (default 5).
+// Prints one JSON line: load_s (read + parse) and encode_s, medians with min and
+// max over REPEAT runs, encode_mb_s (from the median), tokens.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -32,10 +34,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s TOKENIZER_JSON CORPUS_TXT [REPEAT]\n", argv[0]);
     return 2;
   }
-  const int repeat = argc > 3 ? std::atoi(argv[3]) : 3;
-  double load_s = 1e30;
+  const int repeat = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
+  std::vector<double> loads;
   std::optional<ws::Tokenizer> tokenizer;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < repeat; ++i) {
     const auto start = std::chrono::steady_clock::now();
     const std::string json = read_file(argv[1]);
     ws::Result<ws::Tokenizer> loaded = ws::Tokenizer::from_json(json);
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", loaded.error().to_string().c_str());
       return 1;
     }
-    load_s = std::min(load_s, took);
+    loads.push_back(took);
     tokenizer = std::move(loaded).value();
   }
   const std::string corpus = read_file(argv[2]);
@@ -57,16 +59,21 @@ int main(int argc, char** argv) {
     bytes += end - begin;
     begin = end + 3;
   }
-  double encode_s = 1e30;
+  std::vector<double> encodes;
   size_t tokens = 0;
   for (int pass = 0; pass < repeat; ++pass) {
     tokens = 0;
     const auto start = std::chrono::steady_clock::now();
     for (const std::string& document : documents) tokens += tokenizer->encode(document).size();
-    encode_s = std::min(encode_s, seconds_since(start));
+    encodes.push_back(seconds_since(start));
   }
-  std::printf("{\"load_s\": %.4f, \"encode_s\": %.4f, \"encode_mb_s\": %.3f, \"bytes\": %zu, \"documents\": %zu, "
-              "\"tokens\": %zu}\n",
-              load_s, encode_s, bytes / 1e6 / encode_s, bytes, documents.size(), tokens);
+  std::sort(loads.begin(), loads.end());
+  std::sort(encodes.begin(), encodes.end());
+  const double load_s = loads[loads.size() / 2], encode_s = encodes[encodes.size() / 2];
+  std::printf("{\"load_s\": %.4f, \"load_s_min\": %.4f, \"load_s_max\": %.4f, \"encode_s\": %.4f, "
+              "\"encode_s_min\": %.4f, \"encode_s_max\": %.4f, \"encode_mb_s\": %.3f, \"bytes\": %zu, "
+              "\"documents\": %zu, \"tokens\": %zu, \"runs\": %d}\n",
+              load_s, loads.front(), loads.back(), encode_s, encodes.front(), encodes.back(), bytes / 1e6 / encode_s,
+              bytes, documents.size(), tokens, repeat);
   return 0;
 }

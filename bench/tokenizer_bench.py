@@ -44,17 +44,21 @@ def make_documents(target_bytes=2_000_000, document_bytes=4096):
     return documents
 
 
-def python_side(path, documents):
+def python_side(path, documents, repeat):
     import tokenizers
-    load = min(_timed(lambda: tokenizers.Tokenizer.from_file(path))[0] for _ in range(3))
+    loads = sorted(_timed(lambda: tokenizers.Tokenizer.from_file(path))[0] for _ in range(repeat))
     tok = tokenizers.Tokenizer.from_file(path)
-    best, tokens = 1e30, 0
-    for _ in range(3):
+    encodes, tokens = [], 0
+    for _ in range(repeat):
         start = time.perf_counter()
         tokens = sum(len(tok.encode(d, add_special_tokens=False).ids) for d in documents)
-        best = min(best, time.perf_counter() - start)
+        encodes.append(time.perf_counter() - start)
+    encodes.sort()
     size = sum(len(d.encode()) for d in documents)
-    return {"load_s": load, "encode_s": best, "encode_mb_s": size / 1e6 / best, "tokens": tokens}
+    median = encodes[len(encodes) // 2]
+    return {"load_s": loads[len(loads) // 2], "load_s_min": loads[0], "load_s_max": loads[-1], "encode_s": median,
+            "encode_s_min": encodes[0], "encode_s_max": encodes[-1], "encode_mb_s": size / 1e6 / median,
+            "tokens": tokens, "runs": repeat}
 
 
 def _timed(fn):
@@ -68,6 +72,7 @@ def main():
     parser.add_argument("--binary", default=os.path.join(root, "build/native/bench/ws_tokenizer_bench"))
     parser.add_argument("--families-dir", default=os.path.join(root, "build/tokenizers"))
     parser.add_argument("--out")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per side; medians with min-max are reported")
     args = parser.parse_args()
     import tokenizers
     documents = make_documents()
@@ -85,16 +90,19 @@ def main():
             json.dump(layout, f)
         cases.append(("llama3_1 (engine)", engine))
         for name, path in cases:
-            ours = json.loads(subprocess.run([args.binary, path, corpus, "3"], check=True,
+            ours = json.loads(subprocess.run([args.binary, path, corpus, str(args.repeat)], check=True,
                                              capture_output=True, text=True).stdout)
-            theirs = python_side(path, documents)
+            theirs = python_side(path, documents, args.repeat)
             row = {"family": name, "file_mb": os.path.getsize(path) / 1e6, "weightstream": ours,
                    "tokenizers": theirs, "same_token_count": ours["tokens"] == theirs["tokens"]}
             rows.append(row)
             print(f"{name:18s} {row['file_mb']:6.1f} MB  load {ours['load_s']:.3f} s vs {theirs['load_s']:.3f} s  "
                   f"encode {ours['encode_mb_s']:6.2f} MB/s vs {theirs['encode_mb_s']:6.2f} MB/s  "
                   f"tokens {ours['tokens']} vs {theirs['tokens']}", flush=True)
-    result = {"tokenizers_version": tokenizers.__version__, "corpus_bytes": sum(len(d.encode()) for d in documents),
+    sys.path.insert(0, os.path.join(root, "bench"))
+    from bench_meta import run_meta
+    result = {"meta": run_meta(), "command": " ".join([os.path.relpath(sys.executable, root)] + sys.argv),
+              "tokenizers_version": tokenizers.__version__, "corpus_bytes": sum(len(d.encode()) for d in documents),
               "documents": len(documents), "rows": rows}
     if args.out:
         with open(args.out, "w") as f:
