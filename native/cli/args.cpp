@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include "weightstream/weightstream.h"  // default_model_location
+
 #include <cmath>
 
 #include <cstdio>
@@ -55,6 +57,11 @@ Result<Args> parse_args(int argc, char** argv, int first, const std::set<std::st
     }
   }
   return args;
+}
+
+Result<std::string> model_or_default(const Args& args) {
+  if (!args.positional.empty()) return args.positional[0];
+  return default_model_location();
 }
 
 int report_error(const Error& error) {

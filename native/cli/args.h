@@ -25,6 +25,10 @@ struct Args {
 Result<Args> parse_args(int argc, char** argv, int first, const std::set<std::string>& value_options,
                         const std::set<std::string>& flag_options);
 
+// The <model> positional, or with none the built-in default model
+// (ws::default_model_location: $WEIGHTSTREAM_MODEL, else the bundled SmolLM2).
+Result<std::string> model_or_default(const Args& args);
+
 // Exit statuses (a good Unix tool): 0 ok, 1 runtime error, 2 usage error.
 constexpr int kExitOk = 0;
 constexpr int kExitRuntimeError = 1;

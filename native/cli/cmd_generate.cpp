@@ -126,14 +126,9 @@ int run_generate(int argc, char** argv) {
   const bool as_json = args->has("json");
   // No model: the built-in default. No prompt: a default question, asked as a
   // chat when the model has a chat template.
-  std::string location;
-  if (!args->positional.empty()) {
-    location = args->positional[0];
-  } else {
-    Result<std::string> fallback = default_model_location();
-    if (!fallback) return report_error(fallback.error());
-    location = *fallback;
-  }
+  Result<std::string> model = model_or_default(*args);
+  if (!model) return report_error(model.error());
+  const std::string location = *model;
   const bool default_prompt = !has_prompt && !has_ids && !has_messages;
   const std::string user_text = has_prompt ? *args->get("prompt") : kDefaultPrompt;
 

@@ -43,14 +43,9 @@ int run_tokenize(int argc, char** argv) {
                stderr);
     return kExitUsage;
   }
-  std::string location;
-  if (!args->positional.empty()) {
-    location = args->positional[0];
-  } else {
-    Result<std::string> fallback = default_model_location();
-    if (!fallback) return report_error(fallback.error());
-    location = *fallback;
-  }
+  Result<std::string> model = model_or_default(*args);
+  if (!model) return report_error(model.error());
+  const std::string location = *model;
   // The conversation first: a bad file is reported before the model is opened.
   std::optional<nlohmann::ordered_json> messages;
   if (auto path = args->get("messages")) {

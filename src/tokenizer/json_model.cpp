@@ -148,20 +148,7 @@ Status load_bpe_model(const Json& root, TokenizerData* data) {
   if (type == "Unigram") return load_unigram(*model, data);
   if (type != "BPE") return unsupported("model", type.empty() ? "(untagged)" : type);
 
-  const Json* vocab_json = member(*model, "vocab");
-  if (!vocab_json || !vocab_json->is_object()) {
-    return make_error(ErrorKind::InvalidConfig, "tokenizer.json: model.vocab: expected an object of token -> id");
-  }
-  std::unordered_map<std::string, int32_t> vocab;
-  vocab.reserve(vocab_json->size());
-  for (const auto& [token, id_json] : vocab_json->items()) {
-    std::optional<int32_t> id = as_id(id_json);
-    if (!id) {
-      return make_error(ErrorKind::InvalidConfig,
-                        "tokenizer.json: model.vocab['" + token + "']: expected an id in [0, 2^31)");
-    }
-    vocab.emplace(token, *id);
-  }
+  WS_ASSIGN_OR_RETURN(auto vocab, vocab_object(*model));
 
   std::vector<std::pair<std::string, std::string>> merges;
   if (const Json* merges_json = member(*model, "merges")) {
