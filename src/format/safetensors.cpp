@@ -6,6 +6,7 @@
 
 #include "format/format.h"
 #include "format/json_strict.h"
+#include "format/safetensors_plain_header.h"
 
 namespace ws {
 
@@ -61,6 +62,36 @@ Status parse_metadata(const json& value, std::string_view file_name, ShardInfo& 
   return Status::ok();
 }
 
+// The general path: every header the plain reader declined, parsed as JSON
+// values entry by entry; the errors name the tensor and what is wrong.
+Status parse_general_header(std::string_view header_json, std::string_view file_name, size_t shard_index,
+                            uint64_t data_begin, ShardInfo& shard, std::vector<TensorInfo>& tensors) {
+  const std::string file(file_name);
+  auto on_entry = [&](std::string name, json info) -> Status {
+    if (name == "__metadata__") return parse_metadata(info, file_name, shard);
+    // The message prefix is built only on error: 1M tensors, 1M strings saved.
+    auto where = [&] { return at_tensor(file_name, name); };
+    if (!info.is_object()) return header_error(where() + ": entry is not an object");
+    auto dtype_it = info.find("dtype");
+    auto shape_it = info.find("shape");
+    auto offsets_it = info.find("data_offsets");
+    if (dtype_it == info.end() || shape_it == info.end() || offsets_it == info.end()) {
+      return header_error(where() + ": needs \"dtype\", \"shape\" and \"data_offsets\"");
+    }
+    if (!dtype_it->is_string()) return header_error(where() + ": \"dtype\" is not a string");
+    Result<DType> dtype = parse_dtype(dtype_it->get_ref<const std::string&>());
+    if (!dtype) return header_error(where() + ": " + dtype.error().message);
+    WS_ASSIGN_OR_RETURN(std::vector<uint64_t> shape, parse_shape(*shape_it, where));
+    uint64_t begin = 0, end = 0;
+    WS_TRY(parse_offsets(*offsets_it, where, begin, end));
+    tensors.push_back(TensorInfo{std::move(name), *dtype, std::move(shape), shard_index, begin, end});
+    return Status::ok();
+  };
+  return detail::parse_json_object_members(header_json, ErrorKind::InvalidHeader,
+                                           file + ": header (bytes 8.." + std::to_string(data_begin) + ")",
+                                           on_entry);
+}
+
 }  // namespace
 
 Result<uint64_t> parse_safetensors_prefix(const uint8_t prefix[8], uint64_t file_bytes,
@@ -104,35 +135,24 @@ Status parse_safetensors_header(std::string_view header_json, uint64_t file_byte
 
   // Entry by entry as the parser completes them: the header is never held as
   // one JSON value (linear time, memory a small multiple of the entries).
+  // The plain reader takes what every writer produces; whatever it does not
+  // take goes through the general parser, which accepts extra fields and
+  // words the errors.
   std::vector<TensorInfo> tensors;
-  auto on_entry = [&](std::string name, json info) -> Status {
-    if (name == "__metadata__") return parse_metadata(info, file_name, shard);
-    // The message prefix is built only on error: 1M tensors, 1M strings saved.
-    auto where = [&] { return at_tensor(file_name, name); };
-    if (!info.is_object()) return header_error(where() + ": entry is not an object");
-    auto dtype_it = info.find("dtype");
-    auto shape_it = info.find("shape");
-    auto offsets_it = info.find("data_offsets");
-    if (dtype_it == info.end() || shape_it == info.end() || offsets_it == info.end()) {
-      return header_error(where() + ": needs \"dtype\", \"shape\" and \"data_offsets\"");
-    }
-    if (!dtype_it->is_string()) return header_error(where() + ": \"dtype\" is not a string");
-    Result<DType> dtype = parse_dtype(dtype_it->get_ref<const std::string&>());
-    if (!dtype) return header_error(where() + ": " + dtype.error().message);
-    WS_ASSIGN_OR_RETURN(std::vector<uint64_t> shape, parse_shape(*shape_it, where));
-    uint64_t begin = 0, end = 0;
-    WS_TRY(parse_offsets(*offsets_it, where, begin, end));
-    tensors.push_back(TensorInfo{std::move(name), *dtype, std::move(shape), shard_index, begin, end});
-    return Status::ok();
-  };
-  WS_TRY(detail::parse_json_object_members(header_json, ErrorKind::InvalidHeader,
-                                           file + ": header (bytes 8.." + std::to_string(data_begin) + ")",
-                                           on_entry));
+  if (!detail::read_plain_safetensors_header(header_json, shard_index, tensors, shard.metadata)) {
+    tensors.clear();
+    shard.metadata.clear();
+    WS_TRY(parse_general_header(header_json, file_name, shard_index, data_begin, shard, tensors));
+  }
 
   // Offsets are relative to the data section: sort, then prove they tile it.
-  std::sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
+  // Writers usually list entries in offset order already; checking is O(n).
+  auto by_offset = [](const TensorInfo& a, const TensorInfo& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  };
+  if (!std::is_sorted(tensors.begin(), tensors.end(), by_offset)) {
+    std::sort(tensors.begin(), tensors.end(), by_offset);
+  }
   uint64_t expected_begin = 0;
   for (TensorInfo& t : tensors) {
     auto where = [&] { return at_tensor(file_name, t.name); };

@@ -57,6 +57,43 @@ TEST(Safetensors, AcceptsAnEmptyHeaderObject) {
   EXPECT_TRUE(parse_file(safetensors_file("{}", 0), checkpoint).is_ok());
 }
 
+// Extra fields are not in the spec's writers but the reference reader ignores
+// them: such a header leaves the plain one-pass reader and must come out of
+// the general parser with the same tensors.
+TEST(Safetensors, ExtraFieldsParseLikeThePlainHeader) {
+  const std::string plain = header(entry("b", "F32", "[2]", 8, 16) + "," + entry("a", "F16", "[4]", 0, 8) +
+                                   ",\"__metadata__\":null");
+  const std::string extra = header("\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16],\"note\":{\"x\":[1]}}," +
+                                   entry("a", "F16", "[4]", 0, 8) + ",\"__metadata__\":null");
+  Checkpoint a, b;
+  ASSERT_TRUE(parse_file(safetensors_file(plain, 16), a).is_ok());
+  Status status = parse_file(safetensors_file(extra, 16), b);
+  ASSERT_TRUE(status.is_ok()) << status.error().to_string();
+  ASSERT_EQ(a.tensors.size(), 2u);
+  ASSERT_EQ(b.tensors.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(a.tensors[i].name, b.tensors[i].name);
+    EXPECT_EQ(a.tensors[i].dtype, b.tensors[i].dtype);
+    EXPECT_EQ(a.tensors[i].shape, b.tensors[i].shape);
+    EXPECT_EQ(a.tensors[i].end - a.tensors[i].begin, b.tensors[i].end - b.tensors[i].begin);
+  }
+  EXPECT_TRUE(a.shards[0].metadata.empty());
+}
+
+TEST(SafetensorsMalformed, DuplicateNameAmongManyIsFound) {
+  // Thousands of distinct names, then one repeated: the duplicate check of the
+  // one-pass reader probes its table; the error still names the tensor.
+  std::string body;
+  for (int i = 0; i < 5000; ++i) body += entry("t." + std::to_string(i), "F32", "[1]", 4 * i, 4 * i + 4) + ",";
+  body += entry("t.1234", "F32", "[1]", 20000, 20004);
+  expect_error(safetensors_file(header(body), 20004), ErrorKind::InvalidHeader, "\"t.1234\" twice");
+}
+
+TEST(SafetensorsMalformed, MetadataTwice) {
+  expect_error(safetensors_file(header("\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":null"), 0),
+               ErrorKind::InvalidHeader, "\"__metadata__\" twice");
+}
+
 TEST(Safetensors, EveryDtypeOfTheSpecParses) {
   for (const char* name : {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL", "F8_E4M3",
                            "F8_E5M2", "U16", "U32", "U64"}) {
