@@ -22,7 +22,7 @@ if [ "$cpu_only" = 1 ]; then
   apt_packages=(cmake ninja-build g++ nlohmann-json3-dev libcurl4-openssl-dev ca-certificates
                 python3-venv python3-pip)
 else
-  apt_packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  apt_packages=(cmake ninja-build ccache g++ clang-14 libclang-rt-14-dev nlohmann-json3-dev libgtest-dev libgmock-dev
                 libcurl4-openssl-dev python3-torch python3-numpy python3-venv python3-pip
                 libtorch-dev openssl)  # openssl: the HTTPS tests make their CA with its CLI
 fi
