@@ -211,7 +211,7 @@ Status CudaUploader::upload(void* device_base, DType target, uint64_t first_elem
                             const uint8_t* src, uint64_t count) {
   Impl& m = *impl_;
   WS_TRY(m.sticky);
-  if (!can_convert(source, target) || !is_float(target)) {
+  if (!can_convert(source, target)) {
     return make_error(ErrorKind::Unsupported, std::string("upload of ") + dtype_name(source) + " as " +
                                                   dtype_name(target));
   }
@@ -223,7 +223,7 @@ Status CudaUploader::upload(void* device_base, DType target, uint64_t first_elem
   if (source == target) {
     WS_TRY(m.check(cudaMemcpyAsync(dst, src, src_bytes, cudaMemcpyHostToDevice, m.stream), "cudaMemcpyAsync"));
     m.stats.bytes_copied += src_bytes;
-  } else if (is_float(source) && src_bytes <= m.buffer_bytes) {
+  } else if (is_float(source) && is_float(target) && src_bytes <= m.buffer_bytes) {
     WS_TRY(m.check(cudaMemcpyAsync(m.scratch, src, src_bytes, cudaMemcpyHostToDevice, m.stream), "cudaMemcpyAsync"));
     const unsigned threads = 256;
     const unsigned blocks = static_cast<unsigned>(std::min<uint64_t>((count + threads - 1) / threads, 4096));
@@ -233,9 +233,10 @@ Status CudaUploader::upload(void* device_base, DType target, uint64_t first_elem
     m.stats.bytes_copied += src_bytes;
     ++m.stats.gpu_conversions;
   } else {
-    // ggml blocks (or a window larger than the scratch): converted on the host
-    // a chunk at a time into the two dequant buffers, each copied as soon as
-    // it is full while the other one fills.
+    // ggml blocks widened, floats quantized into blocks (or a window larger
+    // than the scratch): converted on the host a chunk at a time into the two
+    // dequant buffers, each copied as soon as it is full while the other one
+    // fills. Chunks are whole multiples of 256 elements: whole blocks of every format.
     const uint64_t block = dtype_block_elements(source);
     const uint64_t chunk = std::max<uint64_t>(m.buffer_bytes / dtype_size(target) / 256 * 256, block);
     for (uint64_t done = 0; done < count; done += chunk) {

@@ -15,7 +15,7 @@
 #include <optional>
 #include <thread>
 
-#include "load/dequant.h"
+#include "torch/aten_dequant.h"
 #include "torch/tensor_destination.h"
 #include "torch/ws_torch.h"
 
@@ -110,18 +110,18 @@ class AtenBackend final : public Backend {
   }
   int threads() const override { return at::get_num_threads(); }
 
-  // ggml blocks on the CPU: held as blocks, widened one matrix at a time when
-  // used (as LibTorch 1.13's CPU matmul widens bf16). CUDA has no block
-  // kernels here yet: GGUF blocks are widened while they upload, and the
-  // quantized dtypes are refused there.
+  // ggml blocks are held as blocks on either device and widened with ATen
+  // ops (aten_dequant.h) one matrix at a time when used, as LibTorch 1.13's
+  // CPU matmul widens bf16. A fused quantized GPU matmul would need kernels
+  // that read the blocks (ggml's CUDA mmq/mmvq); ATen has none.
   bool supports_weight_dtype(DType dtype) const override {
-    return Backend::supports_weight_dtype(dtype) || (device_.is_cpu() && dtype_is_quantized(dtype));
+    return Backend::supports_weight_dtype(dtype) || dtype_is_quantized(dtype);
   }
 
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
     if (device_.is_cpu()) return WeightTensor::allocate(dtype, std::move(shape));
     WS_ASSIGN_OR_RETURN(uint64_t numel, WeightTensor::checked_numel(dtype, shape));
-    const uint64_t bytes = numel * dtype_size(dtype);
+    const uint64_t bytes = dtype_storage_bytes(dtype, numel);
     at::Tensor storage;
     try {
       storage = at::empty({i64(std::max<uint64_t>(bytes, 1))}, at::TensorOptions().dtype(at::kByte).device(device_));
@@ -207,17 +207,15 @@ class AtenBackend final : public Backend {
   // ---- ops ----
   void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
     const int64_t vocab = i64(table.shape[0]), dim = i64(table.shape[1]);
-    if (dtype_is_quantized(table.dtype)) {  // CPU only (supports_weight_dtype)
-      const uint64_t row_bytes = dtype_storage_bytes(table.dtype, table.shape[1]);
-      for (size_t t = 0; t < n; ++t) {
-        detail::dequantize_blocks(table.dtype, table.data + static_cast<size_t>(ids[t]) * row_bytes,
-                                  out + t * table.shape[1], table.shape[1] / dtype_block_elements(table.dtype));
-      }
+    at::Tensor index = at::from_blob(const_cast<int32_t*>(ids), {i64(n)}, at::TensorOptions().dtype(at::kInt))
+                           .to(device_, at::kLong);
+    if (dtype_is_quantized(table.dtype)) {  // only the looked-up rows are widened
+      const int64_t row_bytes = i64(dtype_storage_bytes(table.dtype, table.shape[1]));
+      const at::Tensor rows = at::index_select(at::from_blob(table.data, {vocab, row_bytes}, options(at::kByte)), 0, index);
+      view(out, {i64(n), dim}).copy_(detail::dequantize_blocks_aten(table.dtype, rows.contiguous()).view({i64(n), dim}));
       return;
     }
     at::Tensor t = at::from_blob(table.data, {vocab, dim}, options(weight_scalar_type(table.dtype)));
-    at::Tensor index = at::from_blob(const_cast<int32_t*>(ids), {i64(n)}, at::TensorOptions().dtype(at::kInt))
-                           .to(device_, at::kLong);
     view(out, {i64(n), dim}).copy_(at::index_select(t, 0, index));
   }
 
@@ -229,10 +227,10 @@ class AtenBackend final : public Backend {
     const bool out_in = w.layout == WeightLayout::OutIn;
     const std::vector<int64_t> stored_shape = out_in ? std::vector<int64_t>{out, in} : std::vector<int64_t>{in, out};
     at::Tensor stored;
-    if (dtype_is_quantized(w.dtype)) {  // CPU only: widened for this product
-      stored = at::empty(stored_shape, at::TensorOptions().dtype(at::kFloat));
-      detail::dequantize_blocks(w.dtype, static_cast<const uint8_t*>(w.data), stored.data_ptr<float>(),
-                                static_cast<uint64_t>(in * out) / dtype_block_elements(w.dtype));
+    if (dtype_is_quantized(w.dtype)) {  // widened for this product, on the device that holds it
+      const int64_t bytes = i64(dtype_storage_bytes(w.dtype, static_cast<uint64_t>(in * out)));
+      const at::Tensor blocks = at::from_blob(const_cast<void*>(w.data), {bytes}, options(at::kByte));
+      stored = detail::dequantize_blocks_aten(w.dtype, blocks).view(stored_shape);
     } else {
       stored = at::from_blob(const_cast<void*>(w.data), stored_shape, options(weight_scalar_type(w.dtype)));
     }

@@ -131,9 +131,31 @@ TEST(TorchCuda, NarrowWeightsComputeCloseToF32) {
   EXPECT_LE(diff, 0.05f * scale + 1e-3f);
 }
 
+// Quantized weights stay blocks on the GPU (quantized on the host while
+// streaming, uploaded as blocks) and are widened by ATen ops per product: the
+// CPU test of the same name (parity_test.cpp) runs the same ops.
+TEST(TorchCuda, QuantizedWeightsMatchTransformersOnTheSameBlocks) {
+  SKIP_WITHOUT_CUDA();
+  for (const char* fixture : {"gpt2", "llama_gqa", "qwen2"}) {
+    for (const auto& [dtype, file] : {std::pair{WeightDType::Q8_0, "reference_q8_0.json"},
+                                      std::pair{WeightDType::Q4_0, "reference_q4_0.json"}}) {
+      SCOPED_TRACE(std::string(fixture) + " " + file);
+      const Reference ref = read_reference(fixture, file);
+      ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(fixture) << "/" << file;
+      Result<LoadedModel> loaded = load_on_cuda(fixture_dir(fixture), dtype);
+      ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+      size_t blocks = 0;
+      for (const ManifestEntry& e : loaded->model->manifest()) blocks += dtype_is_quantized(e.dtype);
+      EXPECT_GT(blocks, 4u);
+      expect_transformers_parity(*loaded->model, ref, 1e-3f);
+    }
+  }
+}
+
 TEST(TorchCudaCli, LoadGivesThePortableHashes) {
   SKIP_WITHOUT_CUDA();
-  for (const char* dtype : {"keep", "bf16"}) {
+  // Blocks are hashed in GGUF layout: the GPU holds the bytes the CPU quantizer wrote.
+  for (const char* dtype : {"keep", "bf16", "q8_0", "q4_k"}) {
     const std::string model = fixture_dir("llama_sharded") + " --hash --json --dtype " + dtype;
     const nlohmann::json portable = run_json("load " + model);
     const nlohmann::json cuda = run_json("load " + model + " --backend torch --device cuda --staging-mib 0.01");
