@@ -9,7 +9,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv="$root/build/venv-current"
-pins=('torch==2.15.0' 'transformers==5.23.0' 'tokenizers==0.23.3' 'jinja2==3.1.6' 'safetensors>=0.4' 'numpy')
+# gguf + accelerate: transformers' GGUF reader, which checks the GGUF family fixtures.
+pins=('torch==2.15.0' 'transformers==5.23.0' 'tokenizers==0.23.3' 'jinja2==3.1.6' 'safetensors>=0.4' 'numpy'
+      'gguf==0.19.0' 'accelerate==1.15.0')
 stamp="$venv/PINS"
 if [ "$(cat "$stamp" 2>/dev/null)" != "${pins[*]}" ]; then
   [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"

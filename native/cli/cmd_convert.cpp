@@ -30,6 +30,7 @@
 #include "cli/http_flags.h"
 #include "cli/commands.h"
 #include "cli/convert_gguf.h"
+#include "format/gguf.h"
 #include "source/model_source.h"
 
 namespace ws::cli {
@@ -177,6 +178,18 @@ Status check_names_are_utf8(const Checkpoint& checkpoint) {
   return Status::ok();
 }
 
+// A Gemma GGUF stores its norms as 1 + w (format/gguf.h): copied as they
+// are, transformers would add the 1 again.
+Status check_plain_norms(ModelSource& source, const std::string& model) {
+  WS_ASSIGN_OR_RETURN(bool has_config, source.has_file("config.json"));
+  if (!has_config) return Status::ok();
+  WS_ASSIGN_OR_RETURN(std::string config, source.read_text("config.json"));
+  if (config.find(kNormWeightsPlusOne) == std::string::npos) return Status::ok();
+  return make_error(ErrorKind::Unsupported, model +
+                                                ": a Gemma GGUF (norm weights stored as 1 + w) cannot be written as a "
+                                                "Hugging Face directory yet; load or generate from it directly");
+}
+
 Status convert(ModelSource& source, const std::string& out_dir, std::optional<DType> target, uint64_t batch_bytes) {
   const Checkpoint& checkpoint = source.checkpoint();
   WS_TRY(check_names_are_utf8(checkpoint));
@@ -282,6 +295,7 @@ int run_convert(int argc, char** argv) {
   // 404) leaves nothing behind, not even the output directory.
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
   if (!source) return report_error(source.error());
+  if (Status plain = check_plain_norms(**source, args->positional[0]); !plain) return report_error(plain.error());
   if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return report_error(make_error(ErrorKind::Io, out_dir + ": cannot create directory: " + std::strerror(errno)));
   }

@@ -107,16 +107,23 @@ const char* ggml_type_name(uint32_t ggml_type);
 
 // llama.cpp tensor names -> Hugging Face names for the llama family
 // ("token_embd.weight" -> "model.embed_tokens.weight", "blk.3.attn_q.weight"
-// -> "model.layers.3.self_attn.q_proj.weight", ...). Unknown names are kept.
-std::string gguf_to_hf_name(std::string_view gguf_name);
-// The inverse, for writing GGUF: Hugging Face llama-family names -> llama.cpp's.
+// -> "model.layers.3.self_attn.q_proj.weight", ...), with `arch`'s own
+// meanings first (general.architecture: Gemma 2/3's sandwich norms, Phi-3's
+// fused projections). Unknown names are kept.
+std::string gguf_to_hf_name(std::string_view gguf_name, std::string_view arch = "llama");
+// The inverse, for writing GGUF: Hugging Face names -> llama.cpp's.
 // Unknown names are kept.
-std::string hf_to_gguf_name(std::string_view hf_name);
+std::string hf_to_gguf_name(std::string_view hf_name, std::string_view arch = "llama");
 
-// config.json for the model in `header` (general.architecture "llama" or
-// "qwen2"), from the <arch>.* keys and the token list. Errors: Unsupported
-// (another architecture), InvalidConfig (a required key missing).
+// config.json for the model in `header` (general.architecture llama, qwen2,
+// qwen3, gemma, gemma2, gemma3 or phi3), from the <arch>.* keys and the token
+// list, with the values llama.cpp derives where the file has no key.
+// Errors: Unsupported (another architecture, a Phi-3 with LongRoPE factor
+// tensors), InvalidConfig (a required key missing).
 Result<std::string> gguf_config_json(const GgufHeader& header, std::string_view file_name);
+// The key a config.json synthesized from a Gemma GGUF carries: its RMSNorm
+// weights already include Gemma's +1 (llama.cpp's converter adds it).
+inline constexpr const char* kNormWeightsPlusOne = "weightstream_gguf_norm_weights_plus_one";
 // tokenizer.json from tokenizer.ggml.* ("gpt2": byte-level BPE with merges;
 // "llama": SentencePiece-style BPE with byte fallback). Errors: Unsupported,
 // InvalidConfig.

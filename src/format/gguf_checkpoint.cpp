@@ -106,7 +106,7 @@ Status gguf_checkpoint(const GgufHeader& header, uint64_t file_bytes, std::strin
                                                   "-byte file");
     }
     TensorInfo t;
-    t.name = gguf_to_hf_name(g.name);
+    t.name = gguf_to_hf_name(g.name, architecture.value_or("llama"));
     if (!names.insert(t.name).second) return header_error(file_name, where + " appears twice");
     t.dtype = *dtype;
     t.shape = g.shape;

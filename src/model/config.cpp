@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "format/gguf.h"
 #include "format/json_strict.h"
 #include "model/model.h"
 
@@ -314,7 +315,8 @@ Status parse_llama_family(const json& config, ModelConfig& out) {
   if (out.fused_projections) out.qkv_bias = out.o_bias = out.mlp_bias = false;  // Phi3's Linear layers have none
   if (gemma) {
     out.embedding_scale = std::sqrt(static_cast<float>(out.hidden_size));
-    out.norm_weight_offset = 1.0f;
+    // A Gemma GGUF's norms already hold 1 + w (format/gguf.h).
+    out.norm_weight_offset = get_bool(config, kNormWeightsPlusOne, false) ? 0.0f : 1.0f;
     out.sandwich_norms = type != "gemma";
   }
   // Gemma names it hidden_activation (hidden_act in old configs, which

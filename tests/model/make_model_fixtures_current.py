@@ -74,6 +74,14 @@ def main():
             t.Phi3Config(num_hidden_layers=2, original_max_position_embeddings=16, rope_scaling=longrope(6),
                          partial_rotary_factor=0.75, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2,
                          pad_token_id=0, **SMALL))
+    # Shapes llama.cpp's GGUF can state (make_gguf_family_fixtures.py writes
+    # them as GGUF): Gemma 2 with queries scaled by 1/sqrt(head_dim), Phi-3
+    # without LongRoPE (its 4k-context variants).
+    fixture(out_dir, "gemma2_llamacpp", 38, t.Gemma2ForCausalLM,
+            t.Gemma2Config(num_hidden_layers=3, head_dim=32, sliding_window=5, query_pre_attn_scalar=32,
+                           attn_logit_softcapping=2.0, final_logit_softcapping=3.0, **SMALL))
+    fixture(out_dir, "phi3_4k", 39, t.Phi3ForCausalLM,
+            t.Phi3Config(num_hidden_layers=2, bos_token_id=1, eos_token_id=2, pad_token_id=0, **SMALL))
     print("current-transformers model fixtures written to", out_dir)
 
 

@@ -61,8 +61,32 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"gemma", WeightDType::Keep, false}, Case{"gemma2", WeightDType::Keep, false},
                     Case{"gemma2", WeightDType::Keep, true}, Case{"gemma3", WeightDType::Keep, false},
                     Case{"phi3", WeightDType::Keep, false}, Case{"phi4_mini", WeightDType::Keep, false},
-                    Case{"phi4_mini", WeightDType::Keep, true}),
+                    Case{"phi4_mini", WeightDType::Keep, true}, Case{"gemma2_llamacpp", WeightDType::Keep, false},
+                    Case{"phi3_4k", WeightDType::Keep, false}),
     case_name);
+
+// GGUF files of the families above, written as llama.cpp writes them
+// (make_gguf_family_fixtures.py: gguf-py's tensor names, Gemma's norms as
+// 1 + w, fused Phi-3 projections, only metadata keys llama.cpp reads):
+// the config synthesized from the metadata must give transformers' outputs
+// on the original checkpoint.
+class GgufFamilyParity : public testing::TestWithParam<const char*> {};
+
+TEST_P(GgufFamilyParity, LastLogitsAndGreedyContinuationMatchTransformers) {
+  const std::string fixture = GetParam();
+  const Reference ref = read_reference(fixture);
+  ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(fixture) << "/reference.json";
+  BackendOptions options;
+  options.threads = 2;
+  Result<LoadedModel> loaded = load_model(fixture_dir(fixture) + "/model.gguf", WeightDType::Keep, options);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+  expect_transformers_parity(*loaded->model, ref);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transformers, GgufFamilyParity,
+                         testing::Values("gemma_gguf", "gemma2_llamacpp_gguf", "gemma3_gguf", "phi3_4k_gguf",
+                                         "qwen3_gguf"),
+                         [](const testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 // Narrowing at load: the same weights as bf16 must still produce nearly the
 // same distribution (not identical: bf16 keeps 8 bits of mantissa).

@@ -273,6 +273,19 @@ TEST_F(ConvertGguf, RefusesWhatItCannotWriteFaithfully) {
   EXPECT_EQ(run_command("ls " + quote(kOut) + " | grep -c llama3.gguf.tmp-").out, "0\n");
 }
 
+// A Gemma GGUF stores its norms as 1 + w: written out as they are, a
+// Hugging Face directory would make transformers add the 1 twice. Refused
+// before anything is created.
+TEST_F(ConvertGguf, RefusesAGemmaGgufAsAHuggingFaceDirectory) {
+  const std::string out = kOut + "/gemma3_hf";
+  const Outcome r = run_command(std::string(WS_CLI) + " convert " + quote(kModels + "/gemma3_gguf/model.gguf") + " " +
+                                quote(out) + " 2>&1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("Unsupported"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 + w"), std::string::npos) << r.out;
+  EXPECT_FALSE(exists(out)) << "convert created " << out;
+}
+
 // llama.cpp (npm node-llama-cpp's prebuilt CPU build) loads our files and
 // generates what transformers (the fixtures) and our CLI (SmolLM2) generate.
 TEST_F(ConvertGguf, LlamaCppAgrees) {
