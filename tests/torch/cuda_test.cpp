@@ -136,20 +136,7 @@ TEST(TorchCuda, NarrowWeightsComputeCloseToF32) {
 // CPU test of the same name (parity_test.cpp) runs the same ops.
 TEST(TorchCuda, QuantizedWeightsMatchTransformersOnTheSameBlocks) {
   SKIP_WITHOUT_CUDA();
-  for (const char* fixture : {"gpt2", "llama_gqa", "qwen2"}) {
-    for (const auto& [dtype, file] : {std::pair{WeightDType::Q8_0, "reference_q8_0.json"},
-                                      std::pair{WeightDType::Q4_0, "reference_q4_0.json"}}) {
-      SCOPED_TRACE(std::string(fixture) + " " + file);
-      const Reference ref = read_reference(fixture, file);
-      ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(fixture) << "/" << file;
-      Result<LoadedModel> loaded = load_on_cuda(fixture_dir(fixture), dtype);
-      ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
-      size_t blocks = 0;
-      for (const ManifestEntry& e : loaded->model->manifest()) blocks += dtype_is_quantized(e.dtype);
-      EXPECT_GT(blocks, 4u);
-      expect_transformers_parity(*loaded->model, ref, 1e-3f);
-    }
-  }
+  expect_quantized_parity(load_on_cuda, 1e-3f);
 }
 
 TEST(TorchCudaCli, LoadGivesThePortableHashes) {

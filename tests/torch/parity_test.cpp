@@ -47,22 +47,7 @@ INSTANTIATE_TEST_SUITE_P(
 // Blocks on the CPU: held as Q8_0 / Q4_0 blocks (quantized while loading) and
 // widened per product in f32, so transformers on gguf-py's blocks of the same
 // weights is matched as closely as f32 weights are (no 8-bit activations here).
-TEST(TorchBackend, QuantizedWeightsMatchTransformersOnTheSameBlocks) {
-  for (const char* fixture : {"gpt2", "llama_gqa", "qwen2"}) {
-    for (const auto& [dtype, file] : {std::pair{WeightDType::Q8_0, "reference_q8_0.json"},
-                                      std::pair{WeightDType::Q4_0, "reference_q4_0.json"}}) {
-      SCOPED_TRACE(std::string(fixture) + " " + file);
-      const Reference ref = read_reference(fixture, file);
-      ASSERT_FALSE(ref.prompt.empty()) << "missing " << fixture_dir(fixture) << "/" << file;
-      Result<LoadedModel> loaded = load_on_torch(fixture_dir(fixture), dtype);
-      ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
-      size_t blocks = 0;
-      for (const ManifestEntry& e : loaded->model->manifest()) blocks += dtype_is_quantized(e.dtype);
-      EXPECT_GT(blocks, 4u);
-      expect_transformers_parity(*loaded->model, ref, 2e-4f);
-    }
-  }
-}
+TEST(TorchBackend, QuantizedWeightsMatchTransformersOnTheSameBlocks) { expect_quantized_parity(load_on_torch, 2e-4f); }
 
 TEST(TorchBackend, CudaIsRefusedWithAReasonWhereItIsUnavailable) {
   if (torch_cuda_available()) GTEST_SKIP() << "CUDA is available here (tests/torch/cuda_test.cpp covers it)";
