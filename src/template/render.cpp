@@ -646,7 +646,8 @@ class Renderer {
     if (op == "in" || op == "notin") {
       CallArgs args;
       args.positional.push_back(b);
-      if (b.is_undefined()) return template_error(line, undefined_message(b));
+      // jinja2's Undefined iterates as empty: nothing is in it.
+      if (b.is_undefined()) return op == "notin";
       Result<bool> hit = apply_test("in", a, args);
       if (!hit) return at_line(hit.error(), line);
       return *hit == (op == "in");
@@ -664,7 +665,10 @@ class Renderer {
       return template_error(line, "unsupported operand type(s) for " + op + ": '" + type_name(a) + "' and '" + type_name(b) + "'");
     };
     if (op == "+") {
-      if (a.is_string() && b.is_string()) return Value::from_string(a.text + b.text);
+      if (a.is_string() && b.is_string()) {
+        if (!a.markup && !b.markup) return Value::from_string(a.text + b.text);
+        return markup_string((a.markup ? a.text : html_escape(a.text)) + (b.markup ? b.text : html_escape(b.text)));
+      }
       if (a.is_list() && b.is_list() && a.tuple == b.tuple) {
         WS_TRY(check_size((a.list->size() + b.list->size()) * sizeof(Value), line));
         List items = *a.list;
@@ -693,7 +697,11 @@ class Renderer {
       for (int64_t i = 0; i < times; ++i) items.insert(items.end(), seq.list->begin(), seq.list->end());
       return Value::from_list(std::move(items), seq.tuple);
     }
-    if (op == "%" && a.is_string()) return percent_format(a.text, b, line);
+    if (op == "%" && a.is_string()) {
+      Result<Value> r = percent_format(a.text, b);
+      if (!r) return at_line(r.error(), line);
+      return r;
+    }
     if (!a.is_number() || !b.is_number()) return type_error();
     const bool ints = a.type != Type::Float && b.type != Type::Float;
     const int64_t x = ints ? (a.type == Type::Bool ? a.boolean : a.integer) : 0;
@@ -730,31 +738,6 @@ class Renderer {
       return Value::from_float(std::pow(p, q));
     }
     return type_error();
-  }
-
-  // "%s" % value, "%s and %d" % (a, b): %s %r %d %i %%.
-  Result<Value> percent_format(const std::string& format, const Value& values, int line) {
-    List items = values.is_list() && values.tuple ? *values.list : List{values};
-    size_t next = 0;
-    std::string out;
-    for (size_t i = 0; i < format.size(); ++i) {
-      if (format[i] != '%') { out += format[i]; continue; }
-      if (i + 1 >= format.size()) return template_error(line, "incomplete format");
-      const char spec = format[++i];
-      if (spec == '%') { out += '%'; continue; }
-      if (next >= items.size()) return template_error(line, "not enough arguments for format string");
-      const Value& v = items[next++];
-      if (spec == 's') out += to_str(v);
-      else if (spec == 'r') out += to_repr(v);
-      else if (spec == 'd' || spec == 'i') {
-        if (!v.is_number()) return template_error(line, "%d format: a number is required");
-        out += std::to_string(v.type == Type::Float ? saturating_int(v.number) : static_cast<int64_t>(v.as_double()));
-      } else {
-        return template_error(line, std::string("unsupported format character '") + spec + "'");
-      }
-    }
-    if (next < items.size()) return template_error(line, "not all arguments converted during string formatting");
-    return Value::from_string(std::move(out));
   }
 };
 
