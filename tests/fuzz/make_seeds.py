@@ -133,6 +133,8 @@ seeds = [
     "{% set ns = namespace(x=0) %}{% for i in range(3) if i is odd %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}",
     "{% macro m(a, b='x') %}{{ caller() ~ a ~ b }}{% endmacro %}{% call m(1) %}c{% endcall %}",
     "{{ messages[-1]['content'].split('</think>')[-1].strip() | tojson(indent=2) }}{% filter upper %}a{% endfilter %}",
+    "{% for n in tree recursive %}{{ n.name }}{% with d = loop.depth %}{{ loop(n.kids) if n.kids }}{% endwith %}{% endfor %}",
+    "{{ f(*[1], **{'a': 2}) }}{{ '%s'|format(x|safe + '<') }}{{ x|tojson(ensure_ascii=true) }}",
 ]
 for name in ("llama2-chat.jinja", "qwen2-instruct.jinja"):
     with open(os.path.join(here, "..", "data", "templates", name), encoding="utf-8") as f:
