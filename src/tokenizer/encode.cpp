@@ -54,6 +54,7 @@ void normalize(const std::vector<NormalizerStep>& steps, std::string* text) {
       case NormalizerKind::Nfkc: *text = unicode_normalize(*text, NormalForm::Nfkc); break;
       case NormalizerKind::Nfkd: *text = unicode_normalize(*text, NormalForm::Nfkd); break;
       case NormalizerKind::Lowercase: *text = unicode_lowercase(*text); break;
+      case NormalizerKind::Precompiled: *text = step.charsmap->normalize(*text); break;
       case NormalizerKind::StripAccents: *text = strip_combining_marks(*text); break;
       case NormalizerKind::Bert:
         *text = bert_normalize(*text, BertOptions{step.bert_clean_text, step.bert_chinese_chars,
@@ -254,6 +255,28 @@ void apply_digits(const PreTokenizerStep& step, const Word& word, std::vector<Wo
   emit(text.size());
 }
 
+// tokenizers' UnicodeScripts: a cut before every character whose script
+// (other than Any) differs from the last non-Any script seen, the first such
+// character included; the pieces are the spans between cuts, so text before
+// the first cut (leading spaces) and text without any cut is dropped, as there.
+void apply_unicode_scripts(const Word& word, std::vector<Word>* out) {
+  const std::string& text = word.text;
+  std::vector<size_t> cuts;
+  int last = -1;  // none seen yet
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t codepoint;
+    const size_t length = utf8_decode(text, pos, &codepoint);
+    const int script = tokenizers_script(codepoint);
+    if (script != kScriptAnyId && last != kScriptAnyId && last != script) cuts.push_back(pos);
+    if (script != kScriptAnyId) last = script;
+    pos += length;
+  }
+  cuts.push_back(text.size());
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    out->push_back(Word{text.substr(cuts[i], cuts[i + 1] - cuts[i]), word.at_input_start && cuts[i] == 0});
+  }
+}
+
 void encode_text(const TokenizerData& data, std::string text, bool at_input_start, std::vector<int32_t>* ids) {
   normalize(data.normalizers, &text);
   // Added tokens marked `normalized` are matched in the normalized text.
@@ -277,6 +300,7 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
           case PreTokenizerKind::WhitespaceSplit: apply_whitespace_split(word, &next); break;
           case PreTokenizerKind::Punctuation: apply_punctuation(step, word, &next); break;
           case PreTokenizerKind::Digits: apply_digits(step, word, &next); break;
+          case PreTokenizerKind::UnicodeScripts: apply_unicode_scripts(word, &next); break;
         }
       }
       words = std::move(next);

@@ -82,9 +82,15 @@ Status add_normalizer(const Json& object, std::vector<NormalizerStep>* steps) {
     WS_ASSIGN_OR_RETURN(step.bert_lowercase, bool_or(object, "normalizer", "lowercase", true));
     // strip_accents: null means "as lowercase".
     WS_ASSIGN_OR_RETURN(step.bert_strip_accents, bool_or(object, "normalizer", "strip_accents", step.bert_lowercase));
-  } else if (const Json* map = member(object, "precompiled_charsmap");
-             type == "Precompiled" && (!map || (map->is_string() && map->get_ref<const std::string&>().empty()))) {
-    return Status::ok();  // an empty SentencePiece charsmap: the identity
+  } else if (type == "Precompiled") {
+    const Json* map = member(object, "precompiled_charsmap");
+    if (!map || map->is_null() || (map->is_string() && map->get_ref<const std::string&>().empty())) {
+      return Status::ok();  // an empty SentencePiece charsmap: the identity
+    }
+    if (!map->is_string()) return field_error("normalizer", "precompiled_charsmap", "expected a base64 string");
+    WS_ASSIGN_OR_RETURN(PrecompiledCharsmap charsmap, PrecompiledCharsmap::from_base64(map->get_ref<const std::string&>()));
+    step.kind = NormalizerKind::Precompiled;
+    step.charsmap = std::make_shared<const PrecompiledCharsmap>(std::move(charsmap));
   } else {
     return unsupported("normalizer", type);
   }
@@ -151,11 +157,17 @@ Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* step
       step.fast = fast_split_for(regex->get_ref<const std::string&>());
     }
   } else if (type == "Whitespace") {
-    // HF: \w+|[^\w\s]+ with the matches kept and the rest (whitespace) removed.
+    // HF: \w+|[^\w\s]+ with the matches kept and the rest (whitespace)
+    // removed, in the Rust regex crate, whose \w is UTS #18's (Alphabetic,
+    // marks, Nd, Pc, Join_Control) and \s White_Space; Oniguruma's \w takes
+    // every number (x² would stay one word), so the classes are spelled out.
     step.kind = PreTokenizerKind::Whitespace;
-    WS_ASSIGN_OR_RETURN(step.regex, Regex::compile(R"(\w+|[^\w\s]+)"));
+    WS_ASSIGN_OR_RETURN(step.regex, Regex::compile(
+        R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+)"));
     step.behavior = SplitBehavior::Removed;
     step.invert = true;
+  } else if (type == "UnicodeScripts") {
+    step.kind = PreTokenizerKind::UnicodeScripts;
   } else if (type == "WhitespaceSplit") {
     step.kind = PreTokenizerKind::WhitespaceSplit;
   } else if (type == "Punctuation") {
@@ -310,6 +322,12 @@ Status check_normalizer_growth(const std::vector<NormalizerStep>& steps) {
       const size_t shortest = step.pattern->literal_length().value_or(0);
       const double ratio = shortest ? std::max(1.0, static_cast<double>(step.content.size()) / shortest)
                                     : static_cast<double>(step.content.size()) + 1;
+      factor *= ratio;
+      added *= ratio;
+    } else if (step.kind == NormalizerKind::Precompiled) {
+      // Each replaced piece is at least one byte and becomes at most the
+      // longest replacement.
+      const double ratio = std::max<double>(1, static_cast<double>(step.charsmap->longest_replacement()));
       factor *= ratio;
       added *= ratio;
     } else if (step.kind != NormalizerKind::Prepend && step.kind != NormalizerKind::Strip &&

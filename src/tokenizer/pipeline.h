@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "tokenizer/precompiled.h"
 #include "tokenizer/regex.h"
 
 namespace ws::tokenizer_detail {
@@ -73,6 +75,13 @@ struct WordPieceModel {
   void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
 };
 
+// WordLevel as HF's: the whole word's id, else the unk token's.
+struct WordLevelModel {
+  std::unordered_map<std::string, int32_t> vocab;
+  std::string unk_token = "<unk>";
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+};
+
 // Unigram as HF's (encode_optimized): Viterbi over every vocabulary piece
 // that starts at each character, an unknown character scored min_score - 10;
 // consecutive unknown pieces fuse into one unk; byte_fallback spells an
@@ -87,12 +96,13 @@ struct UnigramModel {
   void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
 };
 
-// The tokenizer's model, one of the three kinds.
+// The tokenizer's model, one of the four kinds.
 struct Model {
-  enum class Kind { Bpe, WordPiece, Unigram };
+  enum class Kind { Bpe, WordPiece, WordLevel, Unigram };
   Kind kind = Kind::Bpe;
   BpeModel bpe;
   WordPieceModel wordpiece;
+  WordLevelModel wordlevel;
   UnigramModel unigram;
 
   void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
@@ -144,9 +154,10 @@ void split_on_added_tokens(std::string_view text, const AddedTokenMatcher& match
 
 // ---- normalizer / pre-tokenizer --------------------------------------------
 
-enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents, Bert };
+enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents, Bert, Precompiled };
 struct NormalizerStep {
   NormalizerKind kind;
+  std::shared_ptr<const PrecompiledCharsmap> charsmap;  // Precompiled
   std::optional<Regex> pattern;  // Replace: what to find (a String pattern is an escaped regex, as in HF)
   std::string content;           // Prepend: prefix; Replace: replacement
   bool strip_left = false, strip_right = false;
@@ -154,7 +165,7 @@ struct NormalizerStep {
 };
 
 enum class PrependScheme { Always, First, Never };
-enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, Punctuation };
+enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, Punctuation, UnicodeScripts };
 // HF's SplitDelimiterBehavior: what becomes of each match of a Split pattern.
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 // Patterns with a hand-written splitter that is proven identical to the

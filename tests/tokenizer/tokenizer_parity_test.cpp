@@ -211,7 +211,8 @@ INSTANTIATE_TEST_SUITE_P(Tokenizers, Parity,
                                            "bert_pre_tokenizer", "normalizer_nfc", "normalizer_nfd_accents_lowercase",
                                            "normalizer_nfkc_replace", "normalizer_nfkd", "decoder_wordpiece",
                                            "decoder_replace_regex", "wordpiece_bert", "wordpiece_cased",
-                                           "unigram_unk", "unigram_byte_fallback"),
+                                           "unigram_unk", "unigram_byte_fallback", "t5_precompiled", "precompiled_nfkc_cf",
+                                           "wordlevel", "unicode_scripts"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // Real tokenizer.json files (make_family_fixtures.py; the list matches
