@@ -315,17 +315,7 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
   using namespace tokenizer_detail;
   const TokenizerData& d = *data_;
-  std::vector<int32_t> ids;
-  std::vector<Segment> segments;
-  split_on_added_tokens(text, d.raw_matcher, d.raw_tokens, d.added_tokens, &segments);
-  for (const Segment& segment : segments) {
-    if (segment.added_id >= 0) {
-      ids.push_back(segment.added_id);
-    } else {
-      encode_text(d, std::string(text.substr(segment.begin, segment.end - segment.begin)), segment.begin == 0,
-                  &ids);
-    }
-  }
+  std::vector<int32_t> ids = encode_plain(text);
   if (!add_special_tokens || !d.has_template) return ids;
   std::vector<int32_t> out;
   out.reserve(ids.size() + 4);
@@ -337,6 +327,41 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
     }
   }
   return out;
+}
+
+std::vector<int32_t> Tokenizer::encode_pair(std::string_view first, std::string_view second,
+                                            bool add_special_tokens) const {
+  using namespace tokenizer_detail;
+  const TokenizerData& d = *data_;
+  const std::vector<int32_t> a = encode_plain(first), b = encode_plain(second);
+  std::vector<int32_t> out;
+  if (!add_special_tokens || !d.has_template) {
+    out = a;
+    out.insert(out.end(), b.begin(), b.end());
+    return out;
+  }
+  for (const TemplatePiece& piece : d.template_pair) {
+    const std::vector<int32_t>& ids = !piece.is_sequence ? piece.ids : piece.second ? b : a;
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::encode_plain(std::string_view text) const {
+  using namespace tokenizer_detail;
+  const TokenizerData& d = *data_;
+  std::vector<int32_t> ids;
+  std::vector<Segment> segments;
+  split_on_added_tokens(text, d.raw_matcher, d.raw_tokens, d.added_tokens, &segments);
+  for (const Segment& segment : segments) {
+    if (segment.added_id >= 0) {
+      ids.push_back(segment.added_id);
+    } else {
+      encode_text(d, std::string(text.substr(segment.begin, segment.end - segment.begin)), segment.begin == 0,
+                  &ids);
+    }
+  }
+  return ids;
 }
 
 }  // namespace ws

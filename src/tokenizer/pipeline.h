@@ -190,6 +190,7 @@ struct PreTokenizerStep {
 struct TemplatePiece {
   bool is_sequence = false;    // the input's ids ("$A")
   std::vector<int32_t> ids;    // a special token's ids otherwise
+  bool second = false;         // a pair template's "$B"
 };
 
 enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, WordPiece, Ctc };
@@ -216,6 +217,7 @@ struct TokenizerData {
   std::vector<DecoderStep> decoders;
   bool has_template = false;
   std::vector<TemplatePiece> template_single;
+  std::vector<TemplatePiece> template_pair;
 
   std::vector<AddedToken> added_tokens;
   AddedTokenMatcher raw_matcher;         // tokens with normalized == false

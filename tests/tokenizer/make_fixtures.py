@@ -61,10 +61,16 @@ def write_variant(out, name, tok, texts, files=None, tokenizer_json=None):
         shutil.copyfile(source, os.path.join(folder, target))
     vocab = tok.get_vocab(with_added_tokens=True)
     specials = [t.content for t in tok.get_added_tokens_decoder().values() if t.special]
+    # Pairs (encode(first, second)): the post-processor's pair template.
+    picks = [t for t in texts if t][:40]
+    pairs = [{"first": a, "second": b, "ids": tok.encode(a, b, add_special_tokens=False).ids,
+              "ids_special": tok.encode(a, b, add_special_tokens=True).ids}
+             for a, b in zip(picks[0::2], picks[1::2])]
     expected = {
         "vocab_size": max(vocab.values()) + 1,
         "special_tokens": specials,
         "cases": reference_cases(tok, texts),
+        "pairs": pairs,
     }
     with open(os.path.join(folder, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, ensure_ascii=True)
