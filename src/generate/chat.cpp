@@ -31,7 +31,7 @@ ojson special_tokens_of(std::string_view tokenizer_config) {
 
 }  // namespace
 
-std::string chat_template_in_config(const std::string& tokenizer_config) {
+std::string chat_template_in_config(const std::string& tokenizer_config, std::string_view wanted) {
   Result<nlohmann::json> parsed =
       detail::parse_json_strict(tokenizer_config, ErrorKind::InvalidConfig, "tokenizer_config.json");
   if (!parsed || !parsed->is_object()) return "";
@@ -44,7 +44,7 @@ std::string chat_template_in_config(const std::string& tokenizer_config) {
       if (!entry.is_object()) continue;
       auto name = entry.find("name");
       auto body = entry.find("template");
-      if (name != entry.end() && name->is_string() && name->get_ref<const std::string&>() == "default" &&
+      if (name != entry.end() && name->is_string() && name->get_ref<const std::string&>() == wanted &&
           body != entry.end() && body->is_string()) {
         return body->get<std::string>();
       }

@@ -31,10 +31,12 @@ struct ChatTemplate {
 // its synthesized tokenizer_config.json. Absent files are null. `text` is ""
 // when there is none; `origin` names the file it came from.
 // The template text of tokenizer_config.json's "chat_template" (a string, or
-// the "default" entry of a list of {"name", "template"}); "" when absent, and
-// for every malformed shape (strict JSON: duplicate keys, nesting deeper than
-// the parser's limit), never an exception.
-std::string chat_template_in_config(const std::string& tokenizer_config);
+// the entry named `name` of a list of {"name", "template"}: transformers'
+// "default", or e.g. "tool_use" / "rag"); "" when absent, and for every
+// malformed shape (strict JSON: duplicate keys, nesting deeper than the
+// parser's limit), never an exception. A plain string is the template
+// whatever `name` asks for, as transformers uses it.
+std::string chat_template_in_config(const std::string& tokenizer_config, std::string_view name = "default");
 
 struct ChatTemplateSource {
   std::string text;

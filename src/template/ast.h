@@ -35,11 +35,12 @@ enum class NodeKind {
   Text,       // literal output (name)
   Print,      // {{ kids[0] }}
   If,         // kids: conditions; bodies: one per condition, then the else body
-  For,        // targets in kids[0] [if kids[1]]; bodies[0] body, bodies[1] else
+  For,        // targets in kids[0] [if kids[1]]; bodies[0] body, bodies[1] else; flag: recursive
   Set,        // targets (or kids[1] = ns attribute target) = kids[0], or bodies[0] as a block (+ filters in kids[2])
   Macro,      // name(params = defaults) bodies[0]
   CallBlock,  // {% call(params) kids[0] %} bodies[0]
   FilterBlock,  // kids[0]: filter chain with a null innermost operand; bodies[0]
+  With,       // targets[i] = kids[i], in a scope of their own, for bodies[0]
   Break, Continue,
 };
 
@@ -48,9 +49,9 @@ struct Node {
   int line = 0;
   std::string name;                // identifier, operator, filter/test name, text
   Value literal;                   // Literal
-  bool flag = false;               // Test: negated; ListExpr: tuple
+  bool flag = false;               // Test: negated; ListExpr: tuple; For: recursive
   std::vector<NodePtr> kids;       // operands (see NodeKind); call args after the callee
-  std::vector<std::string> keywords;  // Call/Filter/Test: per argument, its keyword ("" = positional)
+  std::vector<std::string> keywords;  // Call/Filter/Test: per argument, its keyword ("" = positional, "*"/"**" = spread)
   std::vector<std::string> targets;   // For/Set targets, Macro/CallBlock parameter names
   std::vector<NodePtr> defaults;      // Macro/CallBlock parameter defaults (null = required)
   std::vector<Body> bodies;

@@ -30,6 +30,11 @@ Result<Value> call_method(const Value& object, const std::string& name, const Ca
 Value get_item(const Value& object, const Value& key);
 // "a.b.c" through get_item, as attribute= arguments of filters take it.
 Value get_path(const Value& object, const std::string& dotted);
+// markupsafe: a Markup string (what safe/escape return), and escape() itself.
+Value markup_string(std::string text);
+std::string html_escape(const std::string& s);
+// Python's `format % values` (and jinja2's format filter): %s %r %d %i %%.
+Result<Value> percent_format(const std::string& format, const Value& values);
 // Python's str.strip family on code points: chars null = Unicode whitespace.
 std::string py_strip(const std::string& s, const std::string* chars, bool left, bool right);
 

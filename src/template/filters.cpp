@@ -64,6 +64,14 @@ Status sort_values(List& items, bool case_sensitive, const std::string* attribut
   return Status::ok();
 }
 
+}  // namespace
+
+Value markup_string(std::string text) {
+  Value v = Value::from_string(std::move(text));
+  v.markup = true;
+  return v;
+}
+
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -78,6 +86,8 @@ std::string html_escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 // jinja2's do_title: words start after runs of "-", whitespace, "(", "{", "[", "<".
 std::string jinja_title(const std::string& s) {
@@ -102,9 +112,6 @@ Result<Value> tojson(const Value& v, const CallArgs& args) {
     if (i->type != Type::Int) return filter_error("tojson: indent must be an integer");
     indent = static_cast<int>(std::clamp<int64_t>(i->integer, 0, 64));
   }
-  if (const Value* a = args.get(1, "ensure_ascii"); a && truthy(*a)) {
-    return make_error(ErrorKind::Unsupported, "tojson: ensure_ascii=True is not supported");
-  }
   std::string item_sep = indent >= 0 ? "," : ", ", key_sep = ": ";
   if (const Value* s = args.get(2, "separators"); s && s->type != Type::None) {
     if (!s->is_list() || s->list->size() != 2 || !(*s->list)[0].is_string() || !(*s->list)[1].is_string()) {
@@ -113,12 +120,15 @@ Result<Value> tojson(const Value& v, const CallArgs& args) {
     item_sep = (*s->list)[0].text;
     key_sep = (*s->list)[1].text;
   }
-  WS_ASSIGN_OR_RETURN(std::string text, to_json_text(v, indent, item_sep, key_sep, arg_bool(args, 3, "sort_keys", false)));
+  WS_ASSIGN_OR_RETURN(std::string text, to_json_text(v, indent, item_sep, key_sep, arg_bool(args, 3, "sort_keys", false),
+                                                           arg_bool(args, 1, "ensure_ascii", false)));
   return Value::from_string(std::move(text));
 }
 
 // "select"/"reject"/"selectattr"/"rejectattr": the items whose test (or truth) holds.
+// jinja2 visits `if value:` only, so None or 0 selects nothing rather than failing.
 Result<Value> select(const Value& v, const CallArgs& args, bool by_attribute, bool keep) {
+  if (!truthy(v)) return Value::from_list({});
   WS_ASSIGN_OR_RETURN(List items, iterate(v));
   size_t next = 0;
   const Value* attribute = nullptr;
@@ -145,6 +155,7 @@ Result<Value> select(const Value& v, const CallArgs& args, bool by_attribute, bo
 }
 
 Result<Value> map_filter(const Value& v, const CallArgs& args) {
+  if (!truthy(v)) return Value::from_list({});  // as select: jinja2 maps `if value:` only
   WS_ASSIGN_OR_RETURN(List items, iterate(v));
   List out;
   if (const Value* attribute = args.get(SIZE_MAX, "attribute")) {
@@ -256,6 +267,32 @@ Result<Value> min_max(const Value& v, const CallArgs& args, bool want_max) {
 
 }  // namespace
 
+// "%s" % value, "%s and %d" % (a, b): %s %r %d %i %%.
+Result<Value> percent_format(const std::string& format, const Value& values) {
+  List items = values.is_list() && values.tuple ? *values.list : List{values};
+  size_t next = 0;
+  std::string out;
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') { out += format[i]; continue; }
+    if (i + 1 >= format.size()) return filter_error("incomplete format");
+    const char spec = format[++i];
+    if (spec == '%') { out += '%'; continue; }
+    if (next >= items.size()) return filter_error("not enough arguments for format string");
+    const Value& v = items[next++];
+    if (spec == 's') out += to_str(v);
+    else if (spec == 'r') out += to_repr(v);
+    else if (spec == 'd' || spec == 'i') {
+      if (!v.is_number()) return filter_error("%d format: a number is required");
+      out += std::to_string(v.type == Type::Float ? saturating_int(v.number) : static_cast<int64_t>(v.as_double()));
+    } else {
+      return filter_error(std::string("unsupported format character '") + spec + "'");
+    }
+  }
+  if (next < items.size()) return filter_error("not all arguments converted during string formatting");
+  return Value::from_string(std::move(out));
+}
+
+
 const Value* CallArgs::get(size_t index, const std::string& name) const {
   for (const auto& [k, v] : keyword) {
     if (k == name) return &v;
@@ -299,7 +336,9 @@ Value get_path(const Value& object, const std::string& dotted) {
 }
 
 Result<Value> apply_filter(const std::string& name, const Value& v, const CallArgs& args) {
-  if (name == "safe" || name == "string") return name == "safe" ? v : Value::from_string(to_str(v));
+  // Markup (markupsafe's str subclass): safe and escape make one, string keeps one.
+  if (name == "safe" || (name == "string" && v.markup)) return markup_string(v.is_string() ? v.text : to_str(v));
+  if (name == "string") return Value::from_string(to_str(v));
   if (name == "trim") {
     const Value* chars = args.get(0, "chars");
     const std::string* set = chars && chars->is_string() ? &chars->text : nullptr;
@@ -377,12 +416,14 @@ Result<Value> apply_filter(const std::string& name, const Value& v, const CallAr
   if (name == "selectattr" || name == "rejectattr") return select(v, args, true, name == "selectattr");
   if (name == "select" || name == "reject") return select(v, args, false, name == "select");
   if (name == "map") return map_filter(v, args);
+  if (name == "format") return percent_format(to_str(v), Value::from_list(args.positional, /*tuple=*/true));
   if (name == "replace") {
     CallArgs method_args;
     method_args.positional = args.positional;
     return call_method(Value::from_string(to_str(v)), "replace", method_args);
   }
-  if (name == "escape" || name == "e" || name == "forceescape") return Value::from_string(html_escape(to_str(v)));
+  if ((name == "escape" || name == "e") && v.markup) return v;
+  if (name == "escape" || name == "e" || name == "forceescape") return markup_string(html_escape(to_str(v)));
   if (name == "unique") {
     WS_ASSIGN_OR_RETURN(List items, iterate(v));
     const bool case_sensitive = arg_bool(args, 0, "case_sensitive", false);

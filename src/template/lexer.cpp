@@ -211,11 +211,14 @@ class Lexer {
     i += 3;
     while (i < src_.size() && is_space(src_[i])) ++i;
     char marker = '\0';
-    if (i < src_.size() && (src_[i] == '-' || src_[i] == '+')) marker = src_[i++];
+    // jinja2's raw_begin rule knows only "-%}" and "%}" and, unlike every
+    // other tag, takes no trim_blocks newline after it ("+%}" is then an
+    // unknown "raw" tag, as in jinja2).
+    if (i < src_.size() && src_[i] == '-') marker = src_[i++];
     if (src_.compare(i, 2, "%}") != 0) return false;
     line_ += count_newlines(pos_, i);
     pos_ = i + 2;
-    after_close(marker, true);
+    if (marker == '-') after_close(marker, true);
     return true;
   }
 
@@ -236,6 +239,12 @@ class Lexer {
       std::string text = src_.substr(pos_, i - pos_);
       if (open_marker == '-') {
         while (!text.empty() && is_space(text.back())) text.pop_back();
+      } else if (open_marker != '+') {
+        // lstrip_blocks before {% endraw %} too (jinja2's OptionalLStrip).
+        const size_t newline = text.rfind('\n');
+        if (newline != std::string::npos && text.find_first_not_of(" \t\f\v\r", newline + 1) == std::string::npos) {
+          text.resize(newline + 1);
+        }
       }
       emit_text(std::move(text));
       line_ += count_newlines(pos_, j);

@@ -124,6 +124,7 @@ class Parser {
     if (tag == "call") return parse_call_block(at);
     if (tag == "filter") return parse_filter_block(at);
     if (tag == "generation") return parse_generation(at);
+    if (tag == "with") return parse_with(at);
     if (tag == "break" || tag == "continue") {
       WS_TRY(expect_block_end());
       return make(tag == "break" ? NodeKind::Break : NodeKind::Continue, at);
@@ -189,7 +190,10 @@ class Parser {
       WS_ASSIGN_OR_RETURN(NodePtr cond, parse_expression(true));
       node->kids.push_back(std::move(cond));
     }
-    if (is_name("recursive")) return fail("recursive for loops are not supported");
+    if (is_name("recursive")) {
+      next();
+      node->flag = true;
+    }
     WS_TRY(expect_block_end());
     WS_ASSIGN_OR_RETURN(Body body, subparse({"endfor", "else"}));
     node->bodies.push_back(std::move(body));
@@ -298,6 +302,25 @@ class Parser {
     WS_ASSIGN_OR_RETURN(Body body, subparse({"endfilter"}));
     node->bodies.push_back(std::move(body));
     WS_TRY(end_tag("endfilter"));
+    return node;
+  }
+
+  // {% with a = x, b = y %}...{% endwith %}: names (targets) bound to kids in
+  // a scope of their own.
+  Result<NodePtr> parse_with(int at) {
+    NodePtr node = make(NodeKind::With, at);
+    while (peek().kind != TokenKind::BlockEnd) {
+      if (!node->targets.empty()) WS_TRY(expect_op(","));
+      WS_ASSIGN_OR_RETURN(std::string name, expect_name());
+      WS_TRY(expect_op("="));
+      WS_ASSIGN_OR_RETURN(NodePtr value, parse_expression(true));
+      node->targets.push_back(name);
+      node->kids.push_back(std::move(value));
+    }
+    WS_TRY(expect_block_end());
+    WS_ASSIGN_OR_RETURN(Body body, subparse({"endwith"}));
+    node->bodies.push_back(std::move(body));
+    WS_TRY(end_tag("endwith"));
     return node;
   }
 
@@ -666,14 +689,17 @@ class Parser {
       if (!first) WS_TRY(expect_op(","));
       first = false;
       if (is_op(")")) break;
-      if (is_op("*") || is_op("**")) return fail("*args and **kwargs in calls are not supported");
       std::string keyword;
-      if (peek().kind == TokenKind::Name && is_op("=", 1)) {
+      if (is_op("*") || is_op("**")) {
+        // f(*list) / f(**dict): spread when the call is evaluated; the
+        // keyword slot holds "*" or "**" (no name can be spelled so).
+        keyword = next().text;
+      } else if (peek().kind == TokenKind::Name && is_op("=", 1)) {
         keyword = next().text;
         next();
       } else {
         for (const auto& k : node.keywords) {
-          if (!k.empty()) return fail("positional argument after a keyword argument");
+          if (!k.empty() && k != "*") return fail("positional argument after a keyword argument");
         }
       }
       WS_ASSIGN_OR_RETURN(NodePtr value, parse_expression(true));

@@ -20,6 +20,10 @@ namespace jinja {
 struct Scope {
   Dict vars;
   std::shared_ptr<Scope> parent;
+  // The scope of a `recursive` for loop's body: loop(items) renders the loop
+  // again over items, one level deeper.
+  const Node* recursive_for = nullptr;
+  int64_t loop_depth = 0;
 };
 
 // A macro, a call block's caller(), or a global function.
@@ -198,6 +202,15 @@ class Renderer {
         WS_TRY(emit(to_str(v), node.line));
         return Flow::Normal;
       }
+      case NodeKind::With: {
+        auto inner = std::make_shared<Scope>();
+        inner->parent = scope;
+        for (size_t i = 0; i < node.kids.size(); ++i) {
+          WS_ASSIGN_OR_RETURN(Value v, eval(*node.kids[i], scope));
+          inner->vars.set(node.targets[i], std::move(v));
+        }
+        return exec_body(node.bodies[0], inner);
+      }
       case NodeKind::Break: return Flow::Break;
       case NodeKind::Continue: return Flow::Continue;
       default: return template_error(node.line, "not a statement");
@@ -278,6 +291,11 @@ class Renderer {
 
   Result<Flow> exec_for(const Node& node, const std::shared_ptr<Scope>& scope) {
     WS_ASSIGN_OR_RETURN(Value iterable, eval(*node.kids[0], scope));
+    return run_loop(node, iterable, scope, 1);
+  }
+
+  // The loop of `node` over `iterable` at recursion depth `depth` (1 at the top).
+  Result<Flow> run_loop(const Node& node, const Value& iterable, const std::shared_ptr<Scope>& scope, int64_t depth) {
     WS_ASSIGN_OR_RETURN(List all, iterate_value(iterable, node.line));
     List items;
     if (node.kids.size() > 1) {  // for x in y if cond: filtered before the loop counts
@@ -304,8 +322,12 @@ class Renderer {
       loop.set("first", Value::from_bool(i == 0));
       loop.set("last", Value::from_bool(i == n - 1));
       loop.set("length", Value::from_int(n));
-      loop.set("depth", Value::from_int(1));
-      loop.set("depth0", Value::from_int(0));
+      loop.set("depth", Value::from_int(depth));
+      loop.set("depth0", Value::from_int(depth - 1));
+      if (node.flag) {
+        inner->recursive_for = &node;
+        inner->loop_depth = depth;
+      }
       if (i > 0) loop.set("previtem", items[static_cast<size_t>(i - 1)]);
       if (i + 1 < n) loop.set("nextitem", items[static_cast<size_t>(i + 1)]);
       inner->vars.set("loop", Value::from_dict(std::move(loop)));
@@ -339,7 +361,13 @@ class Renderer {
     for (size_t i = node.first_arg; i < node.kids.size(); ++i) {
       WS_ASSIGN_OR_RETURN(Value v, eval(*node.kids[i], scope));
       const std::string& keyword = node.keywords[i - node.first_arg];
-      if (keyword.empty()) args.positional.push_back(std::move(v));
+      if (keyword == "*") {  // f(*items)
+        WS_ASSIGN_OR_RETURN(List items, iterate_value(v, node.line));
+        for (Value& item : items) args.positional.push_back(std::move(item));
+      } else if (keyword == "**") {  // f(**mapping)
+        if (!v.is_mapping()) return template_error(node.line, "argument after ** must be a mapping, not " + type_name(v));
+        for (const auto& [k, item] : v.dict->items) args.keyword.emplace_back(k, item);
+      } else if (keyword.empty()) args.positional.push_back(std::move(v));
       else args.keyword.emplace_back(keyword, std::move(v));
     }
     return args;
@@ -505,6 +533,29 @@ class Renderer {
       }
       return template_error(node.line, "'" + type_name(object) + " object' has no attribute '" + callee.name + "'");
     }
+    if (callee.kind == NodeKind::Name && callee.name == "loop") {
+      // loop(items) inside a `recursive` for: the scope that binds `loop`
+      // says which loop and how deep.
+      for (const Scope* s = scope.get(); s; s = s->parent.get()) {
+        if (!s->vars.find("loop")) continue;
+        if (!s->recursive_for) break;
+        WS_ASSIGN_OR_RETURN(CallArgs args, eval_args(node, scope));
+        if (args.positional.size() != 1 || !args.keyword.empty()) {
+          return template_error(node.line, "loop() takes one iterable");
+        }
+        // The loop's body runs in the scope the for statement ran in.
+        std::shared_ptr<Scope> outer = s->parent;
+        const Node& loop_node = *s->recursive_for;
+        const int64_t depth = s->loop_depth + 1;
+        std::string text;
+        std::string* saved = out_;
+        out_ = &text;
+        Result<Flow> flow = run_loop(loop_node, args.positional[0], outer, depth);
+        out_ = saved;
+        if (!flow) return flow.error();
+        return Value::from_string(std::move(text));
+      }
+    }
     WS_ASSIGN_OR_RETURN(Value fn, eval(callee, scope));
     WS_ASSIGN_OR_RETURN(CallArgs args, eval_args(node, scope));
     if (fn.is_undefined()) return template_error(node.line, undefined_message(fn));
@@ -646,7 +697,8 @@ class Renderer {
     if (op == "in" || op == "notin") {
       CallArgs args;
       args.positional.push_back(b);
-      if (b.is_undefined()) return template_error(line, undefined_message(b));
+      // jinja2's Undefined iterates as empty: nothing is in it.
+      if (b.is_undefined()) return op == "notin";
       Result<bool> hit = apply_test("in", a, args);
       if (!hit) return at_line(hit.error(), line);
       return *hit == (op == "in");
@@ -664,7 +716,10 @@ class Renderer {
       return template_error(line, "unsupported operand type(s) for " + op + ": '" + type_name(a) + "' and '" + type_name(b) + "'");
     };
     if (op == "+") {
-      if (a.is_string() && b.is_string()) return Value::from_string(a.text + b.text);
+      if (a.is_string() && b.is_string()) {
+        if (!a.markup && !b.markup) return Value::from_string(a.text + b.text);
+        return markup_string((a.markup ? a.text : html_escape(a.text)) + (b.markup ? b.text : html_escape(b.text)));
+      }
       if (a.is_list() && b.is_list() && a.tuple == b.tuple) {
         WS_TRY(check_size((a.list->size() + b.list->size()) * sizeof(Value), line));
         List items = *a.list;
@@ -693,7 +748,11 @@ class Renderer {
       for (int64_t i = 0; i < times; ++i) items.insert(items.end(), seq.list->begin(), seq.list->end());
       return Value::from_list(std::move(items), seq.tuple);
     }
-    if (op == "%" && a.is_string()) return percent_format(a.text, b, line);
+    if (op == "%" && a.is_string()) {
+      Result<Value> r = percent_format(a.text, b);
+      if (!r) return at_line(r.error(), line);
+      return r;
+    }
     if (!a.is_number() || !b.is_number()) return type_error();
     const bool ints = a.type != Type::Float && b.type != Type::Float;
     const int64_t x = ints ? (a.type == Type::Bool ? a.boolean : a.integer) : 0;
@@ -730,31 +789,6 @@ class Renderer {
       return Value::from_float(std::pow(p, q));
     }
     return type_error();
-  }
-
-  // "%s" % value, "%s and %d" % (a, b): %s %r %d %i %%.
-  Result<Value> percent_format(const std::string& format, const Value& values, int line) {
-    List items = values.is_list() && values.tuple ? *values.list : List{values};
-    size_t next = 0;
-    std::string out;
-    for (size_t i = 0; i < format.size(); ++i) {
-      if (format[i] != '%') { out += format[i]; continue; }
-      if (i + 1 >= format.size()) return template_error(line, "incomplete format");
-      const char spec = format[++i];
-      if (spec == '%') { out += '%'; continue; }
-      if (next >= items.size()) return template_error(line, "not enough arguments for format string");
-      const Value& v = items[next++];
-      if (spec == 's') out += to_str(v);
-      else if (spec == 'r') out += to_repr(v);
-      else if (spec == 'd' || spec == 'i') {
-        if (!v.is_number()) return template_error(line, "%d format: a number is required");
-        out += std::to_string(v.type == Type::Float ? saturating_int(v.number) : static_cast<int64_t>(v.as_double()));
-      } else {
-        return template_error(line, std::string("unsupported format character '") + spec + "'");
-      }
-    }
-    if (next < items.size()) return template_error(line, "not all arguments converted during string formatting");
-    return Value::from_string(std::move(out));
   }
 };
 

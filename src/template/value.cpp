@@ -134,7 +134,46 @@ std::string repr_string(const std::string& s) {
   return out;
 }
 
-void json_string(const std::string& s, std::string& out) {
+// One UTF-8 sequence's code point (utf8_chars has split the text already);
+// U+FFFD for a malformed one.
+uint32_t code_point(const std::string& ch) {
+  const auto* b = reinterpret_cast<const unsigned char*>(ch.data());
+  if (ch.size() == 1) return b[0] < 0x80 ? b[0] : 0xFFFD;
+  if (ch.size() == 2) return (b[0] & 0x1Fu) << 6 | (b[1] & 0x3Fu);
+  if (ch.size() == 3) return (b[0] & 0x0Fu) << 12 | (b[1] & 0x3Fu) << 6 | (b[2] & 0x3Fu);
+  if (ch.size() == 4) return (b[0] & 0x07u) << 18 | (b[1] & 0x3Fu) << 12 | (b[2] & 0x3Fu) << 6 | (b[3] & 0x3Fu);
+  return 0xFFFD;
+}
+
+void json_string(const std::string& s, std::string& out, bool ensure_ascii) {
+  if (ensure_ascii) {
+    // json.dumps(ensure_ascii=True): everything outside ' '..'~' without a
+    // short escape becomes \uXXXX, astral code points as surrogate pairs.
+    out += '"';
+    for (const std::string& ch : utf8_chars(s)) {
+      const uint32_t cp = code_point(ch);
+      char buf[16];
+      if (cp == '"') out += "\\\"";
+      else if (cp == '\\') out += "\\\\";
+      else if (cp == '\n') out += "\\n";
+      else if (cp == '\r') out += "\\r";
+      else if (cp == '\t') out += "\\t";
+      else if (cp == '\b') out += "\\b";
+      else if (cp == '\f') out += "\\f";
+      else if (cp >= 0x20 && cp < 0x7F) out += static_cast<char>(cp);
+      else {
+        if (cp >= 0x10000) {
+          const uint32_t v = cp - 0x10000;
+          std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+        } else {
+          std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+        }
+        out += buf;
+      }
+    }
+    out += '"';
+    return;
+  }
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
@@ -162,6 +201,7 @@ struct JsonWriter {
   int indent;
   std::string item_sep, key_sep;
   bool sort_keys;
+  bool ensure_ascii;
   std::string out;
   int depth = 0;
 
@@ -187,7 +227,7 @@ struct JsonWriter {
         else if (std::isinf(v.number)) out += v.number > 0 ? "Infinity" : "-Infinity";
         else out += float_repr(v.number);
         return Status::ok();
-      case Type::String: json_string(v.text, out); return Status::ok();
+      case Type::String: json_string(v.text, out, ensure_ascii); return Status::ok();
       case Type::List: {
         if (v.list->empty()) { out += "[]"; return Status::ok(); }
         out += '[';
@@ -211,7 +251,7 @@ struct JsonWriter {
         for (size_t i = 0; i < items.size(); ++i) {
           if (i) out += item_sep;
           if (indent >= 0) newline(depth);
-          json_string(items[i]->first, out);
+          json_string(items[i]->first, out, ensure_ascii);
           out += key_sep;
           WS_TRY(write(items[i]->second));
         }
@@ -374,8 +414,8 @@ Value from_json(const nlohmann::ordered_json& j) {
 }
 
 Result<std::string> to_json_text(const Value& v, int indent, const std::string& item_sep, const std::string& key_sep,
-                                 bool sort_keys) {
-  JsonWriter writer{indent, item_sep, key_sep, sort_keys, {}};
+                                 bool sort_keys, bool ensure_ascii) {
+  JsonWriter writer{indent, item_sep, key_sep, sort_keys, ensure_ascii, {}};
   WS_TRY(writer.write(v));
   return std::move(writer.out);
 }

@@ -33,6 +33,9 @@ struct Value {
   double number = 0;
   std::string text;  // String; for Undefined, the name that was looked up (for messages)
   bool tuple = false;  // a List written as a tuple: printed with (), as Python does
+  // A String that is markupsafe's Markup (from safe/escape): `+` with a plain
+  // str escapes the plain one, as Markup.__add__/__radd__ do.
+  bool markup = false;
   // Lists and dicts nested inside this one (0 for scalars): the renderer
   // refuses values nested deeper than kMaxValueDepth, so that comparing,
   // printing and destroying them cannot exhaust the stack.
@@ -91,10 +94,10 @@ std::string type_name(const Value& v);
 
 // Conversions to and from JSON (the context a caller passes; tojson).
 Value from_json(const nlohmann::ordered_json& j);
-// json.dumps(v, ensure_ascii=False, indent=indent, separators=...) as Python
+// json.dumps(v, ensure_ascii=..., indent=indent, separators=...) as Python
 // writes it. indent < 0: none. Errors: Undefined or a macro inside v.
 Result<std::string> to_json_text(const Value& v, int indent, const std::string& item_sep, const std::string& key_sep,
-                                 bool sort_keys);
+                                 bool sort_keys, bool ensure_ascii = false);
 
 // Strings index by code point, as Python str does.
 std::vector<std::string> utf8_chars(std::string_view s);

@@ -8,29 +8,53 @@
 namespace ws::tokenizer_detail {
 
 void AddedTokenMatcher::build(std::vector<std::string> patterns) {
-  patterns_ = std::move(patterns);
-  for (auto& list : by_first_byte_) list.clear();
-  for (size_t i = 0; i < patterns_.size(); ++i) {
-    if (patterns_[i].empty()) continue;
-    by_first_byte_[static_cast<uint8_t>(patterns_[i][0])].push_back(i);
+  root_.fill(-1);
+  edges_.clear();
+  terminal_.assign(1, -1);  // node 0: the root
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    const std::string& pattern = patterns[i];
+    if (pattern.empty()) continue;
+    int32_t node = 0;
+    for (unsigned char byte : pattern) {
+      int32_t next = child(node, byte);
+      if (next < 0) {
+        next = static_cast<int32_t>(terminal_.size());
+        terminal_.push_back(-1);
+        if (node == 0) root_[byte] = next;
+        else edges_.emplace(static_cast<uint64_t>(node) << 8 | byte, next);
+      }
+      node = next;
+    }
+    if (terminal_[static_cast<size_t>(node)] < 0) terminal_[static_cast<size_t>(node)] = static_cast<int64_t>(i);
   }
-  for (auto& list : by_first_byte_) {
-    std::stable_sort(list.begin(), list.end(),
-                     [&](size_t a, size_t b) { return patterns_[a].size() > patterns_[b].size(); });
-  }
+}
+
+int32_t AddedTokenMatcher::child(int32_t node, uint8_t byte) const {
+  if (node == 0) return root_[byte];
+  auto it = edges_.find(static_cast<uint64_t>(node) << 8 | byte);
+  return it == edges_.end() ? -1 : it->second;
 }
 
 bool AddedTokenMatcher::find(std::string_view text, size_t from, size_t* begin, size_t* end,
                              size_t* index) const {
+  if (empty()) return false;
   for (size_t pos = from; pos < text.size(); ++pos) {
-    for (size_t i : by_first_byte_[static_cast<uint8_t>(text[pos])]) {
-      const std::string& pattern = patterns_[i];
-      if (text.compare(pos, pattern.size(), pattern) == 0) {
-        *begin = pos;
-        *end = pos + pattern.size();
-        *index = i;
-        return true;
+    int32_t node = root_[static_cast<uint8_t>(text[pos])];
+    int64_t best = -1;
+    size_t best_end = 0;
+    for (size_t i = pos + 1; node >= 0; ++i) {
+      if (terminal_[static_cast<size_t>(node)] >= 0) {
+        best = terminal_[static_cast<size_t>(node)];
+        best_end = i;
       }
+      if (i >= text.size()) break;
+      node = child(node, static_cast<uint8_t>(text[i]));
+    }
+    if (best >= 0) {
+      *begin = pos;
+      *end = best_end;
+      *index = static_cast<size_t>(best);
+      return true;
     }
   }
   return false;

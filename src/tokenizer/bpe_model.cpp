@@ -8,6 +8,42 @@
 
 namespace ws::tokenizer_detail {
 
+void BpeModel::MergeTable::reserve(size_t count) {
+  size_t capacity = 16;
+  while (capacity < 2 * count) capacity *= 2;
+  if (capacity <= slots_.size()) return;
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(capacity, Slot{});
+  mask_ = capacity - 1;
+  size_ = 0;
+  for (const Slot& slot : old) {
+    if (slot.key != kEmpty) set(slot.key, slot.target);
+  }
+}
+
+void BpeModel::MergeTable::set(uint64_t key, MergeTarget target) {
+  if (2 * (size_ + 1) > slots_.size()) reserve(size_ + 1);
+  for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
+    if (slots_[i].key == key) {
+      slots_[i].target = target;
+      return;
+    }
+    if (slots_[i].key == kEmpty) {
+      slots_[i] = Slot{key, target};
+      ++size_;
+      return;
+    }
+  }
+}
+
+const BpeModel::MergeTarget* BpeModel::MergeTable::find(uint64_t key) const {
+  if (slots_.empty()) return nullptr;
+  for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
+    if (slots_[i].key == key) return &slots_[i].target;
+    if (slots_[i].key == kEmpty) return nullptr;
+  }
+}
+
 Result<BpeModel> BpeModel::build(std::unordered_map<std::string, int32_t> vocab,
                                  const std::vector<std::pair<std::string, std::string>>& merges,
                                  BpeOptions options) {
@@ -48,8 +84,19 @@ Result<BpeModel> BpeModel::build(std::unordered_map<std::string, int32_t> vocab,
                                                       "' which is not in the vocab");
     }
     // A repeated pair takes its last rank, as HF's map collection does.
-    model.merges_[pair_key(left_it->second, right_it->second)] =
-        MergeTarget{static_cast<int32_t>(rank), merged_it->second};
+    model.merges_.set(pair_key(left_it->second, right_it->second),
+                      MergeTarget{static_cast<int32_t>(rank), merged_it->second});
+  }
+
+  if (model.options_.continuing_subword_prefix.empty() && model.options_.end_of_word_suffix.empty()) {
+    model.char_ids_.assign(0x10000, -1);
+    for (const auto& [token, id] : model.vocab_) {
+      uint32_t cp;
+      if (!token.empty() && token.size() <= 3 && utf8_decode(token, 0, &cp) == token.size() &&
+          (cp != 0xFFFD || token.size() == 3)) {
+        model.char_ids_[cp] = id;
+      }
+    }
   }
 
   model.byte_tokens_.fill(-1);
@@ -120,7 +167,18 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>* ids) const 
   std::string piece;
   size_t pos = 0;
   while (pos < word.size()) {
-    size_t len = utf8_char_length(word, pos);
+    uint32_t cp;
+    size_t len = utf8_decode(word, pos, &cp);
+    if (!char_ids_.empty() && cp < 0x10000 && (cp != 0xFFFD || len == 3)) {
+      const int32_t id = char_ids_[cp];
+      if (id >= 0) {
+        pos += len;
+        if (pending_unk >= 0) add(pending_unk);
+        pending_unk = -1;
+        add(id);
+        continue;
+      }
+    }
     piece.clear();
     if (pos > 0) piece += options_.continuing_subword_prefix;
     piece.append(word.substr(pos, len));
@@ -154,8 +212,9 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>* ids) const 
   const auto push_pair = [&](int32_t left) {
     int32_t right = symbols[left].next;
     if (right < 0) return;
-    auto it = merges_.find(pair_key(symbols[left].id, symbols[right].id));
-    if (it != merges_.end()) queue.push(QueuedMerge{it->second.rank, left, it->second.new_id});
+    if (const MergeTarget* merge = merges_.find(pair_key(symbols[left].id, symbols[right].id))) {
+      queue.push(QueuedMerge{merge->rank, left, merge->new_id});
+    }
   };
   for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i) push_pair(i);
 
@@ -166,8 +225,8 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>* ids) const 
     if (left.removed || left.next < 0) continue;
     Symbol& right = symbols[left.next];
     // Skip stale entries: the pair at this position changed since queued.
-    auto it = merges_.find(pair_key(left.id, right.id));
-    if (it == merges_.end() || it->second.new_id != top.new_id) continue;
+    const MergeTarget* merge = merges_.find(pair_key(left.id, right.id));
+    if (!merge || merge->new_id != top.new_id) continue;
     left.id = top.new_id;
     right.removed = true;
     left.next = right.next;

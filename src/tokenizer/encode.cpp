@@ -54,6 +54,7 @@ void normalize(const std::vector<NormalizerStep>& steps, std::string* text) {
       case NormalizerKind::Nfkc: *text = unicode_normalize(*text, NormalForm::Nfkc); break;
       case NormalizerKind::Nfkd: *text = unicode_normalize(*text, NormalForm::Nfkd); break;
       case NormalizerKind::Lowercase: *text = unicode_lowercase(*text); break;
+      case NormalizerKind::Precompiled: *text = step.charsmap->normalize(*text); break;
       case NormalizerKind::StripAccents: *text = strip_combining_marks(*text); break;
       case NormalizerKind::Bert:
         *text = bert_normalize(*text, BertOptions{step.bert_clean_text, step.bert_chinese_chars,
@@ -254,6 +255,28 @@ void apply_digits(const PreTokenizerStep& step, const Word& word, std::vector<Wo
   emit(text.size());
 }
 
+// tokenizers' UnicodeScripts: a cut before every character whose script
+// (other than Any) differs from the last non-Any script seen, the first such
+// character included; the pieces are the spans between cuts, so text before
+// the first cut (leading spaces) and text without any cut is dropped, as there.
+void apply_unicode_scripts(const Word& word, std::vector<Word>* out) {
+  const std::string& text = word.text;
+  std::vector<size_t> cuts;
+  int last = -1;  // none seen yet
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t codepoint;
+    const size_t length = utf8_decode(text, pos, &codepoint);
+    const int script = tokenizers_script(codepoint);
+    if (script != kScriptAnyId && last != kScriptAnyId && last != script) cuts.push_back(pos);
+    if (script != kScriptAnyId) last = script;
+    pos += length;
+  }
+  cuts.push_back(text.size());
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    out->push_back(Word{text.substr(cuts[i], cuts[i + 1] - cuts[i]), word.at_input_start && cuts[i] == 0});
+  }
+}
+
 void encode_text(const TokenizerData& data, std::string text, bool at_input_start, std::vector<int32_t>* ids) {
   normalize(data.normalizers, &text);
   // Added tokens marked `normalized` are matched in the normalized text.
@@ -277,6 +300,7 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
           case PreTokenizerKind::WhitespaceSplit: apply_whitespace_split(word, &next); break;
           case PreTokenizerKind::Punctuation: apply_punctuation(step, word, &next); break;
           case PreTokenizerKind::Digits: apply_digits(step, word, &next); break;
+          case PreTokenizerKind::UnicodeScripts: apply_unicode_scripts(word, &next); break;
         }
       }
       words = std::move(next);
@@ -291,17 +315,7 @@ void encode_text(const TokenizerData& data, std::string text, bool at_input_star
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
   using namespace tokenizer_detail;
   const TokenizerData& d = *data_;
-  std::vector<int32_t> ids;
-  std::vector<Segment> segments;
-  split_on_added_tokens(text, d.raw_matcher, d.raw_tokens, d.added_tokens, &segments);
-  for (const Segment& segment : segments) {
-    if (segment.added_id >= 0) {
-      ids.push_back(segment.added_id);
-    } else {
-      encode_text(d, std::string(text.substr(segment.begin, segment.end - segment.begin)), segment.begin == 0,
-                  &ids);
-    }
-  }
+  std::vector<int32_t> ids = encode_plain(text);
   if (!add_special_tokens || !d.has_template) return ids;
   std::vector<int32_t> out;
   out.reserve(ids.size() + 4);
@@ -313,6 +327,41 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
     }
   }
   return out;
+}
+
+std::vector<int32_t> Tokenizer::encode_pair(std::string_view first, std::string_view second,
+                                            bool add_special_tokens) const {
+  using namespace tokenizer_detail;
+  const TokenizerData& d = *data_;
+  const std::vector<int32_t> a = encode_plain(first), b = encode_plain(second);
+  std::vector<int32_t> out;
+  if (!add_special_tokens || !d.has_template) {
+    out = a;
+    out.insert(out.end(), b.begin(), b.end());
+    return out;
+  }
+  for (const TemplatePiece& piece : d.template_pair) {
+    const std::vector<int32_t>& ids = !piece.is_sequence ? piece.ids : piece.second ? b : a;
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::encode_plain(std::string_view text) const {
+  using namespace tokenizer_detail;
+  const TokenizerData& d = *data_;
+  std::vector<int32_t> ids;
+  std::vector<Segment> segments;
+  split_on_added_tokens(text, d.raw_matcher, d.raw_tokens, d.added_tokens, &segments);
+  for (const Segment& segment : segments) {
+    if (segment.added_id >= 0) {
+      ids.push_back(segment.added_id);
+    } else {
+      encode_text(d, std::string(text.substr(segment.begin, segment.end - segment.begin)), segment.begin == 0,
+                  &ids);
+    }
+  }
+  return ids;
 }
 
 }  // namespace ws

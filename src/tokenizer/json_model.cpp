@@ -62,6 +62,15 @@ Status load_wordpiece(const Json& model, TokenizerData* data) {
   return Status::ok();
 }
 
+Status load_wordlevel(const Json& model, TokenizerData* data) {
+  WordLevelModel& wordlevel = data->model.wordlevel;
+  WS_ASSIGN_OR_RETURN(wordlevel.vocab, vocab_object(model));
+  WS_ASSIGN_OR_RETURN(auto unk, optional_string(model, "model", "unk_token"));
+  wordlevel.unk_token = unk.value_or("<unk>");
+  data->model.kind = Model::Kind::WordLevel;
+  return Status::ok();
+}
+
 // A score as tokenizers holds it. serde_json (built without float_roundtrip,
 // as tokenizers uses it) reads a float as its decimal significand rounded to
 // f64, then divided or multiplied by a power of ten: a second rounding, 1 ULP
@@ -145,6 +154,7 @@ Status load_bpe_model(const Json& root, TokenizerData* data) {
   if (type.empty() && member(*model, "max_input_chars_per_word")) type = "WordPiece";
   if (const Json* vocab = member(*model, "vocab"); type.empty() && vocab && vocab->is_array()) type = "Unigram";
   if (type == "WordPiece") return load_wordpiece(*model, data);
+  if (type == "WordLevel") return load_wordlevel(*model, data);
   if (type == "Unigram") return load_unigram(*model, data);
   if (type != "BPE") return unsupported("model", type.empty() ? "(untagged)" : type);
 

@@ -82,9 +82,15 @@ Status add_normalizer(const Json& object, std::vector<NormalizerStep>* steps) {
     WS_ASSIGN_OR_RETURN(step.bert_lowercase, bool_or(object, "normalizer", "lowercase", true));
     // strip_accents: null means "as lowercase".
     WS_ASSIGN_OR_RETURN(step.bert_strip_accents, bool_or(object, "normalizer", "strip_accents", step.bert_lowercase));
-  } else if (const Json* map = member(object, "precompiled_charsmap");
-             type == "Precompiled" && (!map || (map->is_string() && map->get_ref<const std::string&>().empty()))) {
-    return Status::ok();  // an empty SentencePiece charsmap: the identity
+  } else if (type == "Precompiled") {
+    const Json* map = member(object, "precompiled_charsmap");
+    if (!map || map->is_null() || (map->is_string() && map->get_ref<const std::string&>().empty())) {
+      return Status::ok();  // an empty SentencePiece charsmap: the identity
+    }
+    if (!map->is_string()) return field_error("normalizer", "precompiled_charsmap", "expected a base64 string");
+    WS_ASSIGN_OR_RETURN(PrecompiledCharsmap charsmap, PrecompiledCharsmap::from_base64(map->get_ref<const std::string&>()));
+    step.kind = NormalizerKind::Precompiled;
+    step.charsmap = std::make_shared<const PrecompiledCharsmap>(std::move(charsmap));
   } else {
     return unsupported("normalizer", type);
   }
@@ -151,11 +157,17 @@ Status add_pre_tokenizer(const Json& object, std::vector<PreTokenizerStep>* step
       step.fast = fast_split_for(regex->get_ref<const std::string&>());
     }
   } else if (type == "Whitespace") {
-    // HF: \w+|[^\w\s]+ with the matches kept and the rest (whitespace) removed.
+    // HF: \w+|[^\w\s]+ with the matches kept and the rest (whitespace)
+    // removed, in the Rust regex crate, whose \w is UTS #18's (Alphabetic,
+    // marks, Nd, Pc, Join_Control) and \s White_Space; Oniguruma's \w takes
+    // every number (x² would stay one word), so the classes are spelled out.
     step.kind = PreTokenizerKind::Whitespace;
-    WS_ASSIGN_OR_RETURN(step.regex, Regex::compile(R"(\w+|[^\w\s]+)"));
+    WS_ASSIGN_OR_RETURN(step.regex, Regex::compile(
+        R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+)"));
     step.behavior = SplitBehavior::Removed;
     step.invert = true;
+  } else if (type == "UnicodeScripts") {
+    step.kind = PreTokenizerKind::UnicodeScripts;
   } else if (type == "WhitespaceSplit") {
     step.kind = PreTokenizerKind::WhitespaceSplit;
   } else if (type == "Punctuation") {
@@ -240,6 +252,38 @@ Result<TemplatePiece> token_pair(const Json& object, const char* key) {
   return TemplatePiece{false, {*id}};
 }
 
+// A TemplateProcessing "single" or "pair": Sequence pieces ("A" or "B") and
+// SpecialToken pieces, whose ids come from "special_tokens".
+Status parse_template(const Json& pieces, const Json* specials, const char* key, std::vector<TemplatePiece>* out) {
+  for (const Json& piece : pieces) {
+    if (const Json* sequence = member(piece, "Sequence")) {
+      const Json* id = member(*sequence, "id");
+      const bool second = id && id->is_string() && id->get_ref<const std::string&>() == "B";
+      out->push_back(TemplatePiece{true, {}, second});
+      continue;
+    }
+    const Json* special = member(piece, "SpecialToken");
+    const Json* name = special ? member(*special, "id") : nullptr;
+    if (!name || !name->is_string()) {
+      return field_error("post_processor", key, "expected Sequence or SpecialToken entries");
+    }
+    const Json* entry = specials ? member(*specials, name->get_ref<const std::string&>().c_str()) : nullptr;
+    const Json* ids = entry ? member(*entry, "ids") : nullptr;
+    if (!ids || !ids->is_array()) {
+      return field_error("post_processor", "special_tokens",
+                         "no ids for template token '" + name->get<std::string>() + "'");
+    }
+    TemplatePiece token{false, {}, false};
+    for (const Json& id : *ids) {
+      std::optional<int32_t> value = as_id(id);
+      if (!value) return field_error("post_processor", "special_tokens", "ids must be non-negative integers");
+      token.ids.push_back(*value);
+    }
+    out->push_back(std::move(token));
+  }
+  return Status::ok();
+}
+
 Status add_post_processor(const Json& object, TokenizerData* data) {
   std::string type = type_of(object);
   if (type == "Sequence") {
@@ -259,35 +303,23 @@ Status add_post_processor(const Json& object, TokenizerData* data) {
   if (type != "TemplateProcessing") {
     WS_ASSIGN_OR_RETURN(TemplatePiece cls, token_pair(object, "cls"));
     WS_ASSIGN_OR_RETURN(TemplatePiece sep, token_pair(object, "sep"));
-    data->template_single = {cls, TemplatePiece{true, {}}, sep};
+    const TemplatePiece a{true, {}, false}, b{true, {}, true};
+    data->template_single = {cls, a, sep};
+    // Roberta: <s> A </s></s> B </s>; Bert: [CLS] A [SEP] B [SEP].
+    if (type == "RobertaProcessing") data->template_pair = {cls, a, sep, sep, b, sep};
+    else data->template_pair = {cls, a, sep, b, sep};
     return Status::ok();
   }
-  const Json* single = member(object, "single");
   const Json* specials = member(object, "special_tokens");
+  const Json* single = member(object, "single");
   if (!single || !single->is_array()) return field_error("post_processor", "single", "expected an array");
-  for (const Json& piece : *single) {
-    if (member(piece, "Sequence")) {
-      data->template_single.push_back(TemplatePiece{true, {}});
-      continue;
-    }
-    const Json* special = member(piece, "SpecialToken");
-    const Json* name = special ? member(*special, "id") : nullptr;
-    if (!name || !name->is_string()) {
-      return field_error("post_processor", "single", "expected Sequence or SpecialToken entries");
-    }
-    const Json* entry = specials ? member(*specials, name->get_ref<const std::string&>().c_str()) : nullptr;
-    const Json* ids = entry ? member(*entry, "ids") : nullptr;
-    if (!ids || !ids->is_array()) {
-      return field_error("post_processor", "special_tokens",
-                         "no ids for template token '" + name->get<std::string>() + "'");
-    }
-    TemplatePiece out{false, {}};
-    for (const Json& id : *ids) {
-      std::optional<int32_t> value = as_id(id);
-      if (!value) return field_error("post_processor", "special_tokens", "ids must be non-negative integers");
-      out.ids.push_back(*value);
-    }
-    data->template_single.push_back(std::move(out));
+  WS_TRY(parse_template(*single, specials, "single", &data->template_single));
+  // Files always carry "pair"; without one a pair is its two encodings joined.
+  if (const Json* pair = member(object, "pair"); pair && !pair->is_null()) {
+    if (!pair->is_array()) return field_error("post_processor", "pair", "expected an array");
+    WS_TRY(parse_template(*pair, specials, "pair", &data->template_pair));
+  } else {
+    data->template_pair = {TemplatePiece{true, {}, false}, TemplatePiece{true, {}, true}};
   }
   return Status::ok();
 }
@@ -310,6 +342,12 @@ Status check_normalizer_growth(const std::vector<NormalizerStep>& steps) {
       const size_t shortest = step.pattern->literal_length().value_or(0);
       const double ratio = shortest ? std::max(1.0, static_cast<double>(step.content.size()) / shortest)
                                     : static_cast<double>(step.content.size()) + 1;
+      factor *= ratio;
+      added *= ratio;
+    } else if (step.kind == NormalizerKind::Precompiled) {
+      // Each replaced piece is at least one byte and becomes at most the
+      // longest replacement.
+      const double ratio = std::max<double>(1, static_cast<double>(step.charsmap->longest_replacement()));
       factor *= ratio;
       added *= ratio;
     } else if (step.kind != NormalizerKind::Prepend && step.kind != NormalizerKind::Strip &&

@@ -1,4 +1,4 @@
-// The WordPiece and Unigram models, and Model, which dispatches to the kind a
+// The WordPiece, WordLevel and Unigram models, and Model, which dispatches to the kind a
 // tokenizer.json names (BPE lives in bpe_model.cpp).
 #include <algorithm>
 #include <limits>
@@ -117,10 +117,19 @@ void UnigramModel::tokenize(std::string_view word, std::vector<int32_t>* ids) co
   }
 }
 
+void WordLevelModel::tokenize(std::string_view word, std::vector<int32_t>* ids) const {
+  if (auto it = vocab.find(std::string(word)); it != vocab.end()) {
+    ids->push_back(it->second);
+  } else if (auto unk = vocab.find(unk_token); unk != vocab.end()) {
+    ids->push_back(unk->second);  // HF fails without an unk token; we drop the word
+  }
+}
+
 void Model::tokenize(std::string_view word, std::vector<int32_t>* ids) const {
   switch (kind) {
     case Kind::Bpe: return bpe.tokenize(word, ids);
     case Kind::WordPiece: return wordpiece.tokenize(word, ids);
+    case Kind::WordLevel: return wordlevel.tokenize(word, ids);
     case Kind::Unigram: return unigram.tokenize(word, ids);
   }
 }
@@ -128,6 +137,7 @@ void Model::tokenize(std::string_view word, std::vector<int32_t>* ids) const {
 const std::unordered_map<std::string, int32_t>& Model::vocab() const {
   switch (kind) {
     case Kind::WordPiece: return wordpiece.vocab;
+    case Kind::WordLevel: return wordlevel.vocab;
     case Kind::Unigram: return unigram.vocab;
     case Kind::Bpe: break;
   }
@@ -144,9 +154,10 @@ std::optional<int32_t> Model::find(std::string_view token) const {
 size_t Model::id_limit() const {
   switch (kind) {
     case Kind::Unigram: return unigram.pieces.size();
-    case Kind::WordPiece: {
+    case Kind::WordPiece:
+    case Kind::WordLevel: {
       size_t limit = 0;
-      for (const auto& [token, id] : wordpiece.vocab) limit = std::max(limit, static_cast<size_t>(id) + 1);
+      for (const auto& [token, id] : vocab()) limit = std::max(limit, static_cast<size_t>(id) + 1);
       return limit;
     }
     case Kind::Bpe: break;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "tokenizer/precompiled.h"
 #include "tokenizer/regex.h"
 
 namespace ws::tokenizer_detail {
@@ -50,12 +52,36 @@ class BpeModel {
     int32_t rank;
     int32_t new_id;
   };
+  // (left id, right id) -> MergeTarget by open addressing in one flat array:
+  // a node-based map's cache misses over Gemma 3's 514k merges were 30% of
+  // its encode time.
+  class MergeTable {
+   public:
+    void reserve(size_t count);
+    void set(uint64_t key, MergeTarget target);  // replaces an existing key
+    const MergeTarget* find(uint64_t key) const;
+
+   private:
+    static constexpr uint64_t kEmpty = ~0ull;  // no pair of ids < 2^31 makes it
+    struct Slot {
+      uint64_t key = kEmpty;
+      MergeTarget target{};
+    };
+    size_t slot_of(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_; }
+    std::vector<Slot> slots_;
+    size_t mask_ = 0;
+    size_t size_ = 0;
+  };
   static uint64_t pair_key(int32_t left, int32_t right) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
   }
 
   std::unordered_map<std::string, int32_t> vocab_;
-  std::unordered_map<uint64_t, MergeTarget> merges_;
+  MergeTable merges_;
+  // The id of each one-character token below U+10000, -1 if none: the
+  // initial symbols without a string hash per character (only when no
+  // subword prefix or word suffix changes the lookup).
+  std::vector<int32_t> char_ids_;
   std::array<int32_t, 256> byte_tokens_{};  // <0xNN> ids, -1 when absent
   std::optional<int32_t> unk_id_;
   BpeOptions options_;
@@ -73,6 +99,13 @@ struct WordPieceModel {
   void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
 };
 
+// WordLevel as HF's: the whole word's id, else the unk token's.
+struct WordLevelModel {
+  std::unordered_map<std::string, int32_t> vocab;
+  std::string unk_token = "<unk>";
+  void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
+};
+
 // Unigram as HF's (encode_optimized): Viterbi over every vocabulary piece
 // that starts at each character, an unknown character scored min_score - 10;
 // consecutive unknown pieces fuse into one unk; byte_fallback spells an
@@ -87,12 +120,13 @@ struct UnigramModel {
   void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
 };
 
-// The tokenizer's model, one of the three kinds.
+// The tokenizer's model, one of the four kinds.
 struct Model {
-  enum class Kind { Bpe, WordPiece, Unigram };
+  enum class Kind { Bpe, WordPiece, WordLevel, Unigram };
   Kind kind = Kind::Bpe;
   BpeModel bpe;
   WordPieceModel wordpiece;
+  WordLevelModel wordlevel;
   UnigramModel unigram;
 
   void tokenize(std::string_view word, std::vector<int32_t>* ids) const;
@@ -114,19 +148,22 @@ struct AddedToken {
 };
 
 // Leftmost-longest matching of added tokens in a text (HF uses Aho-Corasick
-// with the same semantics; added token lists are short, so a first-byte index
-// is enough).
+// with the same semantics). A byte trie: each position costs the length of
+// its longest match, not a compare per token (Gemma 3 has 6k added tokens,
+// thousands of them starting with '<').
 class AddedTokenMatcher {
  public:
-  // `patterns[i]` is matched and reported as index i.
+  // `patterns[i]` is matched and reported as index i (the first of equal ones).
   void build(std::vector<std::string> patterns);
-  bool empty() const { return patterns_.empty(); }
+  bool empty() const { return terminal_.size() <= 1; }
   // Finds the leftmost-longest match at or after `from`.
   bool find(std::string_view text, size_t from, size_t* begin, size_t* end, size_t* index) const;
 
  private:
-  std::vector<std::string> patterns_;
-  std::array<std::vector<size_t>, 256> by_first_byte_;  // longest first
+  int32_t child(int32_t node, uint8_t byte) const;
+  std::array<int32_t, 256> root_{};                  // root's children, -1 for none
+  std::unordered_map<uint64_t, int32_t> edges_;      // (node << 8 | byte) -> node, below the root
+  std::vector<int64_t> terminal_;                    // per node: pattern index, -1 for none
 };
 
 // A stretch of text: either plain text or one matched added token.
@@ -144,9 +181,10 @@ void split_on_added_tokens(std::string_view text, const AddedTokenMatcher& match
 
 // ---- normalizer / pre-tokenizer --------------------------------------------
 
-enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents, Bert };
+enum class NormalizerKind { Prepend, Replace, Strip, Nfc, Nfd, Nfkc, Nfkd, Lowercase, StripAccents, Bert, Precompiled };
 struct NormalizerStep {
   NormalizerKind kind;
+  std::shared_ptr<const PrecompiledCharsmap> charsmap;  // Precompiled
   std::optional<Regex> pattern;  // Replace: what to find (a String pattern is an escaped regex, as in HF)
   std::string content;           // Prepend: prefix; Replace: replacement
   bool strip_left = false, strip_right = false;
@@ -154,7 +192,7 @@ struct NormalizerStep {
 };
 
 enum class PrependScheme { Always, First, Never };
-enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, Punctuation };
+enum class PreTokenizerKind { ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, Punctuation, UnicodeScripts };
 // HF's SplitDelimiterBehavior: what becomes of each match of a Split pattern.
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 // Patterns with a hand-written splitter that is proven identical to the
@@ -179,6 +217,7 @@ struct PreTokenizerStep {
 struct TemplatePiece {
   bool is_sequence = false;    // the input's ids ("$A")
   std::vector<int32_t> ids;    // a special token's ids otherwise
+  bool second = false;         // a pair template's "$B"
 };
 
 enum class DecoderKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, WordPiece, Ctc };
@@ -205,6 +244,7 @@ struct TokenizerData {
   std::vector<DecoderStep> decoders;
   bool has_template = false;
   std::vector<TemplatePiece> template_single;
+  std::vector<TemplatePiece> template_pair;
 
   std::vector<AddedToken> added_tokens;
   AddedTokenMatcher raw_matcher;         // tokens with normalized == false

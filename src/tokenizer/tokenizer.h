@@ -58,6 +58,11 @@ class Tokenizer {
   // byte-level models). add_special_tokens applies the post-processor (BOS
   // and friends) when the tokenizer has one.
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  // A pair of texts (tokenizers' encode(first, second)): with
+  // add_special_tokens, the post-processor's pair template ("$A ... $B ...",
+  // Roberta's and Bert's pair layouts); otherwise the two encodings joined.
+  std::vector<int32_t> encode_pair(std::string_view first, std::string_view second,
+                                   bool add_special_tokens = false) const;
 
   // Text of `ids` through the tokenizer's decoder. Unknown ids are skipped;
   // skip_special_tokens drops added tokens marked special.
@@ -91,6 +96,7 @@ class Tokenizer {
   friend class StreamDecoder;
   explicit Tokenizer(std::shared_ptr<const tokenizer_detail::TokenizerData> data);
   const tokenizer_detail::TokenizerData& data() const { return *data_; }
+  std::vector<int32_t> encode_plain(std::string_view text) const;  // no post-processor
 
   std::shared_ptr<const tokenizer_detail::TokenizerData> data_;
   std::optional<int32_t> bos_id_;

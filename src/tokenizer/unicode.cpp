@@ -13,6 +13,15 @@ struct CodepointRange {
 
 #include "tokenizer/unicode_tables.inc"
 
+struct ScriptRange {
+  uint32_t first;
+  uint32_t last;
+  uint8_t script;
+};
+
+#include "tokenizer/script_tables.inc"
+constexpr uint8_t kScriptAny = 0;
+
 template <size_t N>
 bool in_ranges(const CodepointRange (&ranges)[N], uint32_t codepoint) {
   const CodepointRange* end = ranges + N;
@@ -188,6 +197,19 @@ bool is_whitespace(uint32_t cp) {
     default:
       return cp >= 0x2000 && cp <= 0x200A;
   }
+}
+
+uint8_t tokenizers_script(uint32_t cp) {
+  // tokenizers' fixed_script: the long vowel mark and the kana count as Han,
+  // a space as Any.
+  if (cp == 0x30FC) return kScriptHan;
+  if (cp == ' ') return kScriptAny;
+  const ScriptRange* end = kScriptRanges + std::size(kScriptRanges);
+  const ScriptRange* it = std::upper_bound(kScriptRanges, end, cp,
+                                           [](uint32_t c, const ScriptRange& r) { return c < r.first; });
+  if (it == kScriptRanges || cp > (it - 1)->last) return kScriptAny;
+  const uint8_t script = (it - 1)->script;
+  return script == kScriptHiragana || script == kScriptKatakana ? kScriptHan : script;
 }
 
 }  // namespace ws::tokenizer_detail

@@ -39,4 +39,11 @@ bool is_letter(uint32_t codepoint);
 bool is_number(uint32_t codepoint);
 bool is_whitespace(uint32_t codepoint);
 
+// The script the UnicodeScripts pre-tokenizer of Python `tokenizers` gives a
+// code point, as a small id (0 = "Any": a space, and code points its Unicode
+// 9.0 table lacks); Hiragana, Katakana and U+30FC count as Han.
+// Tables: gen_script_tables.py.
+constexpr uint8_t kScriptAnyId = 0;
+uint8_t tokenizers_script(uint32_t codepoint);
+
 }  // namespace ws::tokenizer_detail

@@ -28,6 +28,15 @@ TEST(ChatTemplateText, TheDefaultEntryOfAListIsFound) {
   EXPECT_EQ(chat_template_in_config(R"({"chat_template": "plain"})"), "plain");
 }
 
+TEST(ChatTemplateText, ANamedEntryIsFoundByName) {
+  const char* config = R"({"chat_template": [{"name": "default", "template": "d"}, {"name": "tool_use", "template": "t"},
+                                              {"name": "rag", "template": "r"}]})";
+  EXPECT_EQ(chat_template_in_config(config, "tool_use"), "t");
+  EXPECT_EQ(chat_template_in_config(config, "rag"), "r");
+  EXPECT_EQ(chat_template_in_config(config, "nope"), "");
+  EXPECT_EQ(chat_template_in_config(R"({"chat_template": "plain"})", "tool_use"), "plain");
+}
+
 TEST(ChatTemplateText, NestedTooDeepIsNoTemplate) {
   const std::string deep = R"({"chat_template": )" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
   EXPECT_EQ(chat_template_in_config(deep), "");

@@ -101,6 +101,19 @@ wordpiece = {"normalizer": {"type": "BertNormalizer", "lowercase": True},
              "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True}}
 with open(f"{root}/tokenizer/seed6", "wb") as f:
     f.write(json.dumps(wordpiece).encode() + b"\0Ab, abb \xe4\xbd\xa0 a")
+# Precompiled (a hand-built darts-clone trie mapping "a" to "b"), UnicodeScripts, WordLevel.
+import base64
+import struct
+units = [0] * 256
+units[0] = 1 << 10
+units[1 ^ ord("a")] = ord("a") | (1 << 8) | ((ord("a") ^ 3) << 10)
+charsmap = struct.pack("<I", len(units) * 4) + struct.pack(f"<{len(units)}I", *units) + b"b\0"
+wordlevel = {"normalizer": {"type": "Sequence", "normalizers": [
+                 {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode()}]},
+             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "UnicodeScripts"}, {"type": "Whitespace"}]},
+             "model": {"type": "WordLevel", "unk_token": "<unk>", "vocab": {"<unk>": 0, "b": 1, "bb": 2}}}
+with open(f"{root}/tokenizer/seed7", "wb") as f:
+    f.write(json.dumps(wordlevel).encode() + "\0ab 東京タワー abc x² e\u0301".encode())
 
 os.makedirs(f"{root}/config", exist_ok=True)
 with open(f"{root}/config/seed1", "w") as f:
@@ -133,6 +146,8 @@ seeds = [
     "{% set ns = namespace(x=0) %}{% for i in range(3) if i is odd %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}",
     "{% macro m(a, b='x') %}{{ caller() ~ a ~ b }}{% endmacro %}{% call m(1) %}c{% endcall %}",
     "{{ messages[-1]['content'].split('</think>')[-1].strip() | tojson(indent=2) }}{% filter upper %}a{% endfilter %}",
+    "{% for n in tree recursive %}{{ n.name }}{% with d = loop.depth %}{{ loop(n.kids) if n.kids }}{% endwith %}{% endfor %}",
+    "{{ f(*[1], **{'a': 2}) }}{{ '%s'|format(x|safe + '<') }}{{ x|tojson(ensure_ascii=true) }}",
 ]
 for name in ("llama2-chat.jinja", "qwen2-instruct.jinja"):
     with open(os.path.join(here, "..", "data", "templates", name), encoding="utf-8") as f:

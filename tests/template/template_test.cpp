@@ -58,6 +58,20 @@ TEST(JinjaTemplate, AttributeOfUndefinedIsAnErrorButPrintingItIsNot) {
   EXPECT_NE(used.error().message.find("'nothing' is undefined"), std::string::npos) << used.error().message;
 }
 
+TEST(JinjaTemplate, SelfContainingRecursiveLoopStopsAtTheDepthBudget) {
+  Result<std::string> out =
+      render("{% set ns = namespace() %}{% set ns.k = [ns] %}{% for n in [ns] recursive %}{{ loop(n.k) }}{% endfor %}");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::OutOfBudget);
+}
+
+TEST(JinjaTemplate, LoopCallOutsideARecursiveLoopIsATemplateError) {
+  Result<std::string> out = render("{% for x in [1] %}\n{{ loop([2]) }}{% endfor %}");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::Template);
+  EXPECT_NE(out.error().message.find("template line 2"), std::string::npos) << out.error().message;
+}
+
 TEST(JinjaTemplate, UnknownFilterIsUnsupported) {
   Result<std::string> out = render("{{ 'x' | no_such_filter }}");
   ASSERT_FALSE(out);

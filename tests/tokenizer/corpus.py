@@ -120,6 +120,12 @@ HANDWRITTEN = [
     "123456789012345 digits in 3s and 1s",
     "x=1;\ny=22;\nz=333;\n",
     "\u4e2d\u6587\uff0c\u6807\u70b9\u3002\n\u6362\u884c",
+    # Script changes (UnicodeScripts): leading spaces, kana and the long vowel
+    # mark beside kanji, emoji newer than Unicode 9, precomposed and combining
+    # forms and compatibility characters (Precompiled's charsmap).
+    "  東京タワーへ行きます、ひらがなカタカナ。Yes!",
+    "Ελληνικά и русский mixed with English 123 🥰🤩 ﬁﬂ ① ㎏ ｈａｌｆ",
+    "e\u0301 n\u0303 \u1100\u1161\u11a8 ᄀ각 ℌ ™ ½ \u00a0nbsp\u3000ideographic",
 ]
 
 

@@ -61,10 +61,16 @@ def write_variant(out, name, tok, texts, files=None, tokenizer_json=None):
         shutil.copyfile(source, os.path.join(folder, target))
     vocab = tok.get_vocab(with_added_tokens=True)
     specials = [t.content for t in tok.get_added_tokens_decoder().values() if t.special]
+    # Pairs (encode(first, second)): the post-processor's pair template.
+    picks = [t for t in texts if t][:40]
+    pairs = [{"first": a, "second": b, "ids": tok.encode(a, b, add_special_tokens=False).ids,
+              "ids_special": tok.encode(a, b, add_special_tokens=True).ids}
+             for a, b in zip(picks[0::2], picks[1::2])]
     expected = {
         "vocab_size": max(vocab.values()) + 1,
         "special_tokens": specials,
         "cases": reference_cases(tok, texts),
+        "pairs": pairs,
     }
     with open(os.path.join(folder, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, ensure_ascii=True)
@@ -169,6 +175,7 @@ def component_variants(out, tok, texts):
          "behavior": "Isolated", "invert": False},
         {"type": "Split", "pattern": {"String": ". "}, "behavior": "MergedWithPrevious", "invert": False}])
     variant("whitespace", pre=[{"type": "Whitespace"}])
+    variant("unicode_scripts", pre=[{"type": "UnicodeScripts"}])
     variant("whitespace_split_punctuation", pre=[{"type": "WhitespaceSplit"},
                                                  {"type": "Punctuation", "behavior": "Contiguous"}])
     variant("bert_pre_tokenizer", pre=[{"type": "BertPreTokenizer"}])
@@ -288,6 +295,41 @@ def model_variants(out, texts):
     write_variant(out, "unigram_byte_fallback", Tokenizer.from_str(text), texts, tokenizer_json=text)
 
 
+def precompiled_variants(out, texts):
+    """SentencePiece's precompiled normalizer (T5's and ALBERT's layout): a
+    Unigram model trained here by sentencepiece with its nmt_nfkc (T5) and
+    nmt_nfkc_cf (case-folding) rules, converted by transformers'
+    T5Converter, so tokenizer.json carries the charsmap (a darts-clone
+    double-array trie and its replacement strings) as sentencepiece built it."""
+    import sentencepiece as spm
+    from transformers import T5TokenizerFast
+    training = texts + training_text()
+    for name, rule in (("t5_precompiled", "nmt_nfkc"), ("precompiled_nfkc_cf", "nmt_nfkc_cf")):
+        model = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(training), model_writer=model, model_type="unigram", vocab_size=900,
+            normalization_rule_name=rule, character_coverage=0.9995, hard_vocab_limit=False,
+            unk_id=2, bos_id=-1, eos_id=1, pad_id=0, minloglevel=2)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "spiece.model")
+            with open(path, "wb") as f:
+                f.write(model.getvalue())
+            tok = T5TokenizerFast(vocab_file=path, extra_ids=0, from_slow=True)
+            layout = json.loads(tok.backend_tokenizer.to_str())
+            assert any(n.get("type") == "Precompiled" for n in layout["normalizer"].get("normalizers", [layout["normalizer"]]))
+            write_variant(out, name, tok.backend_tokenizer, texts)
+
+
+def wordlevel_variant(out, texts):
+    """The WordLevel model: whole words from a trained vocabulary, else [UNK]."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(texts + training_text(), trainers.WordLevelTrainer(
+        vocab_size=3000, special_tokens=["[UNK]", "[PAD]"]))
+    write_variant(out, "wordlevel", tok, texts)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -299,6 +341,8 @@ def main():
     llama_variants(args.out, texts)
     trained_variants(args.out, texts)
     model_variants(args.out, texts)
+    precompiled_variants(args.out, texts)
+    wordlevel_variant(args.out, texts)
     return 0
 
 

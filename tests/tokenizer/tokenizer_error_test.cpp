@@ -73,8 +73,6 @@ TEST(TokenizerErrors, MissingModel) {
 
 TEST(TokenizerErrors, UnsupportedModelTypes) {
   expect_error(tokenizer_json(R"({"type": "Weird", "vocab": {"a": 0}})"), ErrorKind::Unsupported, "Weird");
-  expect_error(tokenizer_json(R"({"type": "WordLevel", "vocab": {"a": 0}})"), ErrorKind::Unsupported,
-               "WordLevel");
 }
 
 TEST(TokenizerErrors, BadUnigramAndWordPiece) {
@@ -112,12 +110,12 @@ TEST(TokenizerErrors, BadVocabAndMerges) {
 }
 
 TEST(TokenizerErrors, UnsupportedComponentsAreNamed) {
-  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Precompiled", "precompiled_charsmap": "AA=="}, )"),
-               ErrorKind::Unsupported, "Precompiled");
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "ByteLevel"}, )"), ErrorKind::Unsupported,
+               "normalizer type 'ByteLevel'");
   expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "Weird"}]}, )"),
                ErrorKind::Unsupported, "Weird");
-  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "UnicodeScripts"}, )"), ErrorKind::Unsupported,
-               "pre_tokenizer type 'UnicodeScripts'");
+  expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "CharDelimiterSplit", "delimiter": "x"}, )"),
+               ErrorKind::Unsupported, "pre_tokenizer type 'CharDelimiterSplit'");
   expect_error(tokenizer_json(kBpe, R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "x"}, "behavior": "Sideways"}, )"),
                ErrorKind::Unsupported, "Sideways");
   expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Weird"}, )"), ErrorKind::Unsupported,
@@ -149,6 +147,83 @@ TEST(TokenizerErrors, BadComponents) {
                ErrorKind::InvalidConfig, "<s>");
   expect_error(tokenizer_json(kBpe, R"("decoder": {"type": "Strip", "content": "ab", "start": 1, "stop": 0}, )"),
                ErrorKind::InvalidConfig, "Strip");
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+std::string precompiled(const std::string& charsmap_bytes) {
+  return R"("normalizer": {"type": "Precompiled", "precompiled_charsmap": ")" + base64(charsmap_bytes) + R"("}, )";
+}
+
+// A charsmap: the u32 trie size, the trie units, the replacement strings.
+std::string charsmap(const std::vector<uint32_t>& units, const std::string& replacements) {
+  std::string bytes;
+  auto put = [&](uint32_t v) { for (int i = 0; i < 4; ++i) bytes += static_cast<char>((v >> (8 * i)) & 0xFF); };
+  put(static_cast<uint32_t>(units.size() * 4));
+  for (uint32_t u : units) put(u);
+  return bytes + replacements;
+}
+
+TEST(TokenizerErrors, MalformedPrecompiledCharsmaps) {
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Precompiled", "precompiled_charsmap": "!!"}, )"),
+               ErrorKind::InvalidConfig, "not base64");
+  expect_error(tokenizer_json(kBpe, precompiled("ab")), ErrorKind::InvalidConfig, "4-byte header");
+  expect_error(tokenizer_json(kBpe, precompiled(std::string("\x64\0\0\0", 4) + "abcd")), ErrorKind::InvalidConfig,
+               "trie size 100");
+  expect_error(tokenizer_json(kBpe, precompiled(std::string("\x03\0\0\0", 4) + "abcd")), ErrorKind::InvalidConfig,
+               "trie size 3");
+  expect_error(tokenizer_json(kBpe, precompiled(charsmap({0}, "\xff\xfe"))), ErrorKind::InvalidConfig, "UTF-8");
+  expect_error(tokenizer_json(kBpe, R"("normalizer": {"type": "Precompiled", "precompiled_charsmap": 3}, )"),
+               ErrorKind::InvalidConfig, "precompiled_charsmap");
+}
+
+// Any trie is walked with checked indexes: units pointing anywhere (offsets
+// past the end, leaves whose value is past the strings) change nothing or
+// map to a replacement, never read out of bounds.
+TEST(TokenizerErrors, HostilePrecompiledTriesDoNotCrash) {
+  uint32_t seed = 12345;
+  auto next = [&]() { seed = seed * 1664525u + 1013904223u; return seed; };
+  for (int round = 0; round < 200; ++round) {
+    std::vector<uint32_t> units(1 + next() % 300);
+    for (uint32_t& u : units) u = round % 2 ? next() : (next() & 0x3FF) | ((next() % 64) << 10);
+    Result<Tokenizer> tok = Tokenizer::from_json(tokenizer_json(kBpe, precompiled(charsmap(units, std::string("ab\0b\0", 5)))));
+    ASSERT_TRUE(tok.is_ok()) << tok.error().to_string();
+    (void)tok->encode("abba a\xcc\x81 \xe2\x98\x83 \xff ab");
+  }
+}
+
+// A trie mapping "a" to "b" (built by hand: root offset 1 -> node 1^'a' has
+// label 'a' and a leaf whose value is replacement offset 0).
+TEST(TokenizerErrors, HandBuiltPrecompiledTrieReplaces) {
+  const uint32_t kA = 'a';
+  std::vector<uint32_t> units(256, 0);
+  units[0] = 1u << 10;                              // root: offset 1
+  units[1 ^ kA] = kA | (1u << 8) | ((kA ^ 1 ^ 2) << 10);  // label 'a', has leaf, offset -> node 2
+  units[2] = 0;                                    // leaf value: replacement at byte 0
+  Result<Tokenizer> tok = Tokenizer::from_json(tokenizer_json(kBpe, precompiled(charsmap(units, std::string("b\0", 2)))));
+  ASSERT_TRUE(tok.is_ok()) << tok.error().to_string();
+  EXPECT_EQ(tok->encode("ab"), (std::vector<int32_t>{1, 1}));
+}
+
+TEST(TokenizerErrors, WordLevelWithoutItsUnkDropsTheWord) {
+  Result<Tokenizer> tok = Tokenizer::from_json(tokenizer_json(
+      R"({"type": "WordLevel", "vocab": {"ab": 0, "b": 1}, "unk_token": "<unk>"})",
+      R"("pre_tokenizer": {"type": "WhitespaceSplit"}, )"));
+  ASSERT_TRUE(tok.is_ok()) << tok.error().to_string();
+  EXPECT_EQ(tok->encode("ab zz b"), (std::vector<int32_t>{0, 1}));
 }
 
 TEST(TokenizerErrors, Gpt2Files) {

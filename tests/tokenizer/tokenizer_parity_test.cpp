@@ -42,10 +42,16 @@ struct Case {
   bool lossless = false;
 };
 
+struct PairCase {
+  std::string first, second;
+  std::vector<int32_t> ids, ids_special;
+};
+
 struct Fixture {
   std::optional<Tokenizer> tokenizer;
   std::string load_error;
   std::vector<Case> cases;
+  std::vector<PairCase> pairs;
   size_t vocab_size = 0;
   std::vector<std::string> special_tokens;
 };
@@ -74,6 +80,7 @@ Fixture load_fixture(const std::string& variant) {
     fixture.cases.push_back(Case{c["text"], c["ids"], c["ids_special"], c["decoded"], c["decoded_skip_special"],
                                  c["decoded_special"], c["lossless"]});
   }
+  for (const auto& p : expected["pairs"]) fixture.pairs.push_back(PairCase{p["first"], p["second"], p["ids"], p["ids_special"]});
   return fixture;
 }
 
@@ -110,6 +117,24 @@ void expect_encode_matches(const Fixture& fixture) {
   EXPECT_EQ(mismatches, 0u) << "of " << fixture.cases.size() << " strings";
 }
 
+// tokenizers' encode(first, second): the pair template (TemplateProcessing's
+// "pair", Roberta's and Bert's layouts), or the two encodings joined.
+void expect_pairs_match(const Fixture& fixture) {
+  const Tokenizer& tok = *fixture.tokenizer;
+  ASSERT_GE(fixture.pairs.size(), 10u);
+  size_t mismatches = 0;
+  for (const PairCase& c : fixture.pairs) {
+    std::vector<int32_t> ids = tok.encode_pair(c.first, c.second);
+    std::vector<int32_t> ids_special = tok.encode_pair(c.first, c.second, /*add_special_tokens=*/true);
+    if ((ids != c.ids || ids_special != c.ids_special) && ++mismatches <= 5) {
+      ADD_FAILURE() << "pair " << nlohmann::json(c.first).dump() << ", " << nlohmann::json(c.second).dump()
+                    << "\n  expected " << show(c.ids) << " / " << show(c.ids_special) << "\n  got      " << show(ids)
+                    << " / " << show(ids_special);
+    }
+  }
+  EXPECT_EQ(mismatches, 0u) << "of " << fixture.pairs.size() << " pairs";
+}
+
 void expect_decode_matches(const Fixture& fixture) {
   const Tokenizer& tok = *fixture.tokenizer;
   size_t mismatches = 0;
@@ -131,6 +156,7 @@ void expect_decode_matches(const Fixture& fixture) {
 }
 
 TEST_P(Parity, EncodeMatchesReference) { expect_encode_matches(fixture_); }
+TEST_P(Parity, PairEncodeMatchesReference) { expect_pairs_match(fixture_); }
 TEST_P(Parity, DecodeMatchesReference) { expect_decode_matches(fixture_); }
 
 TEST_P(Parity, StreamDecodeConcatenatesToDecode) {
@@ -211,7 +237,8 @@ INSTANTIATE_TEST_SUITE_P(Tokenizers, Parity,
                                            "bert_pre_tokenizer", "normalizer_nfc", "normalizer_nfd_accents_lowercase",
                                            "normalizer_nfkc_replace", "normalizer_nfkd", "decoder_wordpiece",
                                            "decoder_replace_regex", "wordpiece_bert", "wordpiece_cased",
-                                           "unigram_unk", "unigram_byte_fallback"),
+                                           "unigram_unk", "unigram_byte_fallback", "t5_precompiled", "precompiled_nfkc_cf",
+                                           "wordlevel", "unicode_scripts"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // Real tokenizer.json files (make_family_fixtures.py; the list matches
@@ -225,6 +252,7 @@ INSTANTIATE_TEST_SUITE_P(Families, Parity,
 // cleanup joins " 's" across tokens, CTC collapses repeats): no streaming, whole decodes only.
 class ParityWholeDecode : public Parity {};
 TEST_P(ParityWholeDecode, EncodeMatchesReference) { expect_encode_matches(fixture_); }
+TEST_P(ParityWholeDecode, PairEncodeMatchesReference) { expect_pairs_match(fixture_); }
 TEST_P(ParityWholeDecode, DecodeMatchesReference) { expect_decode_matches(fixture_); }
 INSTANTIATE_TEST_SUITE_P(Tokenizers, ParityWholeDecode, ::testing::Values("decoder_wordpiece_cleanup", "decoder_ctc"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
