@@ -40,9 +40,12 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
     if (options.threads < 0) {
       return make_error(ErrorKind::InvalidArgument, "threads must be 0 (one per hardware thread) or more");
     }
+    // The public options spell backend and device as text: parsed here, at the edge.
     BackendChoice choice;
-    choice.name = options.backend;
-    if (!options.device.empty()) choice.device = options.device;
+    WS_ASSIGN_OR_RETURN(choice.kind, parse_backend_kind(options.backend));
+    if (!options.device.empty()) {
+      WS_ASSIGN_OR_RETURN(choice.device, parse_compute_device(options.device));
+    }
     choice.options.threads = options.threads;
 
     auto state = std::make_unique<State>();

@@ -9,6 +9,42 @@
 
 namespace ws {
 
+#if defined(WS_TORCH)
+namespace {
+TorchDevice torch_device(const ComputeDevice& device) {
+  TorchDevice torch;
+  torch.cuda = device.kind == DeviceKind::Cuda;
+  torch.index = device.index;
+  return torch;
+}
+}  // namespace
+#endif
+
+Result<BackendKind> parse_backend_kind(std::string_view text) {
+  if (text == "portable") return BackendKind::Portable;
+  if (text == "torch") return BackendKind::Torch;
+  return make_error(ErrorKind::InvalidArgument, "backend must be portable or torch, got \"" + std::string(text) + "\"");
+}
+
+const char* backend_kind_name(BackendKind kind) { return kind == BackendKind::Torch ? "torch" : "portable"; }
+
+Result<ComputeDevice> parse_compute_device(std::string_view text) {
+  ComputeDevice device;
+  if (text == "cpu") return device;
+  device.kind = DeviceKind::Cuda;
+  if (text == "cuda") return device;
+  if (text.size() > 5 && text.size() <= 8 && text.substr(0, 5) == "cuda:" &&
+      text.substr(5).find_first_not_of("0123456789") == std::string_view::npos) {
+    device.index = std::stoi(std::string(text.substr(5)));
+    return device;
+  }
+  return make_error(ErrorKind::InvalidArgument, "device must be cpu, cuda or cuda:N, got \"" + std::string(text) + "\"");
+}
+
+std::string compute_device_name(const ComputeDevice& device) {
+  return device.kind == DeviceKind::Cuda ? "cuda:" + std::to_string(device.index) : "cpu";
+}
+
 std::vector<std::string> backend_names() {
 #if defined(WS_TORCH)
   return {"portable", "torch"};
@@ -18,22 +54,17 @@ std::vector<std::string> backend_names() {
 }
 
 Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice) {
-  if (choice.name != "portable" && choice.name != "torch") {
-    return make_error(ErrorKind::InvalidArgument, "backend must be portable or torch, got \"" + choice.name + "\"");
+  if (choice.device && choice.kind != BackendKind::Torch) {
+    return make_error(ErrorKind::InvalidArgument,
+                      "a device (\"" + compute_device_name(*choice.device) + "\") needs the torch backend");
   }
-  if (choice.device && choice.name != "torch") {
-    return make_error(ErrorKind::InvalidArgument, "a device (\"" + *choice.device + "\") needs the torch backend");
-  }
+  if (choice.kind == BackendKind::Portable) return make_portable_backend(choice.options);
 #if defined(WS_TORCH)
-  WS_ASSIGN_OR_RETURN(TorchDevice device, parse_torch_device(choice.device.value_or("cpu")));
-  if (choice.name == "torch") return make_torch_backend(device, choice.options);
+  return make_torch_backend(torch_device(choice.device.value_or(ComputeDevice{})), choice.options);
 #else
-  if (choice.name == "torch") {
-    return make_error(ErrorKind::Unsupported,
-                      "this build has no torch backend (configure with -DWS_TORCH=ON, preset native-torch)");
-  }
+  return make_error(ErrorKind::Unsupported,
+                    "this build has no torch backend (configure with -DWS_TORCH=ON, preset native-torch)");
 #endif
-  return make_portable_backend(choice.options);
 }
 
 namespace {

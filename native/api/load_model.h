@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backend/backend.h"
@@ -18,18 +19,37 @@
 
 namespace ws {
 
+// The backends and devices are closed sets: enums here, spelled as text only
+// at the edges (the CLI, the public API's strings), through the parse_* and
+// *_name functions below, the one place those spellings live.
+enum class BackendKind { Portable, Torch };
+enum class DeviceKind { Cpu, Cuda };
+
+struct ComputeDevice {
+  DeviceKind kind = DeviceKind::Cpu;
+  int index = 0;  // CUDA device ordinal
+};
+
 struct BackendChoice {
-  std::string name = "portable";      // "portable", or "torch" in WS_TORCH builds
-  std::optional<std::string> device;  // torch only: "cpu", "cuda", "cuda:N" (default "cpu")
+  BackendKind kind = BackendKind::Portable;
+  std::optional<ComputeDevice> device;  // torch only (default: the CPU)
   BackendOptions options;
 };
 
-// The names BackendChoice::name accepts in this build.
+// "portable" / "torch". InvalidArgument for another name (whether this build
+// has the backend is make_backend's question: Unsupported).
+Result<BackendKind> parse_backend_kind(std::string_view text);
+const char* backend_kind_name(BackendKind kind);
+// "cpu", "cuda" (= "cuda:0") or "cuda:N". InvalidArgument otherwise.
+Result<ComputeDevice> parse_compute_device(std::string_view text);
+std::string compute_device_name(const ComputeDevice& device);
+
+// The backend names this build has ("portable", and "torch" in WS_TORCH builds).
 std::vector<std::string> backend_names();
 
-// Errors: InvalidArgument for an unknown name, a device without the torch
-// backend, or a device spelling torch does not know; Unsupported for "torch"
-// in a build without LibTorch; and the backend's own (a negative thread count).
+// Errors: InvalidArgument for a device without the torch backend;
+// Unsupported for Torch in a build without LibTorch; Device when CUDA is
+// unavailable (torch); and the backend's own (a negative thread count).
 Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice);
 
 struct LoadOptions {

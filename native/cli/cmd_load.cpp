@@ -105,47 +105,25 @@ std::string tensor_sha256(const uint8_t* host, uint64_t bytes, Fetch fetch) {
 
 }  // namespace
 
-#if defined(WS_TORCH)
-constexpr const char* kLoadUsage =
-    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
-    "         [--rank R --world-size W] [--backend portable|torch] [--device cpu|cuda[:N]]\n";
-#else
-constexpr const char* kLoadUsage =
-    "usage: weightstream load <model> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k] [--staging-mib N] [--bind copy|mmap] [--hash] [--json]\n"
-    "         [--rank R --world-size W]\n";
-#endif
-
-int run_load(int argc, char** argv) {
-#if defined(WS_TORCH)
-  Result<Args> args = parse_args(
-      argc, argv, 1, with_http_options({"dtype", "staging-mib", "bind", "backend", "device", "rank", "world-size"}),
-      {"hash", "json"});
-#else
-  Result<Args> args =
-      parse_args(argc, argv, 1, with_http_options({"dtype", "staging-mib", "bind", "rank", "world-size"}), {"hash", "json"});
-#endif
-  if (!args) return report_error(args.error());
-  if (args->positional.size() != 1) {
-    std::fputs(kLoadUsage, stderr);
-    return kExitUsage;
-  }
+int run_load(const Args& a) {
+  const Args* args = &a;
   Result<HttpTransportOptions> http = http_options(*args);
-  if (!http) return report_error(http.error());
+  if (!http) return usage_error(kLoad, http.error());
   Result<std::optional<DType>> target = parse_target_dtype(args->get("dtype"));
-  if (!target) return report_error(target.error());
+  if (!target) return usage_error(kLoad, target.error());
   Result<double> staging_mib = args->get_number("staging-mib", 16);
-  if (!staging_mib) return report_error(staging_mib.error());
+  if (!staging_mib) return usage_error(kLoad, staging_mib.error());
   if (!(*staging_mib >= 0.001 && *staging_mib <= 65536)) {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
+    return usage_error(kLoad, make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536"));
   }
 
   Result<std::pair<uint64_t, uint64_t>> rank_world = rank_and_world(*args);
-  if (!rank_world) return report_error(rank_world.error());
+  if (!rank_world) return usage_error(kLoad, rank_world.error());
   const auto [rank, world] = *rank_world;
 
   const std::string bind = args->get("bind").value_or("copy");
   if (bind != "copy" && bind != "mmap") {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--bind must be copy or mmap, got \"" + bind + "\""));
+    return usage_error(kLoad, make_error(ErrorKind::InvalidArgument, "--bind must be copy or mmap, got \"" + bind + "\""));
   }
   const std::string backend = args->get("backend").value_or("portable");
 #if defined(WS_TORCH)

@@ -380,6 +380,24 @@ constexpr std::pair<WeightDType, const char*> kWeightDTypeNames[] = {
 
 const char* weight_dtype_names() { return "keep, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k"; }
 
+std::optional<DType> weight_dtype_storage(WeightDType dtype) {
+  switch (dtype) {
+    case WeightDType::Keep: return std::nullopt;
+    case WeightDType::F32: return DType::F32;
+    case WeightDType::F16: return DType::F16;
+    case WeightDType::BF16: return DType::BF16;
+    case WeightDType::Q8_0: return DType::Q8_0;
+    case WeightDType::Q4_0: return DType::Q4_0;
+    case WeightDType::Q4_1: return DType::Q4_1;
+    case WeightDType::Q5_0: return DType::Q5_0;
+    case WeightDType::Q5_1: return DType::Q5_1;
+    case WeightDType::Q4_K: return DType::Q4_K;
+    case WeightDType::Q5_K: return DType::Q5_K;
+    case WeightDType::Q6_K: return DType::Q6_K;
+  }
+  return std::nullopt;
+}
+
 const char* weight_dtype_name(WeightDType dtype) {
   for (const auto& [value, name] : kWeightDTypeNames) {
     if (value == dtype) return name;

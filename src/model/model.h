@@ -101,6 +101,10 @@ Result<WeightDType> parse_weight_dtype(std::string_view text);
 const char* weight_dtype_name(WeightDType dtype);  // the spelling parse_weight_dtype takes
 // The names parse_weight_dtype accepts, for usage text: "keep, f32, ...".
 const char* weight_dtype_names();
+// The stored dtype a WeightDType names (F32 for F32, Q4_K for Q4_K, ...), for
+// code that converts whole checkpoints rather than a model's parameters
+// (`load`, `convert`); nullopt for Keep.
+std::optional<DType> weight_dtype_storage(WeightDType dtype);
 
 // Keys and values of every layer, f32, slot p = position p, in the
 // backend's compute memory (on the GPU for a GPU backend).
