@@ -3,69 +3,7 @@
 #include "api/memory_budget.h"
 #include "model/admission.h"
 
-#if defined(WS_TORCH)
-#include "torch/ws_torch.h"
-#endif
-
 namespace ws {
-
-#if defined(WS_TORCH)
-namespace {
-TorchDevice torch_device(const ComputeDevice& device) {
-  TorchDevice torch;
-  torch.cuda = device.kind == DeviceKind::Cuda;
-  torch.index = device.index;
-  return torch;
-}
-}  // namespace
-#endif
-
-Result<BackendKind> parse_backend_kind(std::string_view text) {
-  if (text == "portable") return BackendKind::Portable;
-  if (text == "torch") return BackendKind::Torch;
-  return make_error(ErrorKind::InvalidArgument, "backend must be portable or torch, got \"" + std::string(text) + "\"");
-}
-
-const char* backend_kind_name(BackendKind kind) { return kind == BackendKind::Torch ? "torch" : "portable"; }
-
-Result<ComputeDevice> parse_compute_device(std::string_view text) {
-  ComputeDevice device;
-  if (text == "cpu") return device;
-  device.kind = DeviceKind::Cuda;
-  if (text == "cuda") return device;
-  if (text.size() > 5 && text.size() <= 8 && text.substr(0, 5) == "cuda:" &&
-      text.substr(5).find_first_not_of("0123456789") == std::string_view::npos) {
-    device.index = std::stoi(std::string(text.substr(5)));
-    return device;
-  }
-  return make_error(ErrorKind::InvalidArgument, "device must be cpu, cuda or cuda:N, got \"" + std::string(text) + "\"");
-}
-
-std::string compute_device_name(const ComputeDevice& device) {
-  return device.kind == DeviceKind::Cuda ? "cuda:" + std::to_string(device.index) : "cpu";
-}
-
-std::vector<std::string> backend_names() {
-#if defined(WS_TORCH)
-  return {"portable", "torch"};
-#else
-  return {"portable"};
-#endif
-}
-
-Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice) {
-  if (choice.device && choice.kind != BackendKind::Torch) {
-    return make_error(ErrorKind::InvalidArgument,
-                      "a device (\"" + compute_device_name(*choice.device) + "\") needs the torch backend");
-  }
-  if (choice.kind == BackendKind::Portable) return make_portable_backend(choice.options);
-#if defined(WS_TORCH)
-  return make_torch_backend(torch_device(choice.device.value_or(ComputeDevice{})), choice.options);
-#else
-  return make_error(ErrorKind::Unsupported,
-                    "this build has no torch backend (configure with -DWS_TORCH=ON, preset native-torch)");
-#endif
-}
 
 namespace {
 
@@ -121,20 +59,29 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
     WS_ASSIGN_OR_RETURN(loaded.mapped_bytes, serve_stored_weights(source, *loaded.model));
   }
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor,
-                      LoadExecutor::create(plan, loaded.model->load_manifest()));
-  if (progress) executor->set_progress(progress);
+  StreamOptions stream;
   // Quantising while loading is compute-bound (Q4_K: ~65 ns per element on
   // one core): windows are converted on as many threads as the model computes with.
-  executor->set_conversion_threads(backend.threads());
+  stream.conversion_threads = backend.threads();
   // A GPU backend stages windows in its pinned buffers and copies them while
   // the next ones are read; finish_load() waits for the last copy.
-  executor->set_staging(backend.load_staging(PlanOptions().staging_bytes));
-  WS_TRY(source.load(*executor));
+  stream.staging = backend.load_staging(PlanOptions().staging_bytes);
+  stream.progress = progress;
+  WS_TRY(stream_plan(source, plan, loaded.model->load_manifest(), stream).status());
   WS_TRY(backend.finish_load());
   for (WeightTensor* weight : loaded.model->linear_only_weights()) backend.prepare_linear_weight(*weight);
   loaded.bound_bytes = plan.bytes_to_bind;
-  return loaded;  // the executor, and with it the staging buffer, goes here
+  return loaded;
+}
+
+Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
+                             const StreamOptions& options) {
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, manifest));
+  if (options.progress) executor->set_progress(options.progress);
+  executor->set_conversion_threads(options.conversion_threads);
+  executor->set_staging(options.staging);
+  WS_TRY(source.load(*executor));
+  return executor->staging_allocated();  // the executor, and with it the staging buffer, goes here
 }
 
 }  // namespace ws

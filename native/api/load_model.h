@@ -52,6 +52,21 @@ std::vector<std::string> backend_names();
 // unavailable (torch); and the backend's own (a negative thread count).
 Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice);
 
+// The load sequence's streaming step, shared by load_model and
+// bind_checkpoint (api/bind_checkpoint.h): executes `plan` (made for
+// `manifest`) from `source`, each shard once in file order, converting
+// windows on `conversion_threads`, staging them in `staging` (nullptr: the
+// executor's own host buffer) and reporting to `progress` (may be empty).
+// Returns the host staging bytes the executor allocated (freed on return).
+// Errors: LoadExecutor::create's and the source's (Io, Http, Truncated, ...).
+struct StreamOptions {
+  int conversion_threads = 1;
+  StagingProvider* staging = nullptr;
+  ProgressCallback progress;
+};
+Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
+                             const StreamOptions& options);
+
 struct LoadOptions {
   // Bytes the load may use (weights + KV cache + activations + staging);
   // unset: what this process may still commit (process_memory_budget()).
