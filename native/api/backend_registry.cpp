@@ -77,31 +77,6 @@ class TorchTensorStore final : public TensorStore {
 
 }  // namespace
 
-Result<BackendKind> parse_backend_kind(std::string_view text) {
-  if (text == "portable") return BackendKind::Portable;
-  if (text == "torch") return BackendKind::Torch;
-  return make_error(ErrorKind::InvalidArgument, "backend must be portable or torch, got \"" + std::string(text) + "\"");
-}
-
-const char* backend_kind_name(BackendKind kind) { return kind == BackendKind::Torch ? "torch" : "portable"; }
-
-Result<ComputeDevice> parse_compute_device(std::string_view text) {
-  ComputeDevice device;
-  if (text == "cpu") return device;
-  device.kind = DeviceKind::Cuda;
-  if (text == "cuda") return device;
-  if (text.size() > 5 && text.size() <= 8 && text.substr(0, 5) == "cuda:" &&
-      text.substr(5).find_first_not_of("0123456789") == std::string_view::npos) {
-    device.index = std::stoi(std::string(text.substr(5)));
-    return device;
-  }
-  return make_error(ErrorKind::InvalidArgument, "device must be cpu, cuda or cuda:N, got \"" + std::string(text) + "\"");
-}
-
-std::string compute_device_name(const ComputeDevice& device) {
-  return device.kind == DeviceKind::Cuda ? "cuda:" + std::to_string(device.index) : "cpu";
-}
-
 std::vector<std::string> backend_names() {
 #if defined(WS_TORCH)
   return {"portable", "torch"};

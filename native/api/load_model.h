@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/choices.h"
 #include "core/result.h"
 #include "load/load.h"
 #include "model/model.h"
@@ -19,30 +20,12 @@
 
 namespace ws {
 
-// The backends and devices are closed sets: enums here, spelled as text only
-// at the edges (the CLI, the public API's strings), through the parse_* and
-// *_name functions below, the one place those spellings live.
-enum class BackendKind { Portable, Torch };
-enum class DeviceKind { Cpu, Cuda };
-
-struct ComputeDevice {
-  DeviceKind kind = DeviceKind::Cpu;
-  int index = 0;  // CUDA device ordinal
-};
-
+// BackendKind, ComputeDevice and their spellings: core/choices.h.
 struct BackendChoice {
   BackendKind kind = BackendKind::Portable;
   std::optional<ComputeDevice> device;  // torch only (default: the CPU)
   BackendOptions options;
 };
-
-// "portable" / "torch". InvalidArgument for another name (whether this build
-// has the backend is make_backend's question: Unsupported).
-Result<BackendKind> parse_backend_kind(std::string_view text);
-const char* backend_kind_name(BackendKind kind);
-// "cpu", "cuda" (= "cuda:0") or "cuda:N". InvalidArgument otherwise.
-Result<ComputeDevice> parse_compute_device(std::string_view text);
-std::string compute_device_name(const ComputeDevice& device);
 
 // The backend names this build has ("portable", and "torch" in WS_TORCH builds).
 std::vector<std::string> backend_names();

@@ -369,17 +369,6 @@ Result<ModelConfig> parse_model_config(std::string_view config_json) {
   return out;
 }
 
-namespace {
-constexpr std::pair<WeightDType, const char*> kWeightDTypeNames[] = {
-    {WeightDType::Keep, "keep"}, {WeightDType::F32, "f32"},   {WeightDType::F16, "f16"},
-    {WeightDType::BF16, "bf16"}, {WeightDType::Q8_0, "q8_0"}, {WeightDType::Q4_0, "q4_0"},
-    {WeightDType::Q4_1, "q4_1"}, {WeightDType::Q5_0, "q5_0"}, {WeightDType::Q5_1, "q5_1"},
-    {WeightDType::Q4_K, "q4_k"}, {WeightDType::Q5_K, "q5_k"}, {WeightDType::Q6_K, "q6_k"},
-};
-}  // namespace
-
-const char* weight_dtype_names() { return "keep, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k"; }
-
 std::optional<DType> weight_dtype_storage(WeightDType dtype) {
   switch (dtype) {
     case WeightDType::Keep: return std::nullopt;
@@ -396,21 +385,6 @@ std::optional<DType> weight_dtype_storage(WeightDType dtype) {
     case WeightDType::Q6_K: return DType::Q6_K;
   }
   return std::nullopt;
-}
-
-const char* weight_dtype_name(WeightDType dtype) {
-  for (const auto& [value, name] : kWeightDTypeNames) {
-    if (value == dtype) return name;
-  }
-  return "?";
-}
-
-Result<WeightDType> parse_weight_dtype(std::string_view text) {
-  for (const auto& [value, name] : kWeightDTypeNames) {
-    if (text == name) return value;
-  }
-  return make_error(ErrorKind::InvalidArgument,
-                    "weight dtype \"" + std::string(text) + "\" (expected one of " + weight_dtype_names() + ")");
 }
 
 }  // namespace ws
