@@ -28,6 +28,7 @@
 #include "cli/file_write.h"
 #include "cli/args.h"
 #include "cli/http_flags.h"
+#include "cli/model_flags.h"
 #include "cli/commands.h"
 #include "cli/convert_gguf.h"
 #include "source/model_source.h"
@@ -35,17 +36,6 @@
 namespace ws::cli {
 
 namespace {
-
-// --dtype values: the float dtypes, then the ggml block types (GGUF output only).
-struct DTypeChoice {
-  const char* name;
-  DType dtype;
-};
-constexpr DTypeChoice kDTypeChoices[] = {
-    {"f32", DType::F32},   {"f16", DType::F16},   {"bf16", DType::BF16}, {"q8_0", DType::Q8_0},
-    {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0}, {"q5_1", DType::Q5_1},
-    {"q4_k", DType::Q4_K}, {"q5_k", DType::Q5_K}, {"q6_k", DType::Q6_K},
-};
 
 bool ends_with_gguf(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
@@ -239,17 +229,11 @@ int run_convert(const Args& args) {
   Result<HttpTransportOptions> http = http_options(args);
   if (!http) return usage_error(kConvert, http.error());
   const bool gguf = ends_with_gguf(args.positional[1]);
-  std::optional<DType> target;
-  const std::string dtype = args.get("dtype").value_or("keep");
-  for (const DTypeChoice& choice : kDTypeChoices) {
-    if (dtype == choice.name) target = choice.dtype;
-  }
-  if (!target && dtype != "keep") {
-    return usage_error(kConvert, make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16, bf16, q8_0, q4_0, "
-                                                               "q4_1, q5_0, q5_1, q4_k, q5_k or q6_k, got \"" + dtype + "\""));
-  }
+  Result<WeightDType> dtype = weight_dtype_flag(args);
+  if (!dtype) return usage_error(kConvert, dtype.error());
+  const std::optional<DType> target = weight_dtype_storage(*dtype);
   if (target && dtype_is_quantized(*target) && !gguf) {
-    return usage_error(kConvert, make_error(ErrorKind::InvalidArgument, "--dtype " + dtype + " needs a .gguf output "
+    return usage_error(kConvert, make_error(ErrorKind::InvalidArgument, std::string("--dtype ") + weight_dtype_name(*dtype) + " needs a .gguf output "
                                                                "(safetensors has no block types)"));
   }
   Result<double> batch_mib = args.get_number("batch-mib", 64);
