@@ -30,7 +30,7 @@ install(TARGETS ${ws_exported}
         EXPORT weightstreamTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES include/weightstream/weightstream.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weightstream)
-install(FILES src/core/result.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weightstream/core)
+install(FILES src/core/result.h src/core/choices.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weightstream/core)
 
 set(ws_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/weightstream)
 install(EXPORT weightstreamTargets NAMESPACE weightstream:: DESTINATION ${ws_cmake_dir})

@@ -18,9 +18,18 @@ int main(int argc, char** argv) {
   const std::string prompt = argc > 2 ? argv[2] : "What is the capital of France? Answer in one sentence.";
 
   ws::ModelOptions model_options;
-  model_options.dtype = "keep";  // or "f32", "f16", "bf16"
-  if (const char* backend = std::getenv("WEIGHTSTREAM_BACKEND")) model_options.backend = backend;
-  if (const char* device = std::getenv("WEIGHTSTREAM_DEVICE")) model_options.device = device;
+  model_options.dtype = ws::WeightDType::Keep;  // or F32, F16, BF16, Q8_0, ..., Q6_K
+  // Text from the environment becomes the options' enums here, at the edge.
+  if (const char* backend = std::getenv("WEIGHTSTREAM_BACKEND")) {
+    ws::Result<ws::BackendKind> kind = ws::parse_backend_kind(backend);
+    if (!kind) return std::fprintf(stderr, "weightstream_demo: %s\n", kind.error().to_string().c_str()), 2;
+    model_options.backend = *kind;
+  }
+  if (const char* device = std::getenv("WEIGHTSTREAM_DEVICE")) {
+    ws::Result<ws::ComputeDevice> parsed = ws::parse_compute_device(device);
+    if (!parsed) return std::fprintf(stderr, "weightstream_demo: %s\n", parsed.error().to_string().c_str()), 2;
+    model_options.device = *parsed;
+  }
   ws::Result<ws::LanguageModel> model = ws::LanguageModel::load(*location, model_options);
   if (!model) {
     std::fprintf(stderr, "weightstream_demo: %s\n", model.error().to_string().c_str());

@@ -23,26 +23,30 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/choices.h"
 #include "core/result.h"
 
 namespace ws {
 
 // How and where the weights are held and computed on.
 struct ModelOptions {
-  // "portable" (the CPU backend), or "torch" in builds configured with
-  // -DWS_TORCH=ON; available_backends() lists what this build has.
-  std::string backend = "portable";
-  // Torch only: "cpu" (the default when empty), "cuda" or "cuda:N".
-  std::string device;
-  // The dtype of the 2-D weights: "keep" (as stored: f16/bf16 stay, GGUF
-  // blocks stay blocks), "f32", "f16", "bf16", or a ggml block type to
-  // quantize to while loading: "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
-  // "q4_k", "q5_k", "q6_k" (the output head is held at q6_k unless q8_0 is
-  // asked). Norms and biases are always f32.
-  std::string dtype = "keep";
+  // The CPU backend, or LibTorch's ATen ops in builds configured with
+  // -DWS_TORCH=ON (available_backends() lists what this build has; Torch
+  // elsewhere is an Unsupported error).
+  BackendKind backend = BackendKind::Portable;
+  // Torch only; unset: the CPU.
+  std::optional<ComputeDevice> device;
+  // The dtype of the 2-D weights: Keep (as stored: f16/bf16 stay, GGUF
+  // blocks stay blocks), F32, F16, BF16, or a ggml block type to quantize to
+  // while loading (the output head is held at Q6_K unless Q8_0 is asked).
+  // Norms and biases are always f32. From text (a command line, a binding):
+  // parse_weight_dtype("q4_k"), parse_backend_kind, parse_compute_device
+  // (core/choices.h).
+  WeightDType dtype = WeightDType::Keep;
   // Bytes the load may use (weights + KV cache + activations + staging),
   // checked before anything is allocated; 0 = what the process may commit
   // (MemAvailable, the cgroup limit, RLIMIT_AS).
@@ -122,8 +126,8 @@ class LanguageModel {
   // model.safetensors.index.json + shards, config.json and tokenizer.json; a
   // .safetensors file; a .gguf file; or an http(s):// URL of one of these)
   // and streams every weight into its buffer, reading each byte once.
-  // Errors: InvalidArgument (bad dtype, backend name or thread count; a
-  // device without the torch backend), Unsupported (a backend this build
+  // Errors: InvalidArgument (a bad thread count; a device without the torch
+  // backend), Unsupported (a backend this build
   // lacks, an unknown model type), NotFound (no such path or URL), Io, Http,
   // and the format's own kinds (InvalidHeader, InvalidConfig, MissingTensor,
   // ShapeMismatch, Truncated, OutOfBudget, ...).
@@ -182,8 +186,8 @@ class LanguageModel {
   std::unique_ptr<State> state_;
 };
 
-// The backend names ModelOptions::backend accepts in this build: "portable",
-// and "torch" when built with LibTorch.
+// The backends this build has, spelled as parse_backend_kind takes them:
+// "portable", and "torch" when built with LibTorch.
 std::vector<std::string> available_backends();
 
 // The built-in default model the CLI uses: $WEIGHTSTREAM_MODEL, else

@@ -35,14 +35,14 @@ std::vector<std::string> available_backends() { return backend_names(); }
 // user callback), each becomes an Error.
 Result<LanguageModel> LanguageModel::load(const std::string& location, const ModelOptions& options) {
   return call_guarded("load", [&]() -> Result<LanguageModel> {
-    // The caller's options first: a typo should not cost a download.
-    WS_ASSIGN_OR_RETURN(WeightDType dtype, parse_weight_dtype(options.dtype));
+    // The caller's options first: a mistake should not cost a download.
+    const WeightDType dtype = options.dtype;
     if (options.threads < 0) {
       return make_error(ErrorKind::InvalidArgument, "threads must be 0 (one per hardware thread) or more");
     }
     BackendChoice choice;
-    choice.name = options.backend;
-    if (!options.device.empty()) choice.device = options.device;
+    choice.kind = options.backend;
+    choice.device = options.device;
     choice.options.threads = options.threads;
 
     auto state = std::make_unique<State>();

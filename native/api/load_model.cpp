@@ -3,38 +3,7 @@
 #include "api/memory_budget.h"
 #include "model/admission.h"
 
-#if defined(WS_TORCH)
-#include "torch/ws_torch.h"
-#endif
-
 namespace ws {
-
-std::vector<std::string> backend_names() {
-#if defined(WS_TORCH)
-  return {"portable", "torch"};
-#else
-  return {"portable"};
-#endif
-}
-
-Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice) {
-  if (choice.name != "portable" && choice.name != "torch") {
-    return make_error(ErrorKind::InvalidArgument, "backend must be portable or torch, got \"" + choice.name + "\"");
-  }
-  if (choice.device && choice.name != "torch") {
-    return make_error(ErrorKind::InvalidArgument, "a device (\"" + *choice.device + "\") needs the torch backend");
-  }
-#if defined(WS_TORCH)
-  WS_ASSIGN_OR_RETURN(TorchDevice device, parse_torch_device(choice.device.value_or("cpu")));
-  if (choice.name == "torch") return make_torch_backend(device, choice.options);
-#else
-  if (choice.name == "torch") {
-    return make_error(ErrorKind::Unsupported,
-                      "this build has no torch backend (configure with -DWS_TORCH=ON, preset native-torch)");
-  }
-#endif
-  return make_portable_backend(choice.options);
-}
 
 namespace {
 
@@ -90,20 +59,29 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
     WS_ASSIGN_OR_RETURN(loaded.mapped_bytes, serve_stored_weights(source, *loaded.model));
   }
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor,
-                      LoadExecutor::create(plan, loaded.model->load_manifest()));
-  if (progress) executor->set_progress(progress);
+  StreamOptions stream;
   // Quantising while loading is compute-bound (Q4_K: ~65 ns per element on
   // one core): windows are converted on as many threads as the model computes with.
-  executor->set_conversion_threads(backend.threads());
+  stream.conversion_threads = backend.threads();
   // A GPU backend stages windows in its pinned buffers and copies them while
   // the next ones are read; finish_load() waits for the last copy.
-  executor->set_staging(backend.load_staging(PlanOptions().staging_bytes));
-  WS_TRY(source.load(*executor));
+  stream.staging = backend.load_staging(PlanOptions().staging_bytes);
+  stream.progress = progress;
+  WS_TRY(stream_plan(source, plan, loaded.model->load_manifest(), stream).status());
   WS_TRY(backend.finish_load());
   for (WeightTensor* weight : loaded.model->linear_only_weights()) backend.prepare_linear_weight(*weight);
   loaded.bound_bytes = plan.bytes_to_bind;
-  return loaded;  // the executor, and with it the staging buffer, goes here
+  return loaded;
+}
+
+Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
+                             const StreamOptions& options) {
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, manifest));
+  if (options.progress) executor->set_progress(options.progress);
+  executor->set_conversion_threads(options.conversion_threads);
+  executor->set_staging(options.staging);
+  WS_TRY(source.load(*executor));
+  return executor->staging_allocated();  // the executor, and with it the staging buffer, goes here
 }
 
 }  // namespace ws

@@ -8,9 +8,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/choices.h"
 #include "core/result.h"
 #include "load/load.h"
 #include "model/model.h"
@@ -18,19 +20,35 @@
 
 namespace ws {
 
+// BackendKind, ComputeDevice and their spellings: core/choices.h.
 struct BackendChoice {
-  std::string name = "portable";      // "portable", or "torch" in WS_TORCH builds
-  std::optional<std::string> device;  // torch only: "cpu", "cuda", "cuda:N" (default "cpu")
+  BackendKind kind = BackendKind::Portable;
+  std::optional<ComputeDevice> device;  // torch only (default: the CPU)
   BackendOptions options;
 };
 
-// The names BackendChoice::name accepts in this build.
+// The backend names this build has ("portable", and "torch" in WS_TORCH builds).
 std::vector<std::string> backend_names();
 
-// Errors: InvalidArgument for an unknown name, a device without the torch
-// backend, or a device spelling torch does not know; Unsupported for "torch"
-// in a build without LibTorch; and the backend's own (a negative thread count).
+// Errors: InvalidArgument for a device without the torch backend;
+// Unsupported for Torch in a build without LibTorch; Device when CUDA is
+// unavailable (torch); and the backend's own (a negative thread count).
 Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice);
+
+// The load sequence's streaming step, shared by load_model and
+// bind_checkpoint (api/bind_checkpoint.h): executes `plan` (made for
+// `manifest`) from `source`, each shard once in file order, converting
+// windows on `conversion_threads`, staging them in `staging` (nullptr: the
+// executor's own host buffer) and reporting to `progress` (may be empty).
+// Returns the host staging bytes the executor allocated (freed on return).
+// Errors: LoadExecutor::create's and the source's (Io, Http, Truncated, ...).
+struct StreamOptions {
+  int conversion_threads = 1;
+  StagingProvider* staging = nullptr;
+  ProgressCallback progress;
+};
+Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
+                             const StreamOptions& options);
 
 struct LoadOptions {
   // Bytes the load may use (weights + KV cache + activations + staging);

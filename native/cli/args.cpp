@@ -1,5 +1,6 @@
 #include "cli/args.h"
 
+#include "cli/usage.h"
 #include "weightstream/weightstream.h"  // default_model_location
 
 #include <cmath>
@@ -27,11 +28,14 @@ Result<double> Args::get_number(const std::string& name, double fallback) const 
   return number;
 }
 
-Result<Args> parse_args(int argc, char** argv, int first, const std::set<std::string>& value_options,
-                        const std::set<std::string>& flag_options) {
+Result<Args> parse_args(int argc, char** argv, int first, const CommandSpec& command) {
   Args args;
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      args.help = true;
+      return args;
+    }
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       args.positional.push_back(arg);
       continue;
@@ -43,18 +47,27 @@ Result<Args> parse_args(int argc, char** argv, int first, const std::set<std::st
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    if (flag_options.count(name)) {
+    const OptionSpec* option = find_option(command.command, name);
+    if (!option) {
+      return make_error(ErrorKind::InvalidArgument,
+                        "unknown option --" + name + " for " + std::string(command.name));
+    }
+    if (!option->takes_value()) {
       if (value) return make_error(ErrorKind::InvalidArgument, "--" + name + " takes no value");
       args.flags.insert(name);
-    } else if (value_options.count(name)) {
-      if (!value) {
-        if (i + 1 >= argc) return make_error(ErrorKind::InvalidArgument, "--" + name + " needs a value");
-        value = argv[++i];
-      }
-      args.options[name] = *value;
-    } else {
-      return make_error(ErrorKind::InvalidArgument, "unknown option --" + name);
+      continue;
     }
+    if (!value) {
+      if (i + 1 >= argc) return make_error(ErrorKind::InvalidArgument, "--" + name + " needs a value");
+      value = argv[++i];
+    }
+    args.options[name] = *value;
+  }
+  if (args.positional.size() < command.min_positionals || args.positional.size() > command.max_positionals) {
+    const size_t n = args.positional.size();
+    return make_error(ErrorKind::InvalidArgument,
+                      std::string(command.name) + " takes " + std::string(command.positionals) + ", got " +
+                          std::to_string(n) + " argument" + (n == 1 ? "" : "s"));
   }
   return args;
 }
@@ -66,7 +79,13 @@ Result<std::string> model_or_default(const Args& args) {
 
 int report_error(const Error& error) {
   std::fprintf(stderr, "weightstream: %s\n", error.to_string().c_str());
-  return error.kind == ErrorKind::InvalidArgument ? kExitUsage : kExitRuntimeError;
+  return kExitRuntimeError;
+}
+
+int usage_error(Command command, const Error& error) {
+  std::fprintf(stderr, "weightstream: %s\n", error.to_string().c_str());
+  print_usage_line(command, stderr);
+  return kExitUsage;
 }
 
 }  // namespace ws::cli

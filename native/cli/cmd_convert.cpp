@@ -1,4 +1,4 @@
-// weightstream convert <model> <out-dir | out.gguf> [--dtype keep|f32|f16|bf16|q8_0|...] [--batch-mib N]
+// weightstream convert <model> <out-dir | out.gguf> (options: cli/options.cpp)
 // An output path ending in .gguf gets a GGUF file (cli/convert_gguf.h).
 // Otherwise: writes a standard Hugging Face directory (model.safetensors, config.json,
 // tokenizer.json, tokenizer_config.json, ...) from anything ModelSource opens:
@@ -28,6 +28,7 @@
 #include "cli/file_write.h"
 #include "cli/args.h"
 #include "cli/http_flags.h"
+#include "cli/model_flags.h"
 #include "cli/commands.h"
 #include "cli/convert_gguf.h"
 #include "format/gguf.h"
@@ -36,22 +37,6 @@
 namespace ws::cli {
 
 namespace {
-
-constexpr const char* kUsage =
-    "usage: weightstream convert <model> <out-dir | out.gguf> [--dtype keep|f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|"
-    "q4_k|q5_k|q6_k] [--batch-mib N]\n"
-    "         [--header 'Name: value'] [--ca-bundle FILE] [--http-deadline-s N]\n";
-
-// --dtype values: the float dtypes, then the ggml block types (GGUF output only).
-struct DTypeChoice {
-  const char* name;
-  DType dtype;
-};
-constexpr DTypeChoice kDTypeChoices[] = {
-    {"f32", DType::F32},   {"f16", DType::F16},   {"bf16", DType::BF16}, {"q8_0", DType::Q8_0},
-    {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0}, {"q5_1", DType::Q5_1},
-    {"q4_k", DType::Q4_K}, {"q5_k", DType::Q5_K}, {"q6_k", DType::Q6_K},
-};
 
 bool ends_with_gguf(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
@@ -253,47 +238,35 @@ Status convert(ModelSource& source, const std::string& out_dir, std::optional<DT
 
 }  // namespace
 
-int run_convert(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, with_http_options({"dtype", "batch-mib"}), {});
-  if (!args) return report_error(args.error());
-  if (args->positional.size() != 2) {
-    std::fputs(kUsage, stderr);
-    return kExitUsage;
-  }
-  Result<HttpTransportOptions> http = http_options(*args);
-  if (!http) return report_error(http.error());
-  const bool gguf = ends_with_gguf(args->positional[1]);
-  std::optional<DType> target;
-  const std::string dtype = args->get("dtype").value_or("keep");
-  for (const DTypeChoice& choice : kDTypeChoices) {
-    if (dtype == choice.name) target = choice.dtype;
-  }
-  if (!target && dtype != "keep") {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype must be keep, f32, f16, bf16, q8_0, q4_0, "
-                                                               "q4_1, q5_0, q5_1, q4_k, q5_k or q6_k, got \"" + dtype + "\""));
-  }
+int run_convert(const Args& args) {
+  Result<HttpTransportOptions> http = http_options(args);
+  if (!http) return usage_error(kConvert, http.error());
+  const bool gguf = ends_with_gguf(args.positional[1]);
+  Result<WeightDType> dtype = weight_dtype_flag(args);
+  if (!dtype) return usage_error(kConvert, dtype.error());
+  const std::optional<DType> target = weight_dtype_storage(*dtype);
   if (target && dtype_is_quantized(*target) && !gguf) {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--dtype " + dtype + " needs a .gguf output "
+    return usage_error(kConvert, make_error(ErrorKind::InvalidArgument, std::string("--dtype ") + weight_dtype_name(*dtype) + " needs a .gguf output "
                                                                "(safetensors has no block types)"));
   }
-  Result<double> batch_mib = args->get_number("batch-mib", 64);
-  if (!batch_mib) return report_error(batch_mib.error());
+  Result<double> batch_mib = args.get_number("batch-mib", 64);
+  if (!batch_mib) return usage_error(kConvert, batch_mib.error());
   if (!(*batch_mib >= 1 && *batch_mib <= 65536)) {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--batch-mib must be between 1 and 65536"));
+    return usage_error(kConvert, make_error(ErrorKind::InvalidArgument, "--batch-mib must be between 1 and 65536"));
   }
   if (gguf) {
-    Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
+    Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args.positional[0], *http);
     if (!source) return report_error(source.error());
-    Status done = convert_to_gguf(**source, args->positional[0], args->positional[1], target,
+    Status done = convert_to_gguf(**source, args.positional[0], args.positional[1], target,
                                   static_cast<uint64_t>(*batch_mib * (1 << 20)));
     if (!done) return report_error(done.error());
-    std::printf("wrote %s\n", args->positional[1].c_str());
+    std::printf("wrote %s\n", args.positional[1].c_str());
     return kExitOk;
   }
-  const std::string& out_dir = args->positional[1];
+  const std::string& out_dir = args.positional[1];
   // Opened first: a model that cannot be opened (a refused certificate, a
   // 404) leaves nothing behind, not even the output directory.
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args.positional[0], *http);
   if (!source) return report_error(source.error());
   if (Status plain = check_plain_norms(**source, args->positional[0]); !plain) return report_error(plain.error());
   if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {

@@ -1,7 +1,4 @@
-// weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --messages FILE.json | --prompt-ids 1,2,3] [--max-new-tokens N]
-//     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
-//     [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]
-//     [--backend portable|torch] [--device cpu]   (the last two in WS_TORCH builds)
+// weightstream generate [<model>] (options: cli/options.cpp)
 //
 // Loads the model straight into its parameter buffers (one pass over the
 // shards), then streams the continuation to stdout as it is generated.
@@ -21,6 +18,7 @@
 #include "cli/messages_file.h"
 #include "cli/args.h"
 #include "cli/http_flags.h"
+#include "cli/model_flags.h"
 #include "cli/progress.h"
 #include "source/memory_stats.h"
 #include "weightstream/weightstream.h"
@@ -30,28 +28,6 @@ namespace ws::cli {
 namespace {
 
 using json = nlohmann::json;
-
-const char* kGenerateUsage =
-    "usage: weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --messages FILE.json |\n"
-    "         --prompt-ids 1,2,3]\n"
-    "         [--max-new-tokens N]\n"
-    "         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]\n"
-    "         [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]\n"
-    "  --dtype: keep (as stored, GGUF blocks included), f32, f16, bf16, or quantize while loading to\n"
-    "    q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;\n"
-    "  --max-memory: the bytes the load may use (default: what the process may commit; suffixes K M G);\n"
-    "  no <model>: the built-in default (SmolLM2-135M-Instruct); no prompt: a default question as a chat;\n"
-    "  --chat wraps the prompt in the model's chat template (run as Jinja, as transformers does) and stops at\n"
-    "    its end of turn; --system adds a system message; --messages: a JSON array of {role, content}, a whole\n"
-    "    conversation rendered by the chat template (multi-turn);\n"
-    "  temperature 0 (default) = greedy; --json prints one object with ids, text, load and speed figures;\n"
-    "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode);\n"
-    "  --bind mmap (local files) computes from the mapped checkpoint the weights stored in the dtype they\n"
-    "    are computed in (no copy; pages read on first use), copying only the others (default copy)\n"
-#if defined(WS_TORCH)
-    "  --backend torch [--device cpu] runs the same model code on LibTorch (ATen) ops\n"
-#endif
-    ;
 
 Result<std::vector<int32_t>> parse_ids(const std::string& text) {
   std::vector<int32_t> ids;
@@ -102,77 +78,70 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 
 }  // namespace
 
-int run_generate(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1,
-                                 with_http_options({"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
-                                  "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system", "bind",
-                                  "messages",
-#if defined(WS_TORCH)
-                                  "backend", "device"
-#endif
-                                 }),
-                                 {"json", "huge-pages", "chat"});
-  if (!args) return report_error(args.error());
-  const bool has_prompt = args->get("prompt").has_value(), has_ids = args->get("prompt-ids").has_value();
-  const bool has_messages = args->get("messages").has_value();
-  if (args->positional.size() > 1 || has_prompt + has_ids + has_messages > 1 ||
-      (!has_prompt && (args->has("chat") || args->get("system")) && (has_ids || has_messages))) {
-    std::fputs(kGenerateUsage, stderr);
-    std::fputs("give at most one model, and at most one of --prompt, --messages and --prompt-ids "
-               "(--chat and --system go with --prompt)\n",
-               stderr);
-    return kExitUsage;
+int run_generate(const Args& args) {
+  // ---- the command line (every error here is a usage error) ----
+  const auto usage = [](const Error& error) { return usage_error(kGenerate, error); };
+  const bool has_prompt = args.get("prompt").has_value(), has_ids = args.get("prompt-ids").has_value();
+  const bool has_messages = args.get("messages").has_value();
+  if (has_prompt + has_ids + has_messages > 1 ||
+      (!has_prompt && (args.has("chat") || args.get("system")) && (has_ids || has_messages))) {
+    return usage(Error{ErrorKind::InvalidArgument, "give at most one of --prompt, --messages and --prompt-ids "
+                                                   "(--chat and --system go with --prompt)"});
   }
-  const bool as_json = args->has("json");
-  // No model: the built-in default. No prompt: a default question, asked as a
-  // chat when the model has a chat template.
-  Result<std::string> model = model_or_default(*args);
-  if (!model) return report_error(model.error());
-  const std::string location = *model;
+  const bool as_json = args.has("json");
   const bool default_prompt = !has_prompt && !has_ids && !has_messages;
-  const std::string user_text = has_prompt ? *args->get("prompt") : kDefaultPrompt;
+  const std::string user_text = has_prompt ? *args.get("prompt") : kDefaultPrompt;
+  std::vector<int32_t> prompt;
+  if (auto ids = args.get("prompt-ids")) {
+    Result<std::vector<int32_t>> parsed = parse_ids(*ids);
+    if (!parsed) return usage(parsed.error());
+    prompt = std::move(*parsed);
+  }
 
-  // ---- options ----
   GenerateOptions options;
-  Result<size_t> max_new = get_count(*args, "max-new-tokens", 32, 1 << 20);
-  if (!max_new) return report_error(max_new.error());
+  Result<size_t> max_new = get_count(args, "max-new-tokens", 32, 1 << 20);
+  if (!max_new) return usage(max_new.error());
   options.max_new_tokens = *max_new;
-  Result<size_t> max_context = get_count(*args, "max-context", 0, 1 << 24);
-  if (!max_context) return report_error(max_context.error());
+  Result<size_t> max_context = get_count(args, "max-context", 0, 1 << 24);
+  if (!max_context) return usage(max_context.error());
   options.max_context = *max_context;
-  Result<double> temperature = args->get_number("temperature", 0.0);
-  Result<size_t> top_k = get_count(*args, "top-k", 0, 1 << 24);
-  Result<double> top_p = args->get_number("top-p", 1.0);
-  Result<double> penalty = args->get_number("repetition-penalty", 1.0);
-  Result<size_t> seed = get_count(*args, "seed", 0, 9007199254740991.0);
-  Result<size_t> threads = get_count(*args, "threads", 0, 1024);
-  for (const Status& s : {temperature.status(), top_k.status(), top_p.status(), penalty.status(), seed.status(),
-                          threads.status()}) {
-    if (!s.is_ok()) return report_error(s.error());
+  Result<double> temperature = args.get_number("temperature", 0.0);
+  Result<size_t> top_k = get_count(args, "top-k", 0, 1 << 24);
+  Result<double> top_p = args.get_number("top-p", 1.0);
+  Result<double> penalty = args.get_number("repetition-penalty", 1.0);
+  Result<size_t> seed = get_count(args, "seed", 0, 9007199254740991.0);
+  for (const Status& s : {temperature.status(), top_k.status(), top_p.status(), penalty.status(), seed.status()}) {
+    if (!s.is_ok()) return usage(s.error());
   }
   options.sampling = {static_cast<float>(*temperature), *top_k, static_cast<float>(*top_p),
                       static_cast<float>(*penalty), static_cast<uint64_t>(*seed)};
-  if (Result<Sampler> check = Sampler::create(options.sampling); !check) return report_error(check.error());
-  Result<WeightDType> dtype = parse_weight_dtype(args->get("dtype").value_or("keep"));
-  if (!dtype) return report_error(dtype.error());
+  if (Result<Sampler> check = Sampler::create(options.sampling); !check) return usage(check.error());
+  Result<WeightDType> dtype = weight_dtype_flag(args);
+  if (!dtype) return usage(dtype.error());
   LoadOptions load_options;
   load_options.context = options.max_context;
-  if (auto text = args->get("max-memory")) {
+  if (auto text = args.get("max-memory")) {
     Result<uint64_t> bytes = parse_bytes("max-memory", *text);
-    if (!bytes) return report_error(bytes.error());
+    if (!bytes) return usage(bytes.error());
     load_options.max_memory = *bytes;
   }
-  const std::string bind = args->get("bind").value_or("copy");
-  if (bind != "copy" && bind != "mmap") {
-    return report_error(make_error(ErrorKind::InvalidArgument, "--bind must be copy or mmap, got \"" + bind + "\""));
-  }
-  load_options.map_weights = bind == "mmap";
+  Result<bool> map_weights = map_weights_flag(args);
+  if (!map_weights) return usage(map_weights.error());
+  load_options.map_weights = *map_weights;
+  Result<BackendChoice> choice = backend_flags(args);
+  if (!choice) return usage(choice.error());
+  Result<HttpTransportOptions> http = http_options(args);
+  if (!http) return usage(http.error());
+
+  // No model: the built-in default. No prompt: a default question, asked as a
+  // chat when the model has a chat template.
+  Result<std::string> model = model_or_default(args);
+  if (!model) return report_error(model.error());
+  const std::string location = *model;
 
   // ---- open, configure, load ----
   const auto load_start = std::chrono::steady_clock::now();
   reset_peak_rss();
-  Result<HttpTransportOptions> http = http_options(*args);
-  if (!http) return report_error(http.error());
   Result<ModelFiles> files = open_model_files(location, *http);
   if (!files) return report_error(files.error());
   // BOS/EOS naming problems should not stop generation: warn, and go on.
@@ -183,16 +152,12 @@ int run_generate(int argc, char** argv) {
   // --prompt: tokenized, inside the chat template with --chat (and for the
   // default question when the model has one). --prompt-ids: as given; an
   // unusable tokenizer.json then only costs the text.
-  std::vector<int32_t> prompt;
-  if (auto ids = args->get("prompt-ids")) {
-    Result<std::vector<int32_t>> parsed = parse_ids(*ids);
-    if (!parsed) return report_error(parsed.error());
-    prompt = std::move(*parsed);
+  if (has_ids) {
     if (files->tokenizer_error) {
       std::fprintf(stderr, "weightstream: warning: printing token ids, the tokenizer is unusable: %s\n",
                    files->tokenizer_error->to_string().c_str());
     }
-  } else if (auto path = args->get("messages")) {
+  } else if (auto path = args.get("messages")) {
     Result<nlohmann::ordered_json> messages = read_messages(*path);
     if (!messages) return report_error(messages.error());
     Result<Prompt> encoded = encode_chat(*files, *messages);
@@ -200,22 +165,15 @@ int run_generate(int argc, char** argv) {
     prompt = std::move(encoded->ids);
     add_unique_ids(options.eos_token_ids, encoded->stop_ids);
   } else {
-    const ChatMode chat = args->has("chat") ? ChatMode::On : default_prompt ? ChatMode::IfAvailable : ChatMode::Off;
-    Result<Prompt> encoded = encode_prompt(*files, user_text, chat, args->get("system"));
+    const ChatMode chat = args.has("chat") ? ChatMode::On : default_prompt ? ChatMode::IfAvailable : ChatMode::Off;
+    Result<Prompt> encoded = encode_prompt(*files, user_text, chat, args.get("system"));
     if (!encoded) return report_error(encoded.error());
     prompt = std::move(encoded->ids);
     add_unique_ids(options.eos_token_ids, encoded->stop_ids);
   }
   add_unique_ids(options.eos_token_ids, files->eos_token_ids);
 
-  BackendChoice choice;
-  choice.options.threads = static_cast<int>(*threads);
-  choice.options.huge_page_weights = args->has("huge-pages");
-#if defined(WS_TORCH)
-  choice.name = args->get("backend").value_or("portable");
-  choice.device = args->get("device");
-#endif
-  Result<std::unique_ptr<Backend>> backend = make_backend(choice);
+  Result<std::unique_ptr<Backend>> backend = make_backend(*choice);
   if (!backend) return report_error(backend.error());
   ProgressBar progress(stderr_is_terminal() && !as_json);
   Result<BoundModel> loaded = load_model(

@@ -1,4 +1,4 @@
-// weightstream inspect <model> [--json]
+// weightstream inspect: the checkpoint's shards, every tensor and a config summary.
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -42,21 +42,15 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
 
 }  // namespace
 
-int run_inspect(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, with_http_options({}), {"json"});
-  if (!args) return report_error(args.error());
-  if (args->positional.size() != 1) {
-    std::fputs("usage: weightstream inspect <model> [--json]\n", stderr);
-    return kExitUsage;
-  }
-  Result<HttpTransportOptions> http = http_options(*args);
-  if (!http) return report_error(http.error());
-  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args->positional[0], *http);
+int run_inspect(const Args& args) {
+  Result<HttpTransportOptions> http = http_options(args);
+  if (!http) return usage_error(kInspect, http.error());
+  Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args.positional[0], *http);
   if (!source) return report_error(source.error());
   const Checkpoint& checkpoint = (*source)->checkpoint();
   const json config = config_summary(**source);
 
-  if (args->has("json")) {
+  if (args.has("json")) {
     json out;
     out["location"] = (*source)->shown_location();
     out["config"] = config;

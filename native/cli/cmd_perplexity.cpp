@@ -1,4 +1,4 @@
-// weightstream perplexity <model> --file TEXT [--dtype D] [--context N] [--threads N] [--json]
+// weightstream perplexity: how well the model predicts a text file.
 // Loads the model through the one load sequence (api/load_model.h), tokenizes
 // the text file (no special tokens; the tokenizer's BOS first when it has
 // one, as llama.cpp's perplexity does) and scores it (generate/perplexity.h).
@@ -13,6 +13,7 @@
 #include "api/model_files.h"
 #include "cli/args.h"
 #include "cli/http_flags.h"
+#include "cli/model_flags.h"
 #include "cli/commands.h"
 #include "generate/perplexity.h"
 #include "source/memory_stats.h"
@@ -21,42 +22,32 @@ namespace ws::cli {
 
 namespace {
 
-const char* kPerplexityUsage =
-    "usage: weightstream perplexity <model> --file TEXT [--dtype DTYPE] [--context N] [--threads N] [--json]\n"
-    "  scores the first N tokens of the file (default 2048): exp(mean negative log-likelihood)\n";
-
 // Text files for scoring are small; refuse anything that is clearly not one.
 constexpr std::streamoff kMaxTextBytes = 64ll << 20;
 
 }  // namespace
 
-int run_perplexity(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, with_http_options({"file", "dtype", "context", "threads"}), {"json"});
-  if (!args) return report_error(args.error());
-  if (args->positional.size() != 1 || !args->get("file")) {
-    std::fputs(kPerplexityUsage, stderr);
-    return kExitUsage;
+int run_perplexity(const Args& args) {
+  if (!args.get("file")) return usage_error(kPerplexity, Error{ErrorKind::InvalidArgument, "--file is required"});
+  Result<WeightDType> dtype = weight_dtype_flag(args);
+  if (!dtype) return usage_error(kPerplexity, dtype.error());
+  Result<BackendChoice> choice = backend_flags(args);
+  if (!choice) return usage_error(kPerplexity, choice.error());
+  Result<double> context = args.get_number("context", 2048);
+  if (!context || *context < 2 || *context > (1 << 20) || *context != static_cast<size_t>(*context)) {
+    return usage_error(kPerplexity,
+                       Error{ErrorKind::InvalidArgument, "--context must be a whole number from 2 to 1048576"});
   }
-  Result<WeightDType> dtype = parse_weight_dtype(args->get("dtype").value_or("keep"));
-  if (!dtype) return report_error(dtype.error());
-  Result<double> context = args->get_number("context", 2048);
-  Result<double> threads = args->get_number("threads", 0);
-  if (!context || !threads || *context < 2 || *context > (1 << 20) || *context != static_cast<size_t>(*context) ||
-      *threads < 0 || *threads > 1024 || *threads != static_cast<int>(*threads)) {
-    std::fputs(kPerplexityUsage, stderr);
-    std::fputs("--context must be a whole number from 2 to 1048576, --threads from 0 to 1024\n", stderr);
-    return kExitUsage;
-  }
-  std::ifstream in(*args->get("file"), std::ios::binary);
-  if (!in) return report_error(Error{ErrorKind::NotFound, "cannot open " + *args->get("file")});
+  Result<HttpTransportOptions> http = http_options(args);
+  if (!http) return usage_error(kPerplexity, http.error());
+  std::ifstream in(*args.get("file"), std::ios::binary);
+  if (!in) return report_error(Error{ErrorKind::NotFound, "cannot open " + *args.get("file")});
   in.seekg(0, std::ios::end);
   if (in.tellg() > kMaxTextBytes) return report_error(Error{ErrorKind::InvalidArgument, "the text file is over 64 MiB"});
   in.seekg(0);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
-  Result<HttpTransportOptions> http = http_options(*args);
-  if (!http) return report_error(http.error());
-  Result<ModelFiles> files = open_model_files(args->positional[0], *http);
+  Result<ModelFiles> files = open_model_files(args.positional[0], *http);
   if (!files) return report_error(files.error());
   Result<const Tokenizer*> tokenizer = usable_tokenizer(*files);
   if (!tokenizer) return report_error(tokenizer.error());
@@ -65,9 +56,7 @@ int run_perplexity(int argc, char** argv) {
   const std::vector<int32_t> body = (*tokenizer)->encode(text);
   ids.insert(ids.end(), body.begin(), body.end());
 
-  BackendChoice choice;
-  choice.options.threads = static_cast<int>(*threads);
-  Result<std::unique_ptr<Backend>> backend = make_backend(choice);
+  Result<std::unique_ptr<Backend>> backend = make_backend(*choice);
   if (!backend) return report_error(backend.error());
   LoadOptions load_options;
   load_options.context = static_cast<size_t>(*context);
@@ -77,7 +66,7 @@ int run_perplexity(int argc, char** argv) {
   Result<PerplexityResult> scored = perplexity(*loaded->model, ids, window);
   if (!scored) return report_error(scored.error());
 
-  if (args->has("json")) {
+  if (args.has("json")) {
     const nlohmann::json out = {{"dtype", weight_dtype_name(*dtype)},
                                 {"text_tokens", ids.size()},
                                 {"scored_tokens", scored->scored_tokens},

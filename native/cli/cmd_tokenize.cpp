@@ -1,8 +1,6 @@
-// weightstream tokenize [<model>] (--text TEXT | --prompt TEXT [--chat] [--system TEXT] | --messages FILE.json) [--json]
-//
-// What the model sees: the rendered chat text (with --chat / --messages), the
-// token ids and each id's token. Reads only config.json, the tokenizer files
-// and the chat template; no weight byte moves.
+// weightstream tokenize: what the model sees: the rendered chat text (with
+// --chat / --messages), the token ids and each id's token. Reads only
+// config.json, the tokenizer files and the chat template; no weight byte moves.
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -17,38 +15,22 @@
 
 namespace ws::cli {
 
-namespace {
-
-const char* kTokenizeUsage =
-    "usage: weightstream tokenize [<model>] (--text TEXT | --prompt TEXT [--chat] [--system TEXT] |\n"
-    "         --messages FILE.json) [--json]\n"
-    "  --text / --prompt: the text as given, with the tokenizer's special tokens (BOS);\n"
-    "  --chat: the prompt as a user message inside the model's chat template (--system adds a system message);\n"
-    "  --messages: a JSON array of {role, content} rendered by the chat template, generation prompt appended;\n"
-    "  prints the rendered text (chat), then one line per token: id and token; --json: one object\n";
-
-}  // namespace
-
-int run_tokenize(int argc, char** argv) {
-  Result<Args> args = parse_args(argc, argv, 1, {"text", "prompt", "system", "messages"}, {"chat", "json"});
-  if (!args) return report_error(args.error());
-  const auto text = args->get("text") ? args->get("text") : args->get("prompt");
-  const bool has_text = text.has_value(), has_messages = args->get("messages").has_value();
-  const bool chat_flags = args->has("chat") || args->get("system");
-  if (args->positional.size() > 1 || has_text == has_messages || (args->get("text") && args->get("prompt")) ||
-      (chat_flags && !args->get("prompt")) || (args->get("system") && !args->has("chat"))) {
-    std::fputs(kTokenizeUsage, stderr);
-    std::fputs("give at most one model and exactly one of --text, --prompt and --messages "
-               "(--chat with --prompt; --system with --chat)\n",
-               stderr);
-    return kExitUsage;
+int run_tokenize(const Args& args) {
+  const auto text = args.get("text") ? args.get("text") : args.get("prompt");
+  const bool has_text = text.has_value(), has_messages = args.get("messages").has_value();
+  const bool chat_flags = args.has("chat") || args.get("system");
+  if (has_text == has_messages || (args.get("text") && args.get("prompt")) ||
+      (chat_flags && !args.get("prompt")) || (args.get("system") && !args.has("chat"))) {
+    return usage_error(kTokenize, Error{ErrorKind::InvalidArgument,
+                                        "give exactly one of --text, --prompt and --messages "
+                                        "(--chat with --prompt; --system with --chat)"});
   }
-  Result<std::string> model = model_or_default(*args);
+  Result<std::string> model = model_or_default(args);
   if (!model) return report_error(model.error());
   const std::string location = *model;
   // The conversation first: a bad file is reported before the model is opened.
   std::optional<nlohmann::ordered_json> messages;
-  if (auto path = args->get("messages")) {
+  if (auto path = args.get("messages")) {
     Result<nlohmann::ordered_json> read = read_messages(*path);
     if (!read) return report_error(read.error());
     messages = std::move(*read);
@@ -59,12 +41,12 @@ int run_tokenize(int argc, char** argv) {
   if (messages) {
     prompt = encode_chat(*files, *messages);
   } else {
-    prompt = encode_prompt(*files, *text, args->has("chat") ? ChatMode::On : ChatMode::Off, args->get("system"));
+    prompt = encode_prompt(*files, *text, args.has("chat") ? ChatMode::On : ChatMode::Off, args.get("system"));
   }
   if (!prompt) return report_error(prompt.error());
   const Tokenizer& tokenizer = *files->tokenizer;  // encode_* succeeded, so there is one
 
-  if (args->has("json")) {
+  if (args.has("json")) {
     nlohmann::json pieces = nlohmann::json::array();
     for (int32_t id : prompt->ids) pieces.push_back(tokenizer.token_text(id));
     nlohmann::json out = {{"ids", prompt->ids}, {"tokens", pieces}, {"count", prompt->ids.size()}};

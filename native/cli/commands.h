@@ -1,14 +1,18 @@
-// The CLI's subcommands. Each takes argv with argv[0] == its own name and
-// returns the process exit status (cli/args.h).
+// The CLI's subcommands. Each takes its parsed command line (only options
+// the option table gives it, positional count checked) and returns the
+// process exit status (cli/args.h): usage_error() while it reads the options,
+// report_error() for what goes wrong after.
 #pragma once
+
+#include "cli/args.h"
 
 namespace ws::cli {
 
-int run_inspect(int argc, char** argv);
-int run_load(int argc, char** argv);
-int run_generate(int argc, char** argv);
-int run_tokenize(int argc, char** argv);
-int run_convert(int argc, char** argv);
-int run_perplexity(int argc, char** argv);
+int run_inspect(const Args& args);
+int run_load(const Args& args);
+int run_generate(const Args& args);
+int run_tokenize(const Args& args);
+int run_convert(const Args& args);
+int run_perplexity(const Args& args);
 
 }  // namespace ws::cli

@@ -1,23 +1,15 @@
-// The HTTP options of every command that opens a model, declared once:
-// --header, --ca-bundle, --http-deadline-s, and HF_TOKEN from the environment.
+// The HTTP options of every command that opens a model (--header,
+// --ca-bundle, --http-deadline-s; declared in cli/options.cpp), read into
+// transport options; HF_TOKEN from the environment is added by ModelSource::open.
 #pragma once
-
-#include <set>
-#include <string>
 
 #include "cli/args.h"
 #include "source/http_options.h"
 
 namespace ws::cli {
 
-// `value_options` plus the HTTP ones, for parse_args.
-std::set<std::string> with_http_options(std::set<std::string> value_options);
-
-// Usage text for the HTTP options (one place, shown by every command).
-extern const char* const kHttpUsage;
-
-// The transport options the flags give (HF_TOKEN is added by ModelSource::open,
-// for the Hub's hosts only). InvalidArgument for a bad value.
+// The transport options the flags give. InvalidArgument for a value that does
+// not parse (a usage error: call it while reading the command line).
 Result<HttpTransportOptions> http_options(const Args& args);
 
 }  // namespace ws::cli

@@ -8,20 +8,6 @@ namespace ws {
 
 std::string TorchDevice::name() const { return cuda ? "cuda:" + std::to_string(index) : "cpu"; }
 
-Result<TorchDevice> parse_torch_device(std::string_view text) {
-  TorchDevice device;
-  if (text == "cpu") return device;
-  device.cuda = true;
-  if (text == "cuda") return device;
-  if (text.size() > 5 && text.substr(0, 5) == "cuda:" && text.size() <= 8 &&
-      text.substr(5).find_first_not_of("0123456789") == std::string_view::npos) {
-    device.index = std::stoi(std::string(text.substr(5)));
-    return device;
-  }
-  return make_error(ErrorKind::InvalidArgument,
-                    "--device must be cpu, cuda or cuda:N, got \"" + std::string(text) + "\"");
-}
-
 std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);

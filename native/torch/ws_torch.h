@@ -26,14 +26,13 @@
 
 namespace ws {
 
-// "cpu", "cuda" (= "cuda:0") or "cuda:N".
+// The CPU, or CUDA device `index` (spelled and parsed at the edges by
+// native/api's parse_compute_device; this layer takes it typed).
 struct TorchDevice {
   bool cuda = false;
   int index = 0;
-  std::string name() const;
+  std::string name() const;  // "cpu", "cuda:N"
 };
-// Errors: InvalidArgument for any other spelling.
-Result<TorchDevice> parse_torch_device(std::string_view text);
 
 // "1.13.1", from the headers this build used.
 std::string torch_version();

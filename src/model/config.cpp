@@ -371,30 +371,22 @@ Result<ModelConfig> parse_model_config(std::string_view config_json) {
   return out;
 }
 
-namespace {
-constexpr std::pair<WeightDType, const char*> kWeightDTypeNames[] = {
-    {WeightDType::Keep, "keep"}, {WeightDType::F32, "f32"},   {WeightDType::F16, "f16"},
-    {WeightDType::BF16, "bf16"}, {WeightDType::Q8_0, "q8_0"}, {WeightDType::Q4_0, "q4_0"},
-    {WeightDType::Q4_1, "q4_1"}, {WeightDType::Q5_0, "q5_0"}, {WeightDType::Q5_1, "q5_1"},
-    {WeightDType::Q4_K, "q4_k"}, {WeightDType::Q5_K, "q5_k"}, {WeightDType::Q6_K, "q6_k"},
-};
-}  // namespace
-
-const char* weight_dtype_names() { return "keep, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k"; }
-
-const char* weight_dtype_name(WeightDType dtype) {
-  for (const auto& [value, name] : kWeightDTypeNames) {
-    if (value == dtype) return name;
+std::optional<DType> weight_dtype_storage(WeightDType dtype) {
+  switch (dtype) {
+    case WeightDType::Keep: return std::nullopt;
+    case WeightDType::F32: return DType::F32;
+    case WeightDType::F16: return DType::F16;
+    case WeightDType::BF16: return DType::BF16;
+    case WeightDType::Q8_0: return DType::Q8_0;
+    case WeightDType::Q4_0: return DType::Q4_0;
+    case WeightDType::Q4_1: return DType::Q4_1;
+    case WeightDType::Q5_0: return DType::Q5_0;
+    case WeightDType::Q5_1: return DType::Q5_1;
+    case WeightDType::Q4_K: return DType::Q4_K;
+    case WeightDType::Q5_K: return DType::Q5_K;
+    case WeightDType::Q6_K: return DType::Q6_K;
   }
-  return "?";
-}
-
-Result<WeightDType> parse_weight_dtype(std::string_view text) {
-  for (const auto& [value, name] : kWeightDTypeNames) {
-    if (text == name) return value;
-  }
-  return make_error(ErrorKind::InvalidArgument,
-                    "weight dtype \"" + std::string(text) + "\" (expected one of " + weight_dtype_names() + ")");
+  return std::nullopt;
 }
 
 }  // namespace ws

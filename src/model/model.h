@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/choices.h"
 #include "core/result.h"
 #include "format/format.h"
 #include "load/load.h"
@@ -87,20 +88,11 @@ const char* supported_model_types();
 // other than the architecture's own).
 Result<ModelConfig> parse_model_config(std::string_view config_json);
 
-// Which dtype the big (2-D) weights are held in. 1-D parameters (norms,
-// biases) are always f32. Keep = whatever the checkpoint stores: F16/BF16 stay
-// as they are, GGUF blocks stay blocks where the backend computes on them
-// (else F32). The block dtypes quantize every matrix while it streams in
-// (see parameter_dtype in model.cpp for the mix: the output head is held at
-// Q6_K unless Q8_0 is asked, as llama.cpp does; rows that are not whole
-// 256-blocks fall back to a 32-block format).
-enum class WeightDType { Keep, F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K };
-// "keep", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
-// "q4_k", "q5_k", "q6_k". Errors: InvalidArgument.
-Result<WeightDType> parse_weight_dtype(std::string_view text);
-const char* weight_dtype_name(WeightDType dtype);  // the spelling parse_weight_dtype takes
-// The names parse_weight_dtype accepts, for usage text: "keep, f32, ...".
-const char* weight_dtype_names();
+// WeightDType and its spellings: core/choices.h.
+// The stored dtype a WeightDType names (F32 for F32, Q4_K for Q4_K, ...), for
+// code that converts whole checkpoints rather than a model's parameters
+// (`load`, `convert`); nullopt for Keep.
+std::optional<DType> weight_dtype_storage(WeightDType dtype);
 
 // Keys and values of every layer, f32, slot p = position p, in the
 // backend's compute memory (on the GPU for a GPU backend).

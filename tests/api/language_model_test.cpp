@@ -132,10 +132,12 @@ TEST(LanguageModelErrors, MissingPathIsNotFound) {
   EXPECT_EQ(load_error(fixture("does_not_exist.gguf")), ws::ErrorKind::NotFound);
 }
 
-TEST(LanguageModelErrors, BadDtypeIsInvalidArgument) {
-  ws::ModelOptions options;
-  options.dtype = "f8";
-  EXPECT_EQ(load_error(fixture("gpt2"), options), ws::ErrorKind::InvalidArgument);
+// The options are enums; text meets them in the parse functions (core/choices.h).
+TEST(LanguageModelErrors, BadSpellingsAreInvalidArgument) {
+  EXPECT_EQ(ws::parse_weight_dtype("f8").error().kind, ws::ErrorKind::InvalidArgument);
+  EXPECT_EQ(*ws::parse_weight_dtype("q4_k"), ws::WeightDType::Q4_K);
+  EXPECT_EQ(ws::parse_backend_kind("tpu").error().kind, ws::ErrorKind::InvalidArgument);
+  EXPECT_EQ(ws::parse_compute_device("gpu").error().kind, ws::ErrorKind::InvalidArgument);
 }
 
 // The HTTP options reach the transport: checked before any request.
@@ -152,11 +154,8 @@ TEST(LanguageModelErrors, BadHttpOptionsAreInvalidArgument) {
 }
 
 TEST(LanguageModelErrors, BadBackendOptionsAreInvalidArgument) {
-  ws::ModelOptions unknown;
-  unknown.backend = "tpu";
-  EXPECT_EQ(load_error(fixture("gpt2"), unknown), ws::ErrorKind::InvalidArgument);
   ws::ModelOptions device;
-  device.device = "cuda";  // only the torch backend takes a device
+  device.device = ws::ComputeDevice{ws::DeviceKind::Cuda, 0};  // only the torch backend takes a device
   EXPECT_EQ(load_error(fixture("gpt2"), device), ws::ErrorKind::InvalidArgument);
   ws::ModelOptions threads;
   threads.threads = -1;
@@ -169,7 +168,7 @@ TEST(LanguageModelErrors, TorchWithoutLibTorchIsUnsupported) {
   EXPECT_EQ(backends[0], "portable");
   if (backends.size() > 1) GTEST_SKIP() << "this build has the torch backend";
   ws::ModelOptions options;
-  options.backend = "torch";
+  options.backend = ws::BackendKind::Torch;
   EXPECT_EQ(load_error(fixture("gpt2"), options), ws::ErrorKind::Unsupported);
 }
 

@@ -144,7 +144,25 @@ TEST_F(CliGenerate, ExitStatuses) {
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " " + fixture_dir("gpt2")).status, 2);      // two models
   EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --max-new-tokens 2").status, 0);          // default prompt
   EXPECT_EQ(run_cli(fixture_dir("does_not_exist") + " --prompt-ids 1").status, 1);
-  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 999999").status, 2);  // id >= vocab_size
+  // An id >= vocab_size is found once the model is open: a run-time error.
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 999999").status, 1);
+}
+
+// Exit status 2 is for the command line only: InvalidArgument found at run
+// time (a prompt longer than --max-context; the command line was fine) is 1.
+TEST_F(CliGenerate, RunTimeInvalidArgumentExitsOneUnknownOptionTwo) {
+  const std::string args = fixture_dir("gpt2") + " --prompt-ids 1,2,3,4,5 --max-context 3 --max-new-tokens 1";
+  FILE* pipe = popen((std::string(WS_CLI) + " generate " + args + " 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_NE(out.find("InvalidArgument"), std::string::npos) << out;
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,2 --max-context 3 --no-such-option").status, 2);
+  EXPECT_EQ(run_cli(fixture_dir("gpt2") + " --prompt-ids 1,2 --max-context three").status, 2);
 }
 
 }  // namespace

@@ -77,15 +77,6 @@ TEST(TorchSkeleton, DtypesTorchLacksAreHeldAsBytes) {
   EXPECT_NE((*skeleton)->host_bytes(0), nullptr);
 }
 
-TEST(TorchDevice, ParsesCpuAndCudaSpellings) {
-  EXPECT_FALSE(parse_torch_device("cpu")->cuda);
-  EXPECT_TRUE(parse_torch_device("cuda")->cuda);
-  EXPECT_EQ(parse_torch_device("cuda:3")->index, 3);
-  EXPECT_FALSE(parse_torch_device("gpu").is_ok());
-  EXPECT_FALSE(parse_torch_device("cuda:").is_ok());
-  EXPECT_FALSE(parse_torch_device("cuda:x").is_ok());
-}
-
 // This build has no CUDA destination: asking for one is a typed error, never a
 // silent CPU fallback. Where a GPU is present the test says why it skips.
 TEST(TorchCuda, MaterializeOnCudaIsATypedErrorWhereCudaIsUnavailable) {
