@@ -268,7 +268,7 @@ int run_convert(const Args& args) {
   // 404) leaves nothing behind, not even the output directory.
   Result<std::unique_ptr<ModelSource>> source = ModelSource::open(args.positional[0], *http);
   if (!source) return report_error(source.error());
-  if (Status plain = check_plain_norms(**source, args->positional[0]); !plain) return report_error(plain.error());
+  if (Status plain = check_plain_norms(**source, args.positional[0]); !plain) return report_error(plain.error());
   if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return report_error(make_error(ErrorKind::Io, out_dir + ": cannot create directory: " + std::strerror(errno)));
   }
