@@ -1,0 +1,56 @@
+// read_model_settings: config.json, the tokenizer, its chat template and the
+// EOS ids, from an opened model's side files. See open.h.
+#include "generate/chat.h"
+#include "generate/generator.h"
+#include "open/settings.h"
+
+namespace ws {
+
+namespace {
+
+const std::string* file_of(const OpenedModel& opened, const char* name) {
+  auto it = opened.files.find(name);
+  return it == opened.files.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+Result<ModelSettings> read_model_settings(const OpenedModel& opened, const std::string& location) {
+  ModelSettings settings;
+  const std::string* config_text = file_of(opened, "config.json");
+  if (!config_text) {
+    auto why = opened.file_errors.find("config.json");
+    if (why != opened.file_errors.end()) return why->second;
+    return make_error(ErrorKind::NotFound, location + ": no config.json");
+  }
+  settings.config_text = *config_text;
+  WS_ASSIGN_OR_RETURN(settings.config, parse_model_config(settings.config_text));
+
+  if (const std::string* tc = file_of(opened, "tokenizer_config.json")) settings.tokenizer_config = *tc;
+  if (const std::string* text = file_of(opened, "tokenizer.json")) {
+    Result<Tokenizer> parsed = Tokenizer::from_json(*text);
+    if (parsed) {
+      settings.tokenizer = std::move(*parsed);
+      Status special = apply_special_tokens_config(*settings.tokenizer, settings.tokenizer_config, settings.config_text);
+      if (!special) settings.special_tokens_warning = special.error();
+    } else {
+      settings.tokenizer_error = parsed.error();
+    }
+  }
+
+  ChatTemplateSource found = find_chat_template(file_of(opened, "chat_template.jinja"), file_of(opened, "chat_template.json"),
+                                                &settings.tokenizer_config);
+  settings.chat_template = std::move(found.text);
+  settings.chat_template_origin = std::move(found.origin);
+  if (opened.gguf && settings.chat_template_origin == "tokenizer_config.json") {
+    settings.chat_template_origin = "GGUF tokenizer.chat_template";  // synthesized from its metadata
+  }
+
+  // generation_config.json is optional; a malformed one only costs its ids.
+  const std::string* generation_config = file_of(opened, "generation_config.json");
+  settings.eos_token_ids = model_eos_ids(settings.config, generation_config ? *generation_config : "",
+                                         settings.tokenizer ? &*settings.tokenizer : nullptr);
+  return settings;
+}
+
+}  // namespace ws
