@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collect, fixtures, rangeServer, reference, weightstream } from './helpers.mjs';
+import { collect, fixtures, rangeServer, reference, root, weightstream } from './helpers.mjs';
 
 function copyFixture(name) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ws-web-'));
@@ -195,4 +195,24 @@ test('abort: loading and generating', async (t) => {
     model.dispose();
     assert.throws(() => model.encode('x'), (e) => e.kind === 'InvalidArgument');
   });
+});
+
+// ERROR_KINDS lists every kind the core can return: ws::ErrorKind in
+// src/core/result.h, read from the header itself (up to kLastErrorKind), in
+// its order; and each name the wasm module spells (ws_error_kind) is one of them.
+test('ERROR_KINDS is the C++ ErrorKind enum, in order, plus Internal', async () => {
+  const { CORE_ERROR_KINDS, ERROR_KINDS, errorFromKind } = await weightstream();
+  const header = readFileSync(path.join(root, 'src/core/result.h'), 'utf8');
+  const body = /enum class ErrorKind\s*\{([^}]*)\}/.exec(header)[1];
+  const cpp = body.split('\n').map((line) => line.replace(/\/\/.*$/, '').trim().replace(/,$/, '')).filter(Boolean);
+  const last = /constexpr ErrorKind kLastErrorKind = ErrorKind::(\w+);/.exec(header)[1];
+  assert.equal(cpp[cpp.length - 1], last, 'kLastErrorKind is the enum\'s last value');
+  assert.ok(cpp.length >= 17, `parsed ${cpp.length} kinds from result.h`);
+  assert.deepEqual([...CORE_ERROR_KINDS], cpp);
+  assert.deepEqual([...ERROR_KINDS], [...cpp, 'Internal']);
+  for (const kind of ERROR_KINDS) assert.equal(errorFromKind(kind, 'x').kind, kind);
+  // index.d.ts's ErrorKind type names the same kinds.
+  const dts = readFileSync(path.join(root, 'web/js/index.d.ts'), 'utf8');
+  const union = /export type ErrorKind =([^;]*);/.exec(dts)[1];
+  assert.deepEqual(union.match(/'(\w+)'/g).map((q) => q.slice(1, -1)), [...ERROR_KINDS]);
 });

@@ -24,7 +24,7 @@ test('greedy ids from files equal transformers and the native CLI', async (t) =>
       const ids = model.lastGeneration.ids;
       assert.deepEqual(ids, ref.greedy, 'transformers');
       assert.deepEqual(ids, nativeGenerate(dir, ref.prompt, ref.greedy.length).ids, 'native CLI');
-      assert.equal(model.memory().boundBytes, model.info.bytes_to_bind);
+      assert.equal(model.memory().boundBytes, model.info.bytesToBind);
       model.dispose();
     });
   }
@@ -42,7 +42,7 @@ test('over HTTP (directory URL with and without a trailing slash, sharded) the s
       assert.deepEqual(model.lastGeneration.ids, ref.greedy, name);
       const last = progress.at(-1);
       assert.equal(last.loaded, last.total);
-      assert.equal(last.total, model.info.bytes_to_read);
+      assert.equal(last.total, model.info.bytesToRead);
       model.dispose();
     }
   } finally {
