@@ -24,16 +24,20 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // Answers the opener's requests through `transport` until it wants nothing
 // more. A file the transport does not have is the opener's to judge (an
 // optional side file, or a missing shard); every other failure ends the open.
+// A file's size is asked once (over HTTP each ask is a request).
 Status answer_requests(ModelOpener& opener, Transport& transport) {
   std::vector<uint8_t> bytes;
+  std::map<std::string, uint64_t> sizes;
   while (!opener.wanted().empty()) {
     const ByteRequest request = opener.wanted().front();
-    Result<uint64_t> file_bytes = transport.file_size(request.file);
+    auto known = sizes.find(request.file);
+    Result<uint64_t> file_bytes = known != sizes.end() ? Result<uint64_t>(known->second) : transport.file_size(request.file);
     if (!file_bytes) {
       if (file_bytes.error().kind != ErrorKind::NotFound) return file_bytes.error();
       WS_TRY(opener.absent(request.file, file_bytes.error().message));
       continue;
     }
+    sizes[request.file] = *file_bytes;
     uint64_t n = *file_bytes > request.begin ? std::min(request.end, *file_bytes) - request.begin : 0;
     if (request.whole && *file_bytes > request.end) n = 0;  // over the cap: refused unread
     bytes.resize(n);
@@ -131,7 +135,13 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     }
   }
 
-  ModelOpener opener(redact_url(location), weights_file, options);
+  // A safetensors header is read as its 8-byte length, then exactly the
+  // header: natively a round trip is cheap (pread, a kept-alive HTTP
+  // connection) and no byte past the header is read twice, so a slow server
+  // spends its time on the weights (the browser asks for 256 KiB at once).
+  OpenOptions native_options = options;
+  native_options.first_safetensors_prefix_bytes = 8;
+  ModelOpener opener(redact_url(location), weights_file, native_options);
   WS_TRY(answer_requests(opener, *source->transport_));
   WS_ASSIGN_OR_RETURN(source->opened_, opener.take());
   return source;

@@ -193,9 +193,7 @@ TEST(Robustness, ConvertRefusesToWriteOverItsInput) {
 TEST(Robustness, ConvertWritesAtomically) {
   const std::string out_dir = test::temp_dir("convatomic");
   test::write_file(out_dir + "/model.safetensors", "previous");
-  // Gone after the open's two GETs of the shard (its size, then its header
-  // in one prefix read): the weights' own transfer finds it removed.
-  test::RangeServer server(test::fixtures("safetensors"), {"--gone-after", "2"});
+  test::RangeServer server(test::fixtures("safetensors"), {"--gone-after", "3"});
   ASSERT_GT(server.port(), 0);
   auto [status, out] = test::run_command(cli() + " convert " + server.url("single/") + " " + quoted(out_dir) + " 2>&1");
   EXPECT_EQ(status, 1) << out;
