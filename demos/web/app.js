@@ -11,6 +11,7 @@ const ui = {
 let model = null;
 let loadController = null;
 let generateController = null;
+let lastGeneration = null;  // the last generate() return value (window.weightstreamDemo, for tests)
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 function showError(error) {
@@ -94,8 +95,10 @@ async function generate(event) {
     while (!(step = await pieces.next()).done) ui.output.textContent += step.value;
     g = step.value;
   } catch (error) {
+    g = error.generation ?? null;  // the figures so far (a stopped generation's)
     if (error.kind !== 'Cancelled') showError(error);
   } finally {
+    lastGeneration = g;
     ui.output.classList.remove('running');
     ui.generate.disabled = false;
     ui.stop.hidden = true;
@@ -116,7 +119,7 @@ $('load-form').addEventListener('submit', load);
 $('generate-form').addEventListener('submit', generate);
 
 // Testing hooks (tests/web/browser_e2e.mjs reads these).
-window.weightstreamDemo = { get model() { return model; } };
+window.weightstreamDemo = { get model() { return model; }, get lastGeneration() { return lastGeneration; } };
 
 const params = new URLSearchParams(location.search);
 fetch('/demo-config.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({})).then((config) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collect, fixtures, rangeServer, reference, root, weightstream } from './helpers.mjs';
+import { collect, fixtures, generateAll, rangeServer, reference, root, weightstream } from './helpers.mjs';
 
 function copyFixture(name) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ws-web-'));
@@ -117,8 +117,8 @@ test('HTTP: 404, 5xx retried, dropped connections resumed', async (t) => {
     const server = await rangeServer(fixtures, ['--fail-first', '1']);
     try {
       const model = await ws.loadModel(`${server.url}/llama_sharded`, { retries: 3 });
-      await collect(model.generate(ref.prompt, { maxNewTokens: 8 }));
-      assert.deepEqual(model.lastGeneration.ids, ref.greedy.slice(0, 8));
+      const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: 8 }));
+      assert.deepEqual(stats.ids, ref.greedy.slice(0, 8));
       model.dispose();
     } finally {
       server.close();
@@ -141,8 +141,8 @@ test('HTTP: 404, 5xx retried, dropped connections resumed', async (t) => {
       try {
         const gpt2 = reference('gpt2');
         const model = await ws.loadModel(`${server.url}/gpt2/`);
-        await collect(model.generate(gpt2.prompt, { maxNewTokens: gpt2.greedy.length }));
-        assert.deepEqual(model.lastGeneration.ids, gpt2.greedy);
+        const { stats } = await generateAll(model.generate(gpt2.prompt, { maxNewTokens: gpt2.greedy.length }));
+        assert.deepEqual(stats.ids, gpt2.greedy);
         model.dispose();
       } finally {
         server.close();
@@ -153,8 +153,8 @@ test('HTTP: 404, 5xx retried, dropped connections resumed', async (t) => {
     const server = await rangeServer(fixtures, ['--ignore-range']);
     try {
       const model = await ws.loadModel(`${server.url}/llama_sharded`);
-      await collect(model.generate(ref.prompt, { maxNewTokens: 8 }));
-      assert.deepEqual(model.lastGeneration.ids, ref.greedy.slice(0, 8));
+      const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: 8 }));
+      assert.deepEqual(stats.ids, ref.greedy.slice(0, 8));
       model.dispose();
     } finally {
       server.close();
@@ -186,12 +186,13 @@ test('abort: loading and generating', async (t) => {
     const controller = new AbortController();
     let tokens = 0;
     const onToken = () => { if (++tokens === 3) controller.abort(); };
-    await rejectsWith(collect(model.generate(ref.prompt, { maxNewTokens: 32, signal: controller.signal, onToken })),
-      'Cancelled', ws.CancelledError);
-    assert.equal(model.lastGeneration.ids.length, 3);
+    let cancelled = null;
+    await rejectsWith(collect(model.generate(ref.prompt, { maxNewTokens: 32, signal: controller.signal, onToken }))
+      .catch((error) => { cancelled = error; throw error; }), 'Cancelled', ws.CancelledError);
+    assert.equal(cancelled.generation.ids.length, 3, 'the error carries what was generated before');
     // The model is still usable afterwards.
-    await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-    assert.deepEqual(model.lastGeneration.ids, ref.greedy);
+    const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+    assert.deepEqual(stats.ids, ref.greedy);
     model.dispose();
     assert.throws(() => model.encode('x'), (e) => e.kind === 'InvalidArgument');
   });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { collect, fixtures, reference, weightstream } from './helpers.mjs';
+import { generateAll, fixtures, reference, weightstream } from './helpers.mjs';
 
 const encoder = new TextEncoder();
 
@@ -146,7 +146,7 @@ test('raw exports on a loaded model, then it still generates transformers\' ids'
   m._free(name);
 
   const ref = reference('gpt2');
-  await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-  assert.deepEqual(model.lastGeneration.ids, ref.greedy);
+  const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+  assert.deepEqual(stats.ids, ref.greedy);
   model.dispose();
 });

@@ -16,6 +16,8 @@ export type ErrorKind =
 
 export class WeightstreamError extends Error {
   readonly kind: ErrorKind;
+  /** Set on errors that end Model.generate / WorkerModel.generate: what was generated before. */
+  generation?: GenerationStats;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown });
 }
 /**
@@ -173,8 +175,6 @@ export interface ChatMessage {
 export class Model {
   readonly info: ModelInfo;
   readonly location: string;
-  /** @deprecated generate() returns these statistics (the iterator's final value). */
-  lastGeneration: GenerationStats | null;
   memory(): MemoryFigures;
   /** Throws UsageError when `text` is not a string. */
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
@@ -192,8 +192,9 @@ export class Model {
    * is the statistics. `prompt`: text, token ids (integers in [0, info.vocabSize)), or a conversation
    * (`{messages}` or the messages array) rendered by the chat template (generation also stops at its end
    * of turn); `options.chat` / `options.system` make a text prompt the user's turn.
-   * Every failure ends the iterator with a WeightstreamError: UsageError for a bad prompt or option, a
-   * second concurrent generate, or dispose() while it runs.
+   * Every failure ends the iterator with a WeightstreamError (its `generation`: the figures so far, where
+   * the model is still usable): UsageError for a bad prompt or option, a second concurrent generate, or
+   * dispose() while it runs; CancelledError when options.signal aborts.
    */
   generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<string, GenerationStats, undefined>;
   /** Frees the model; a generation in progress ends with a UsageError. Calling it again does nothing. */
@@ -204,8 +205,6 @@ export class Model {
  * applyChatTemplate return Promises). */
 export class WorkerModel {
   readonly info: ModelInfo;
-  /** @deprecated generate() returns these statistics (the iterator's final value). */
-  lastGeneration: GenerationStats | null;
   /** The figures the worker last reported. */
   memory(): MemoryFigures;
   encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]>;

@@ -77,8 +77,6 @@ export class Model {
     this.session = session;
     this.info = info;          // model type, sizes, bytes bound, backend (ModelInfo)
     this.location = location;
-    // Deprecated: the statistics generate() returns, also kept here.
-    this.lastGeneration = null;
     this.busy = false;
   }
 
@@ -132,7 +130,8 @@ export class Model {
   // the [{role, content}, ...] array itself) in the chat template; with
   // options.chat (or options.system) a text prompt is the user's turn, after
   // the system turn. A conversation also stops at the template's end of turn.
-  // Temperature 0 (the default) is greedy.
+  // Temperature 0 (the default) is greedy. A failure (a cancellation
+  // included) carries the figures so far as error.generation.
   // Every failure, misuse included, ends the iterator with a
   // WeightstreamError; dispose() during generation ends it with a UsageError.
   async *generate(prompt, options) {
@@ -160,7 +159,6 @@ export class Model {
       if (core.discarded) throw core.discardedError();
     };
     this.busy = true;
-    let stats = null;
     try {
       core.withInt32s(stopIds, (ptr, n) => core.check(core.m._ws_set_stop_ids(session, ptr, n)));
       core.withInt32s(promptIds, (ptr, n) => core.check(core.m._ws_generate_start(session, ptr, n, maxNewTokens,
@@ -180,14 +178,14 @@ export class Model {
         await yieldToEventLoop();  // let the page paint and abort signals fire
         stillLive();
       }
-      stats = this.generationStats(promptIds);
-      return stats;
+      return this.generationStats(promptIds);
     } catch (error) {
-      throw asWeightstreamError(error, this.location);
+      const typed = asWeightstreamError(error, this.location);
+      // What was generated before the failure (a cancelled generation's ids).
+      if (this.session === session && !core.discarded) typed.generation = this.generationStats(promptIds);
+      throw typed;
     } finally {
       if (this.session === session) this.busy = false;
-      if (!stats && this.session === session && !core.discarded) stats = this.generationStats(promptIds);
-      if (stats) this.lastGeneration = stats;
     }
   }
 

@@ -43,7 +43,7 @@ self.onmessage = async (event) => {
         self.postMessage({ type: 'done', id: msg.id, generation: step.value, memory: model.memory() });
       } catch (error) {
         self.postMessage({ type: 'generate-error', id: msg.id, error: serialize(error),
-          generation: model?.lastGeneration, memory: model?.memory() });
+          generation: error?.generation, memory: model?.memory() });
       } finally {
         generations.delete(msg.id);
       }

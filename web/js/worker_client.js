@@ -9,8 +9,6 @@ export class WorkerModel {
     this.worker = worker;
     this.info = info;
     this.lastMemory = memory;
-    // Deprecated: the statistics generate() returns, also kept here.
-    this.lastGeneration = null;
     this.nextId = 1;
     // Generations waiting for messages: each ends with the error it is handed
     // when the model is disposed or the worker dies.
@@ -116,13 +114,13 @@ export class WorkerModel {
         if (msg.type === 'piece') {
           yield msg.piece;
         } else if (msg.type === 'done') {
-          this.lastGeneration = msg.generation;
           this.lastMemory = msg.memory;
           return msg.generation;
         } else if (msg.type === 'generate-error') {
-          if (msg.generation) this.lastGeneration = msg.generation;
           if (msg.memory) this.lastMemory = msg.memory;
-          throw reviveError(msg.error);
+          const error = reviveError(msg.error);
+          if (msg.generation) error.generation = msg.generation;
+          throw error;
         } else if (msg.type === 'ended') {
           throw msg.error;
         }
