@@ -53,4 +53,22 @@ Result<ModelSettings> read_model_settings(const OpenedModel& opened, const std::
   return settings;
 }
 
+Result<RenderedChat> render_model_chat(const ModelSettings& settings, const nlohmann::ordered_json& messages,
+                                       bool add_generation_prompt) {
+  if (settings.chat_template.empty()) {
+    return make_error(ErrorKind::Unsupported, "the model has no chat template (chat_template.jinja, chat_template.json, "
+                                              "tokenizer_config.json's chat_template or GGUF's tokenizer.chat_template)");
+  }
+  const std::string& origin = settings.chat_template_origin;
+  Result<ChatTemplate> chat = parse_chat_template(settings.chat_template, settings.tokenizer_config);
+  if (!chat) return make_error(chat.error().kind, origin + ": " + chat.error().message);
+  Result<std::string> text = render_chat(*chat, messages, add_generation_prompt);
+  if (!text) return make_error(text.error().kind, origin + ": " + text.error().message);
+  RenderedChat rendered{std::move(*text), end_of_turn_marker(*chat), std::nullopt};
+  if (!rendered.end_of_turn.empty() && settings.tokenizer) {
+    rendered.end_of_turn_id = settings.tokenizer->token_id(rendered.end_of_turn);
+  }
+  return rendered;
+}
+
 }  // namespace ws

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/result.h"
 #include "model/model.h"
 #include "open/open.h"
@@ -43,5 +45,21 @@ struct ModelSettings {
 // (no config.json), the GGUF's reason it could not make one (Unsupported),
 // parse_model_config's (InvalidConfig, Unsupported).
 Result<ModelSettings> read_model_settings(const OpenedModel& opened, const std::string& location);
+
+// A conversation in the model's chat template, and where its turn ends.
+struct RenderedChat {
+  std::string text;
+  std::string end_of_turn;  // the marker the template closes a turn with ("" when it has none)
+  // The marker's token id, when the tokenizer has it as one token:
+  // generation stops there too.
+  std::optional<int32_t> end_of_turn_id;
+};
+
+// Renders `messages` (an array of {role, content, ...}) with the settings'
+// chat template (the Jinja engine of src/template, transformers' variables).
+// Errors: Unsupported when the model has no chat template; Template ("<origin>:
+// template line N: ...") when it does not parse or render.
+Result<RenderedChat> render_model_chat(const ModelSettings& settings, const nlohmann::ordered_json& messages,
+                                       bool add_generation_prompt = true);
 
 }  // namespace ws

@@ -316,8 +316,8 @@ EMSCRIPTEN_KEEPALIVE int ws_decode(int handle, const int32_t* ids, int n) {
 // the model's chat template (chat_template.jinja / .json or
 // tokenizer_config.json's, a GGUF's included) with the Jinja engine the CLI
 // uses: JSON {"text", "end_of_turn", "end_of_turn_id" (-1: not one token),
-// "origin"} in ws_text(), its byte length; -1 on error (Unsupported when the
-// model has no template, Template for the template's own errors).
+// "origin"} in ws_text(), its byte length; -1 on error (render_model_chat's:
+// Unsupported when the model has no template, Template for its own errors).
 EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, size_t len, int add_generation_prompt) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
@@ -327,19 +327,11 @@ EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, s
   if (!messages) return fail(messages.error());
   const ws::ModelSettings* settings = s->settings();
   if (!settings) return fail({ws::ErrorKind::InvalidArgument, "the model is not prepared"});
-  if (settings->chat_template.empty()) return fail({ws::ErrorKind::Unsupported, "the model has no chat template"});
-  const std::string& origin = settings->chat_template_origin;
-  ws::Result<ws::ChatTemplate> chat = ws::parse_chat_template(settings->chat_template, settings->tokenizer_config);
-  if (!chat) return fail({chat.error().kind, origin + ": " + chat.error().message});
-  ws::Result<std::string> text = ws::render_chat(*chat, *messages, add_generation_prompt != 0);
-  if (!text) return fail({text.error().kind, origin + ": " + text.error().message});
-  const std::string marker = ws::end_of_turn_marker(*chat);
-  int end_id = -1;
-  if (!marker.empty() && s->has_tokenizer()) {
-    ws::Result<std::vector<int32_t>> ids = s->encode(marker, false);
-    if (ids && ids->size() == 1) end_id = (*ids)[0];
-  }
-  nlohmann::ordered_json out = {{"text", *text}, {"end_of_turn", marker}, {"end_of_turn_id", end_id}, {"origin", origin}};
+  ws::Result<ws::RenderedChat> chat = ws::render_model_chat(*settings, *messages, add_generation_prompt != 0);
+  if (!chat) return fail(chat.error());
+  nlohmann::ordered_json out = {{"text", chat->text}, {"end_of_turn", chat->end_of_turn},
+                                {"end_of_turn_id", chat->end_of_turn_id.value_or(-1)},
+                                {"origin", settings->chat_template_origin}};
   g_text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return static_cast<int>(g_text.size());
 }
