@@ -6,9 +6,9 @@
  * 'Internal' (JS only): the wasm module trapped (see WasmTrapError).
  */
 /** Every kind the C++ core returns (ws::ErrorKind, up to kLastErrorKind), in its order. */
-export const CORE_ERROR_KINDS: readonly Exclude<ErrorKind, 'Internal'>[];
+export declare const CORE_ERROR_KINDS: readonly Exclude<ErrorKind, 'Internal'>[];
 /** CORE_ERROR_KINDS and the JS-only 'Internal'. */
-export const ERROR_KINDS: readonly ErrorKind[];
+export declare const ERROR_KINDS: readonly ErrorKind[];
 export type ErrorKind =
   | 'InvalidArgument' | 'Io' | 'Http' | 'InvalidHeader' | 'InvalidIndex' | 'InvalidConfig' | 'Truncated'
   | 'ShapeMismatch' | 'MissingTensor' | 'UnexpectedTensor' | 'Unsupported' | 'OutOfBudget' | 'Cancelled'
