@@ -79,7 +79,9 @@ int recurse_forever(int depth) {
 
 extern "C" {
 
-EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 1; }
+// 2: opening through the shared opener (ws_open*) replaced ws_set_file,
+// ws_index_shards, ws_begin_shard, ws_prefix_buffer and ws_parse_prefix.
+EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 2; }
 EMSCRIPTEN_KEEPALIVE int ws_max_threads() { return ws::web::kMaxThreads; }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_kind() { return ws::error_kind_name(g_error.kind); }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_message() { return g_error.message.c_str(); }
