@@ -71,4 +71,18 @@ Result<RenderedChat> render_model_chat(const ModelSettings& settings, const nloh
   return rendered;
 }
 
+Result<ChatPrompt> encode_model_chat(const ModelSettings& settings, const nlohmann::ordered_json& messages) {
+  if (!settings.tokenizer) {
+    if (settings.tokenizer_error) return *settings.tokenizer_error;
+    return make_error(ErrorKind::NotFound, "no tokenizer.json, so a conversation cannot be tokenized");
+  }
+  WS_ASSIGN_OR_RETURN(RenderedChat rendered, render_model_chat(settings, messages, /*add_generation_prompt=*/true));
+  ChatPrompt prompt;
+  prompt.ids = settings.tokenizer->encode(rendered.text, /*add_special_tokens=*/false);
+  if (prompt.ids.empty()) return make_error(ErrorKind::InvalidArgument, "the prompt encodes to no tokens");
+  prompt.text = std::move(rendered.text);
+  if (rendered.end_of_turn_id) prompt.stop_ids.push_back(*rendered.end_of_turn_id);
+  return prompt;
+}
+
 }  // namespace ws

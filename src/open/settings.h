@@ -62,4 +62,17 @@ struct RenderedChat {
 Result<RenderedChat> render_model_chat(const ModelSettings& settings, const nlohmann::ordered_json& messages,
                                        bool add_generation_prompt = true);
 
+// A conversation as the model is given it: rendered with the generation
+// prompt and encoded as transformers' apply_chat_template(tokenize=True)
+// does (the template writes its own special tokens, BOS included, so none are
+// added), with the end-of-turn id generation stops at.
+struct ChatPrompt {
+  std::string text;
+  std::vector<int32_t> ids;
+  std::vector<int32_t> stop_ids;
+};
+// Errors: settings.tokenizer_error, or NotFound without a tokenizer;
+// render_model_chat's; InvalidArgument when the text encodes to no tokens.
+Result<ChatPrompt> encode_model_chat(const ModelSettings& settings, const nlohmann::ordered_json& messages);
+
 }  // namespace ws

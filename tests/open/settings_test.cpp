@@ -109,6 +109,32 @@ TEST(ModelSettings, ChatTemplateFileOrderAndRendering) {
   EXPECT_EQ(chat.error().message.rfind("chat_template.jinja: ", 0), 0u) << chat.error().message;
 }
 
+// A chat prompt: the rendered text encoded with no special tokens added (the
+// template writes them), and without a tokenizer the reason there is none.
+TEST(ModelSettings, ChatPromptEncodesTheRenderedTextAsItIs) {
+  OpenedModel opened = gpt2_files();
+  opened.files["chat_template.jinja"] = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}";
+  Result<ModelSettings> settings = read_model_settings(opened, "gpt2");
+  ASSERT_TRUE(settings.is_ok());
+  const nlohmann::ordered_json messages = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "Hello world"}])");
+  Result<ChatPrompt> prompt = encode_model_chat(*settings, messages);
+  ASSERT_TRUE(prompt.is_ok()) << prompt.error().message;
+  EXPECT_EQ(prompt->text, "Hello world\n");
+  EXPECT_EQ(prompt->ids, settings->tokenizer->encode(prompt->text, /*add_special_tokens=*/false));
+  EXPECT_TRUE(prompt->stop_ids.empty()) << "this template writes no end-of-turn marker";
+
+  opened.files["tokenizer.json"] = "{not json";
+  settings = read_model_settings(opened, "gpt2");
+  ASSERT_TRUE(settings.is_ok());
+  Result<ChatPrompt> without = encode_model_chat(*settings, messages);
+  ASSERT_FALSE(without.is_ok());
+  EXPECT_EQ(without.error().kind, settings->tokenizer_error->kind);
+  opened.files.erase("tokenizer.json");
+  settings = read_model_settings(opened, "gpt2");
+  ASSERT_TRUE(settings.is_ok());
+  EXPECT_EQ(encode_model_chat(*settings, messages).error().kind, ErrorKind::NotFound);
+}
+
 TEST(ModelSettings, AGgufsTemplateIsNamedAsItsMetadata) {
   OpenedModel opened = gpt2_files();
   opened.gguf = true;

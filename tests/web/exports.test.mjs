@@ -69,6 +69,7 @@ test('raw exports refuse hostile arguments with typed errors', async () => {
     expectError(m, `${h}: generate_start`, () => m._ws_generate_start(handle, buffer, 1, 4, 0, 0, 1, 1, 0));
     expectError(m, `${h}: generate_step`, () => m._ws_generate_step(handle), -2);
     expectError(m, `${h}: generate_stats`, () => m._ws_generate_stats(handle));
+    expectError(m, `${h}: chat_prompt`, () => m._ws_chat_prompt(handle, buffer, 2));
   }
 
   // A live session, hostile pointers, lengths and numbers.

@@ -146,10 +146,12 @@ export class Model {
     if (typeof checkedPrompt === 'string') {
       promptIds = this.encode(checkedPrompt);
     } else if (checkedPrompt.messages) {
-      const chat = this.renderChat(checkedPrompt.messages);
-      // The template writes its own special tokens, as apply_chat_template does.
-      promptIds = this.encode(chat.text, { addSpecialTokens: false });
-      if (chat.end_of_turn_id >= 0) stopIds.push(chat.end_of_turn_id);
+      // Rendered and encoded by the core (encode_model_chat), as natively.
+      const json = JSON.stringify(checkedPrompt.messages);
+      this.core.withBytes(json, (ptr, len) => this.core.check(this.core.m._ws_chat_prompt(this.session, ptr, len)));
+      const chat = JSON.parse(this.core.text());
+      promptIds = chat.ids;
+      stopIds.push(...chat.stop_ids);
     }
     const { core, session } = this;
     // The session may be freed (dispose) while this generator waits at a

@@ -338,6 +338,25 @@ EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, s
   return static_cast<int>(g_text.size());
 }
 
+// `len` bytes of JSON messages as the model is given them (encode_model_chat:
+// rendered with the generation prompt, encoded without added special tokens):
+// JSON {"ids", "stop_ids" (the end-of-turn id, when it is one token)} in
+// ws_text(), its byte length; -1 on error (encode_model_chat's).
+EMSCRIPTEN_KEEPALIVE int ws_chat_prompt(int handle, const char* messages_json, size_t len) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> messages_text = text_of(messages_json, len, "messages");
+  if (!messages_text) return fail(messages_text.error());
+  ws::Result<nlohmann::ordered_json> messages = ws::parse_chat_messages(*messages_text, "messages");
+  if (!messages) return fail(messages.error());
+  const ws::ModelSettings* settings = s->settings();
+  if (!settings) return fail({ws::ErrorKind::InvalidArgument, "the model is not prepared"});
+  ws::Result<ws::ChatPrompt> prompt = ws::encode_model_chat(*settings, *messages);
+  if (!prompt) return fail(prompt.error());
+  g_text = nlohmann::json{{"ids", prompt->ids}, {"stop_ids", prompt->stop_ids}}.dump();
+  return static_cast<int>(g_text.size());
+}
+
 // Extra ids the next generations stop at (n = 0 clears them).
 EMSCRIPTEN_KEEPALIVE int ws_set_stop_ids(int handle, const int32_t* ids, int n) {
   Session* s = session_or_fail(handle);
