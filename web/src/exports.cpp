@@ -67,6 +67,19 @@ ws::Result<size_t> checked_shard(Session* s, int shard) {
   return static_cast<size_t>(shard);
 }
 
+// The messages JSON at (messages_json, len) and the settings of the prepared
+// session they are for.
+struct ChatArguments {
+  nlohmann::ordered_json messages;
+  const ws::ModelSettings* settings;
+};
+ws::Result<ChatArguments> chat_arguments(const Session& s, const char* messages_json, size_t len) {
+  WS_ASSIGN_OR_RETURN(std::string text, text_of(messages_json, len, "messages"));
+  WS_ASSIGN_OR_RETURN(nlohmann::ordered_json messages, ws::parse_chat_messages(text, "messages"));
+  if (!s.settings()) return ws::make_error(ws::ErrorKind::InvalidArgument, "the model is not prepared");
+  return ChatArguments{std::move(messages), s.settings()};
+}
+
 // Recursion that only ends with the stack (for ws_test_trap): the volatile
 // frame keeps the compiler from turning it into a loop.
 int recurse_forever(int depth) {
@@ -323,17 +336,13 @@ EMSCRIPTEN_KEEPALIVE int ws_decode(int handle, const int32_t* ids, int n) {
 EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, size_t len, int add_generation_prompt) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
-  ws::Result<std::string> messages_text = text_of(messages_json, len, "messages");
-  if (!messages_text) return fail(messages_text.error());
-  ws::Result<nlohmann::ordered_json> messages = ws::parse_chat_messages(*messages_text, "messages");
-  if (!messages) return fail(messages.error());
-  const ws::ModelSettings* settings = s->settings();
-  if (!settings) return fail({ws::ErrorKind::InvalidArgument, "the model is not prepared"});
-  ws::Result<ws::RenderedChat> chat = ws::render_model_chat(*settings, *messages, add_generation_prompt != 0);
+  ws::Result<ChatArguments> args = chat_arguments(*s, messages_json, len);
+  if (!args) return fail(args.error());
+  ws::Result<ws::RenderedChat> chat = ws::render_model_chat(*args->settings, args->messages, add_generation_prompt != 0);
   if (!chat) return fail(chat.error());
   nlohmann::ordered_json out = {{"text", chat->text}, {"end_of_turn", chat->end_of_turn},
                                 {"end_of_turn_id", chat->end_of_turn_id.value_or(-1)},
-                                {"origin", settings->chat_template_origin}};
+                                {"origin", args->settings->chat_template_origin}};
   g_text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return static_cast<int>(g_text.size());
 }
@@ -345,13 +354,9 @@ EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, s
 EMSCRIPTEN_KEEPALIVE int ws_chat_prompt(int handle, const char* messages_json, size_t len) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
-  ws::Result<std::string> messages_text = text_of(messages_json, len, "messages");
-  if (!messages_text) return fail(messages_text.error());
-  ws::Result<nlohmann::ordered_json> messages = ws::parse_chat_messages(*messages_text, "messages");
-  if (!messages) return fail(messages.error());
-  const ws::ModelSettings* settings = s->settings();
-  if (!settings) return fail({ws::ErrorKind::InvalidArgument, "the model is not prepared"});
-  ws::Result<ws::ChatPrompt> prompt = ws::encode_model_chat(*settings, *messages);
+  ws::Result<ChatArguments> args = chat_arguments(*s, messages_json, len);
+  if (!args) return fail(args.error());
+  ws::Result<ws::ChatPrompt> prompt = ws::encode_model_chat(*args->settings, args->messages);
   if (!prompt) return fail(prompt.error());
   g_text = nlohmann::json{{"ids", prompt->ids}, {"stop_ids", prompt->stop_ids}}.dump();
   return static_cast<int>(g_text.size());
