@@ -78,7 +78,7 @@ try {
       const generation = model.generate(prompt, { maxNewTokens: tokens, temperature: 0 });
       let step = await generation.next();
       while (!step.done) step = await generation.next();
-      const stats = step.value ?? model.lastGeneration;
+      const stats = step.value;  // the generator's return value
       const out = { loadSeconds, bound: model.memory().boundBytes, heap: model.memory().heapBytes,
         backend: model.info.backend, decode: stats.decodeTokensPerSecond, prefill: stats.prefillTokensPerSecond };
       model.dispose();

@@ -11,6 +11,7 @@ const ui = {
 let model = null;
 let loadController = null;
 let generateController = null;
+let lastGeneration = null;  // the last generate() return value (window.weightstreamDemo, for tests)
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 function showError(error) {
@@ -52,8 +53,8 @@ async function load(event) {
     const seconds = (performance.now() - started) / 1000;
     const info = model.info;
     ui.progress.value = 1;
-    ui.status.textContent = `Loaded ${info.model_type}, ${info.layers} layers, in ${seconds.toFixed(2)} s.`;
-    $('stat-load').textContent = `${mb(info.bytes_to_read)} in ${seconds.toFixed(2)} s (${info.load.mbPerSecond.toFixed(0)} MB/s streaming)`;
+    ui.status.textContent = `Loaded ${info.modelType}, ${info.layers} layers, in ${seconds.toFixed(2)} s.`;
+    $('stat-load').textContent = `${mb(info.bytesToRead)} in ${seconds.toFixed(2)} s (${info.load.mbPerSecond.toFixed(0)} MB/s streaming)`;
     $('stat-backend').textContent = `${info.backend}${ui.worker.checked ? ', in a Web Worker' : ', on the main thread'}`;
     ui.chat.checked = /instruct|chat/i.test(url);
     showMemory();
@@ -75,8 +76,7 @@ async function generate(event) {
   event.preventDefault();
   if (!model) return;
   showError(null);
-  const text = ui.prompt.value;
-  const prompt = ui.chat.checked ? `<|im_start|>user\n${text}<|im_end|>\n<|im_start|>assistant\n` : text;
+  const prompt = ui.prompt.value;
   const number = (id, fallback) => (Number.isFinite($(id).valueAsNumber) ? $(id).valueAsNumber : fallback);
   generateController = new AbortController();
   ui.generate.disabled = true;
@@ -84,21 +84,25 @@ async function generate(event) {
   ui.output.textContent = '';
   ui.output.classList.add('running');
   document.body.dataset.state = 'generating';
+  let g = null;  // the generator's return value: its statistics
   try {
-    for await (const piece of model.generate(prompt, {
+    // chat: the model's own chat template (from its tokenizer_config.json or GGUF metadata).
+    const pieces = model.generate(prompt, {
       maxNewTokens: number('max-new-tokens', 64), temperature: number('temperature', 0), topK: number('top-k', 0),
-      topP: number('top-p', 1), seed: number('seed', 0), signal: generateController.signal,
-    })) {
-      ui.output.textContent += piece;
-    }
+      topP: number('top-p', 1), seed: number('seed', 0), signal: generateController.signal, chat: ui.chat.checked,
+    });
+    let step;
+    while (!(step = await pieces.next()).done) ui.output.textContent += step.value;
+    g = step.value;
   } catch (error) {
+    g = error.generation ?? null;  // the figures so far (a stopped generation's)
     if (error.kind !== 'Cancelled') showError(error);
   } finally {
+    lastGeneration = g;
     ui.output.classList.remove('running');
     ui.generate.disabled = false;
     ui.stop.hidden = true;
     generateController = null;
-    const g = model.lastGeneration;
     if (g) {
       $('stat-prefill').textContent = `${g.prefillTokens} tokens, ${g.prefillTokensPerSecond.toFixed(1)} tokens/s`;
       $('stat-decode').textContent = `${g.decodeTokens} tokens, ${g.decodeTokensPerSecond.toFixed(1)} tokens/s` +
@@ -115,7 +119,7 @@ $('load-form').addEventListener('submit', load);
 $('generate-form').addEventListener('submit', generate);
 
 // Testing hooks (tests/web/browser_e2e.mjs reads these).
-window.weightstreamDemo = { get model() { return model; } };
+window.weightstreamDemo = { get model() { return model; }, get lastGeneration() { return lastGeneration; } };
 
 const params = new URLSearchParams(location.search);
 fetch('/demo-config.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({})).then((config) => {

@@ -128,13 +128,8 @@ nlohmann::ordered_json messages_json(const std::vector<ChatMessage>& messages) {
 Result<std::string> LanguageModel::apply_chat_template(const std::vector<ChatMessage>& messages,
                                                        bool add_generation_prompt) const {
   return call_guarded("apply_chat_template", [&]() -> Result<std::string> {
-    const ModelFiles& files = state_->files;
-    if (files.chat_template.empty()) return make_error(ErrorKind::Unsupported, "the model has no chat template");
-    Result<ChatTemplate> chat = parse_chat_template(files.chat_template, files.tokenizer_config);
-    if (!chat) return make_error(chat.error().kind, files.chat_template_origin + ": " + chat.error().message);
-    Result<std::string> text = render_chat(*chat, messages_json(messages), add_generation_prompt);
-    if (!text) return make_error(text.error().kind, files.chat_template_origin + ": " + text.error().message);
-    return text;
+    WS_ASSIGN_OR_RETURN(RenderedChat rendered, render_model_chat(state_->files, messages_json(messages), add_generation_prompt));
+    return std::move(rendered.text);
   });
 }
 

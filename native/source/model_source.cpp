@@ -6,15 +6,14 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "source/gguf_source.h"
+#include <algorithm>
+#include <vector>
+
 #include "source/transports.h"
 
 namespace ws {
 
 namespace {
-
-constexpr const char* kSingleFile = "model.safetensors";
-constexpr const char* kIndexFile = "model.safetensors.index.json";
 
 bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
@@ -22,19 +21,29 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Reads and validates one shard's header; appends its tensors.
-Status open_shard(Transport& transport, const std::string& file, Checkpoint& checkpoint) {
-  WS_ASSIGN_OR_RETURN(uint64_t file_bytes, transport.file_size(file));
-  uint8_t prefix[8] = {0};
-  if (file_bytes >= 8) WS_TRY(transport.read(file, 0, prefix, 8));
-  const std::string where = transport.describe(file);
-  WS_ASSIGN_OR_RETURN(uint64_t header_bytes, parse_safetensors_prefix(prefix, file_bytes, where));
-  std::string header(header_bytes, '\0');
-  WS_TRY(transport.read(file, 8, reinterpret_cast<uint8_t*>(header.data()), header_bytes));
-  ShardInfo shard;
-  WS_TRY(parse_safetensors_header(header, file_bytes, where, checkpoint.shards.size(), shard, checkpoint.tensors));
-  shard.file_name = file;  // relative: the transport resolves it
-  checkpoint.shards.push_back(std::move(shard));
+// Answers the opener's requests through `transport` until it wants nothing
+// more. A file the transport does not have is the opener's to judge (an
+// optional side file, or a missing shard); every other failure ends the open.
+// A file's size is asked once (over HTTP each ask is a request).
+Status answer_requests(ModelOpener& opener, Transport& transport) {
+  std::vector<uint8_t> bytes;
+  std::map<std::string, uint64_t> sizes;
+  while (!opener.wanted().empty()) {
+    const ByteRequest request = opener.wanted().front();
+    auto known = sizes.find(request.file);
+    Result<uint64_t> file_bytes = known != sizes.end() ? Result<uint64_t>(known->second) : transport.file_size(request.file);
+    if (!file_bytes) {
+      if (file_bytes.error().kind != ErrorKind::NotFound) return file_bytes.error();
+      WS_TRY(opener.absent(request.file, file_bytes.error().message));
+      continue;
+    }
+    sizes[request.file] = *file_bytes;
+    uint64_t n = *file_bytes > request.begin ? std::min(request.end, *file_bytes) - request.begin : 0;
+    if (request.whole && *file_bytes > request.end) n = 0;  // over the cap: refused unread
+    bytes.resize(n);
+    if (n > 0) WS_TRY(transport.read(request.file, request.begin, bytes.data(), n));
+    WS_TRY(opener.answer(request.file, bytes.data(), n, *file_bytes, transport.describe(request.file)));
+  }
   return Status::ok();
 }
 
@@ -93,8 +102,8 @@ std::string redact_url(const std::string& url) {
   return url.substr(0, host) + "***@" + url.substr(at + 1);
 }
 
-Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location,
-                                                      const HttpTransportOptions& http) {
+Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& location, const HttpTransportOptions& http,
+                                                      const OpenOptions& options) {
   auto source = std::unique_ptr<ModelSource>(new ModelSource());
   source->location_ = location;
   std::string weights_file;  // set when the location names one .safetensors file
@@ -126,49 +135,23 @@ Result<std::unique_ptr<ModelSource>> ModelSource::open(const std::string& locati
     }
   }
 
-  Transport& transport = *source->transport_;
-  Checkpoint& checkpoint = source->checkpoint_;
-  if (ends_with(weights_file, ".gguf")) {
-    source->gguf_ = true;
-    WS_TRY(open_gguf(transport, weights_file, checkpoint, source->side_files_, source->side_file_errors_));
-    return source;
-  }
-  if (!weights_file.empty()) {
-    WS_TRY(open_shard(transport, weights_file, checkpoint));
-    return source;
-  }
-  // model.safetensors first, as transformers does (modeling_utils checks
-  // SAFE_WEIGHTS_NAME before SAFE_WEIGHTS_INDEX_NAME): where both lie in a
-  // directory, both programs load the same weights.
-  WS_ASSIGN_OR_RETURN(bool has_single, source->has_file(kSingleFile));
-  if (has_single) {
-    WS_TRY(open_shard(transport, kSingleFile, checkpoint));
-    return source;
-  }
-  WS_ASSIGN_OR_RETURN(bool has_index, source->has_file(kIndexFile));
-  if (has_index) {
-    WS_ASSIGN_OR_RETURN(std::string index_text, source->read_text(kIndexFile, 256ull << 20));
-    WS_ASSIGN_OR_RETURN(ShardIndex index, parse_shard_index(index_text, transport.describe(kIndexFile)));
-    for (const std::string& shard_file : index.shard_files) {
-      Status opened = open_shard(transport, shard_file, checkpoint);
-      if (!opened) {
-        return make_error(opened.error().kind == ErrorKind::NotFound ? ErrorKind::InvalidIndex
-                              : opened.error().kind,
-                          opened.error().message + " (shard named by " + std::string(kIndexFile) + ")");
-      }
-    }
-    WS_TRY(check_shard_index(index, checkpoint, transport.describe(kIndexFile)));
-    checkpoint.index_metadata = index.metadata;
-    return source;
-  }
-  return make_error(ErrorKind::NotFound, redact_url(location) + ": no " + kSingleFile + " or " + kIndexFile + " found");
+  // A safetensors header is read as its 8-byte length, then exactly the
+  // header: natively a round trip is cheap (pread, a kept-alive HTTP
+  // connection) and no byte past the header is read twice, so a slow server
+  // spends its time on the weights (the browser asks for 256 KiB at once).
+  OpenOptions native_options = options;
+  native_options.first_safetensors_prefix_bytes = 8;
+  ModelOpener opener(redact_url(location), weights_file, native_options);
+  WS_TRY(answer_requests(opener, *source->transport_));
+  WS_ASSIGN_OR_RETURN(source->opened_, opener.take());
+  return source;
 }
 
 std::string ModelSource::shown_location() const { return redact_url(location_); }
 
 Result<bool> ModelSource::has_file(const std::string& file_name) {
-  if (side_files_.count(file_name)) return true;
-  if (gguf_) return false;
+  if (opened_.files.count(file_name)) return true;
+  if (opened_.gguf) return false;
   Result<uint64_t> size = transport_->file_size(file_name);
   if (size) return true;
   if (size.error().kind == ErrorKind::NotFound) return false;
@@ -176,11 +159,11 @@ Result<bool> ModelSource::has_file(const std::string& file_name) {
 }
 
 Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_t max_bytes) {
-  auto synthesized = side_files_.find(file_name);
-  if (synthesized != side_files_.end()) return synthesized->second;
-  if (gguf_) {
-    auto why = side_file_errors_.find(file_name);
-    if (why != side_file_errors_.end()) return why->second;
+  auto held = opened_.files.find(file_name);
+  if (held != opened_.files.end()) return held->second;
+  if (opened_.gguf) {
+    auto why = opened_.file_errors.find(file_name);
+    if (why != opened_.file_errors.end()) return why->second;
     return make_error(ErrorKind::NotFound, shown_location() + ": a GGUF file has no " + file_name +
                                                " (only config.json, tokenizer.json and tokenizer_config.json are made from its metadata)");
   }
@@ -195,7 +178,7 @@ Result<std::string> ModelSource::read_text(const std::string& file_name, uint64_
 }
 
 Result<std::shared_ptr<const MappedFile>> ModelSource::map_shard(size_t shard, bool populate) {
-  const ShardInfo& info = checkpoint_.shards[shard];
+  const ShardInfo& info = opened_.checkpoint.shards[shard];
   WS_ASSIGN_OR_RETURN(std::shared_ptr<const MappedFile> mapped, transport_->map(info.file_name, populate));
   if (mapped->size() != info.file_bytes) {  // changed since its header was validated
     return make_error(ErrorKind::Truncated, transport_->describe(info.file_name) + ": file is now " +
@@ -206,8 +189,8 @@ Result<std::shared_ptr<const MappedFile>> ModelSource::map_shard(size_t shard, b
 }
 
 Status ModelSource::load(LoadExecutor& executor) {
-  for (size_t s = 0; s < checkpoint_.shards.size(); ++s) {
-    WS_TRY(transport_->stream(checkpoint_.shards[s].file_name, s, executor));
+  for (size_t s = 0; s < opened_.checkpoint.shards.size(); ++s) {
+    WS_TRY(transport_->stream(opened_.checkpoint.shards[s].file_name, s, executor));
   }
   return Status::ok();
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "load/load.h"
+#include "open/open.h"
 #include "source/http_options.h"
 #include "source/mapped_file.h"
 
@@ -43,10 +44,21 @@ class ModelSource {
   // synthesized from its metadata (read_text returns them).
   // `http` applies to a URL (headers, CA bundle, deadlines; its load deadline
   // runs from this call to the end of load()); check_http_options' errors.
+  // The requests come from the shared ModelOpener (src/open); `options`
+  // decides whether generation's side files are read now (read_text reads
+  // any other file when asked). Errors: the opener's and the transport's.
   static Result<std::unique_ptr<ModelSource>> open(const std::string& location,
-                                                   const HttpTransportOptions& http = {});
+                                                   const HttpTransportOptions& http = {},
+                                                   const OpenOptions& options = without_side_files());
+  static OpenOptions without_side_files() {
+    OpenOptions options;
+    options.side_files = false;
+    return options;
+  }
 
-  const Checkpoint& checkpoint() const { return checkpoint_; }
+  const Checkpoint& checkpoint() const { return opened_.checkpoint; }
+  // The headers and the side files read or made while opening.
+  const OpenedModel& opened() const { return opened_; }
   const std::string& location() const { return location_; }
   // location() for messages: credentials in a URL replaced by ***.
   std::string shown_location() const;
@@ -73,12 +85,9 @@ class ModelSource {
  private:
   std::string location_;
   std::unique_ptr<Transport> transport_;
-  Checkpoint checkpoint_;
   // GGUF: the side files made from its metadata are the only ones: files that
   // happen to lie beside the .gguf belong to some other model.
-  bool gguf_ = false;
-  std::map<std::string, std::string> side_files_;
-  std::map<std::string, Error> side_file_errors_;  // why a GGUF side file could not be made
+  OpenedModel opened_;
 };
 
 }  // namespace ws

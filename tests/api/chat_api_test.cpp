@@ -44,6 +44,54 @@ TEST(LanguageModelChat, RendersLikeTheCliAndAnswers) {
   EXPECT_EQ(answer->text.find("<|im_end|>"), std::string::npos) << answer->text;
 }
 
+// The cross-target chat (tests/web/chat_parity.test.mjs runs it on the CLI,
+// Node and Chromium): chat() and generate() with options.chat + system give the
+// CLI's prompt ids and greedy ids, and the streamed pieces carry no
+// end-of-turn text.
+TEST(LanguageModelChat, SameChatAsTheCliStreamsNoEndOfTurnText) {
+  if (!have_smollm2()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", WS_SMOLLM2_GGUF " absent (.ci/setup.d/30-smollm2.sh)");
+  const std::string system = "Answer in one word.", user = "What is the capital of France?";
+  auto [status, out] = ws::test::run_command(std::string(WS_CLI) + " generate " + WS_SMOLLM2_GGUF + " --chat --system '" +
+                                             system + "' --prompt '" + user +
+                                             "' --max-new-tokens 16 --temperature 0 --threads 1 --json");
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json cli = nlohmann::json::parse(out);
+  ASSERT_TRUE(cli["stopped_at_eos"].get<bool>()) << "the answer ends at its end of turn within 16 tokens";
+
+  ws::Result<ws::LanguageModel> model = ws::LanguageModel::load(WS_SMOLLM2_GGUF);
+  ASSERT_TRUE(model) << model.error().to_string();
+  ws::GenerationOptions options;
+  options.max_new_tokens = 16;
+  std::vector<std::string> pieces;
+  auto collect = [&](const std::string& piece) {
+    pieces.push_back(piece);
+    return true;
+  };
+  auto check = [&](const ws::Generation& g, const char* label) {
+    EXPECT_EQ(g.prompt_ids, cli["prompt_ids"].get<std::vector<int32_t>>()) << label;
+    EXPECT_EQ(g.ids, cli["ids"].get<std::vector<int32_t>>()) << label;
+    EXPECT_TRUE(g.stopped_at_eos) << label;
+    EXPECT_EQ(g.text, cli["text"].get<std::string>()) << label;
+    std::string streamed;
+    for (const std::string& piece : pieces) {
+      streamed += piece;
+      for (const char* end : {"<|im_end|>", "<|endoftext|>", "<|im_start|>"}) {
+        EXPECT_EQ(piece.find(end), std::string::npos) << label << ": streamed " << piece;
+      }
+    }
+    EXPECT_EQ(streamed, g.text) << label;
+    pieces.clear();
+  };
+  ws::Result<ws::Generation> chat = model->chat({{"system", system}, {"user", user}}, options, collect);
+  ASSERT_TRUE(chat) << chat.error().to_string();
+  check(*chat, "chat()");
+  options.chat = true;
+  options.system = system;
+  ws::Result<ws::Generation> generated = model->generate(user, options, collect);
+  ASSERT_TRUE(generated) << generated.error().to_string();
+  check(*generated, "generate() with options.chat");
+}
+
 TEST(LanguageModelChat, WithoutATemplateChatIsUnsupported) {
   ws::Result<ws::LanguageModel> model = ws::LanguageModel::load(std::string(WS_FIXTURES_DIR) + "/models/gpt2");
   ASSERT_TRUE(model) << model.error().to_string();

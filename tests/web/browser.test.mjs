@@ -51,7 +51,7 @@ test('demo page in headless Chromium: greedy text equals the native CLI, heap wi
     await page.click('#generate');
     await page.waitForFunction(() => document.body.dataset.state === 'generated', null, { timeout: 90000 });
     const text = await page.textContent('#output');
-    const stats = await page.evaluate(() => ({ generation: window.weightstreamDemo.model.lastGeneration,
+    const stats = await page.evaluate(() => ({ generation: window.weightstreamDemo.lastGeneration,
       memory: window.weightstreamDemo.model.memory(), info: window.weightstreamDemo.model.info }));
     const rssAfter = browserRss();
 
@@ -91,8 +91,10 @@ test('in Chromium, cross-origin isolated: the pthreads build (when staged) gives
         for (const name of ['llama_gqa', 'gpt2', 'qwen2', 'llama_sharded']) {
           const ref = await (await fetch(`/fixtures/${name}/reference.json`)).json();
           const model = await ws.loadModel(`/fixtures/${name}`);
-          for await (const piece of model.generate(ref.prompt, { maxNewTokens: ref.greedy.length })) void piece;
-          out.push({ name, backend: model.info.backend, ids: model.lastGeneration.ids, greedy: ref.greedy,
+          const iterator = model.generate(ref.prompt, { maxNewTokens: ref.greedy.length });
+          let step;
+          while (!(step = await iterator.next()).done) void step.value;
+          out.push({ name, backend: model.info.backend, ids: step.value.ids, greedy: ref.greedy,
             isolated: crossOriginIsolated, threadsAvailable: ws.canUseThreads(), cores: navigator.hardwareConcurrency });
           model.dispose();
         }

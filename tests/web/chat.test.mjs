@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, collect, requirePresent, skipUnlessRequired, smollm2Gguf, weightstream } from './helpers.mjs';
+import { cli, generateAll, requirePresent, skipUnlessRequired, smollm2Gguf, weightstream } from './helpers.mjs';
 
 const noSmollm2 = !existsSync(smollm2Gguf) && 'SmolLM2 GGUF absent (.ci/setup.d/30-smollm2.sh)';
 
@@ -48,10 +48,10 @@ test('SmolLM2 chat template: wasm renders what the native build renders', { skip
     const native = JSON.parse(execFileSync(cli, ['generate', smollm2Gguf, '--chat', '--prompt', question,
       '--max-new-tokens', '40', '--json', '--threads', '1'], { encoding: 'utf8' }));
     assert.ok(native.stopped_at_eos, 'the native CLI answers within 40 tokens');
-    const text = await collect(model.generate({ messages: [{ role: 'user', content: question }] }, { maxNewTokens: 40 }));
-    assert.deepEqual(model.lastGeneration.promptIds, native.prompt_ids);
-    assert.deepEqual(model.lastGeneration.ids, native.ids);
-    assert.equal(model.lastGeneration.stoppedAtEos, native.stopped_at_eos);
+    const { text, stats } = await generateAll(model.generate({ messages: [{ role: 'user', content: question }] }, { maxNewTokens: 40 }));
+    assert.deepEqual(stats.promptIds, native.prompt_ids);
+    assert.deepEqual(stats.ids, native.ids);
+    assert.equal(stats.stoppedAtEos, native.stopped_at_eos);
     assert.equal(text, native.text);
     // Bad messages are usage errors, before the template runs.
     assert.throws(() => model.applyChatTemplate([{ content: 'no role' }]), { kind: 'InvalidArgument' });

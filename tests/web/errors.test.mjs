@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collect, fixtures, rangeServer, reference, weightstream } from './helpers.mjs';
+import { collect, fixtures, generateAll, rangeServer, reference, root, weightstream } from './helpers.mjs';
 
 function copyFixture(name) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ws-web-'));
@@ -117,8 +117,8 @@ test('HTTP: 404, 5xx retried, dropped connections resumed', async (t) => {
     const server = await rangeServer(fixtures, ['--fail-first', '1']);
     try {
       const model = await ws.loadModel(`${server.url}/llama_sharded`, { retries: 3 });
-      await collect(model.generate(ref.prompt, { maxNewTokens: 8 }));
-      assert.deepEqual(model.lastGeneration.ids, ref.greedy.slice(0, 8));
+      const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: 8 }));
+      assert.deepEqual(stats.ids, ref.greedy.slice(0, 8));
       model.dispose();
     } finally {
       server.close();
@@ -141,8 +141,8 @@ test('HTTP: 404, 5xx retried, dropped connections resumed', async (t) => {
       try {
         const gpt2 = reference('gpt2');
         const model = await ws.loadModel(`${server.url}/gpt2/`);
-        await collect(model.generate(gpt2.prompt, { maxNewTokens: gpt2.greedy.length }));
-        assert.deepEqual(model.lastGeneration.ids, gpt2.greedy);
+        const { stats } = await generateAll(model.generate(gpt2.prompt, { maxNewTokens: gpt2.greedy.length }));
+        assert.deepEqual(stats.ids, gpt2.greedy);
         model.dispose();
       } finally {
         server.close();
@@ -153,8 +153,8 @@ test('HTTP: 404, 5xx retried, dropped connections resumed', async (t) => {
     const server = await rangeServer(fixtures, ['--ignore-range']);
     try {
       const model = await ws.loadModel(`${server.url}/llama_sharded`);
-      await collect(model.generate(ref.prompt, { maxNewTokens: 8 }));
-      assert.deepEqual(model.lastGeneration.ids, ref.greedy.slice(0, 8));
+      const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: 8 }));
+      assert.deepEqual(stats.ids, ref.greedy.slice(0, 8));
       model.dispose();
     } finally {
       server.close();
@@ -186,13 +186,34 @@ test('abort: loading and generating', async (t) => {
     const controller = new AbortController();
     let tokens = 0;
     const onToken = () => { if (++tokens === 3) controller.abort(); };
-    await rejectsWith(collect(model.generate(ref.prompt, { maxNewTokens: 32, signal: controller.signal, onToken })),
-      'Cancelled', ws.CancelledError);
-    assert.equal(model.lastGeneration.ids.length, 3);
+    let cancelled = null;
+    await rejectsWith(collect(model.generate(ref.prompt, { maxNewTokens: 32, signal: controller.signal, onToken }))
+      .catch((error) => { cancelled = error; throw error; }), 'Cancelled', ws.CancelledError);
+    assert.equal(cancelled.generation.ids.length, 3, 'the error carries what was generated before');
     // The model is still usable afterwards.
-    await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-    assert.deepEqual(model.lastGeneration.ids, ref.greedy);
+    const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+    assert.deepEqual(stats.ids, ref.greedy);
     model.dispose();
     assert.throws(() => model.encode('x'), (e) => e.kind === 'InvalidArgument');
   });
+});
+
+// ERROR_KINDS lists every kind the core can return: ws::ErrorKind in
+// src/core/result.h, read from the header itself (up to kLastErrorKind), in
+// its order; and each name the wasm module spells (ws_error_kind) is one of them.
+test('ERROR_KINDS is the C++ ErrorKind enum, in order, plus Internal', async () => {
+  const { CORE_ERROR_KINDS, ERROR_KINDS, errorFromKind } = await weightstream();
+  const header = readFileSync(path.join(root, 'src/core/result.h'), 'utf8');
+  const body = /enum class ErrorKind\s*\{([^}]*)\}/.exec(header)[1];
+  const cpp = body.split('\n').map((line) => line.replace(/\/\/.*$/, '').trim().replace(/,$/, '')).filter(Boolean);
+  const last = /constexpr ErrorKind kLastErrorKind = ErrorKind::(\w+);/.exec(header)[1];
+  assert.equal(cpp[cpp.length - 1], last, 'kLastErrorKind is the enum\'s last value');
+  assert.ok(cpp.length >= 17, `parsed ${cpp.length} kinds from result.h`);
+  assert.deepEqual([...CORE_ERROR_KINDS], cpp);
+  assert.deepEqual([...ERROR_KINDS], [...cpp, 'Internal']);
+  for (const kind of ERROR_KINDS) assert.equal(errorFromKind(kind, 'x').kind, kind);
+  // index.d.ts's ErrorKind type names the same kinds.
+  const dts = readFileSync(path.join(root, 'web/js/index.d.ts'), 'utf8');
+  const union = /export type ErrorKind =([^;]*);/.exec(dts)[1];
+  assert.deepEqual(union.match(/'(\w+)'/g).map((q) => q.slice(1, -1)), [...ERROR_KINDS]);
 });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { collect, fixtures, reference, weightstream } from './helpers.mjs';
+import { generateAll, fixtures, reference, weightstream } from './helpers.mjs';
 
 const encoder = new TextEncoder();
 
@@ -52,12 +52,11 @@ test('raw exports refuse hostile arguments with typed errors', async () => {
   for (const handle of [0, -1, 987654321, destroyed]) {
     const h = `handle ${handle}`;
     expectError(m, `${h}: destroy`, () => m._ws_session_destroy(handle));
-    expectError(m, `${h}: set_file`, () => m._ws_set_file(handle, name, buffer, 4));
+    expectError(m, `${h}: open`, () => m._ws_open(handle, name, name));
+    expectError(m, `${h}: open_wanted`, () => m._ws_open_wanted(handle));
+    expectError(m, `${h}: open_answer`, () => m._ws_open_answer(handle, name, name, buffer, 4, 4));
+    expectError(m, `${h}: open_absent`, () => m._ws_open_absent(handle, name, name));
     expectError(m, `${h}: get_file`, () => m._ws_get_file(handle, name));
-    expectError(m, `${h}: index_shards`, () => m._ws_index_shards(handle));
-    expectError(m, `${h}: begin_shard`, () => m._ws_begin_shard(handle, name, name, 100));
-    expectError(m, `${h}: prefix_buffer`, () => m._ws_prefix_buffer(handle, 8), 0);
-    expectError(m, `${h}: parse_prefix`, () => m._ws_parse_prefix(handle));
     expectError(m, `${h}: prepare`, () => m._ws_prepare(handle, dtype, 1));
     expectError(m, `${h}: info`, () => m._ws_info(handle));
     expectError(m, `${h}: next_target`, () => targetLength(core, handle, 0));
@@ -70,26 +69,38 @@ test('raw exports refuse hostile arguments with typed errors', async () => {
     expectError(m, `${h}: generate_start`, () => m._ws_generate_start(handle, buffer, 1, 4, 0, 0, 1, 1, 0));
     expectError(m, `${h}: generate_step`, () => m._ws_generate_step(handle), -2);
     expectError(m, `${h}: generate_stats`, () => m._ws_generate_stats(handle));
+    expectError(m, `${h}: chat_prompt`, () => m._ws_chat_prompt(handle, buffer, 2));
   }
 
   // A live session, hostile pointers, lengths and numbers.
   const s = m._ws_session_create();
   const pastHeap = heapBytes() + 4096;
-  expectError(m, 'set_file null name', () => m._ws_set_file(s, 0, buffer, 4));
-  expectError(m, 'set_file name past the heap', () => m._ws_set_file(s, pastHeap, buffer, 4));
-  expectError(m, 'set_file null text with a length', () => m._ws_set_file(s, name, 0, 5));
-  expectError(m, 'set_file length -1 (2^32 - 1)', () => m._ws_set_file(s, name, buffer, -1));
-  expectError(m, 'set_file text running past the heap', () => m._ws_set_file(s, name, heapBytes() - 8, 64));
-  assert.equal(m._ws_set_file(s, name, 0, 0), 0, 'an empty file is fine');
-  expectError(m, 'get_file null name', () => m._ws_get_file(s, 0));
+  const empty = cString(core, '');
+  const single = cString(core, 'model.safetensors');
+  expectError(m, 'open_answer before open', () => m._ws_open_answer(s, name, name, buffer, 4, 4));
+  expectError(m, 'open_absent before open', () => m._ws_open_absent(s, name, name));
+  assert.equal(m._ws_open_wanted(s), 0, 'nothing is wanted before open');
+  expectError(m, 'open null location', () => m._ws_open(s, 0, empty));
+  expectError(m, 'open weights file past the heap', () => m._ws_open(s, name, pastHeap));
+  assert.equal(m._ws_open(s, name, empty), 0, 'open a directory');
+  assert.ok(m._ws_open_wanted(s) > 0, 'a directory opener wants its side files and model.safetensors');
+  expectError(m, 'open_answer for a file not asked for', () => m._ws_open_answer(s, dtype, name, buffer, 4, 4));
+  expectError(m, 'open_absent for a file not asked for', () => m._ws_open_absent(s, dtype, name));
+  expectError(m, 'open_answer null file name', () => m._ws_open_answer(s, 0, name, buffer, 4, 4));
+  expectError(m, 'open_answer null location', () => m._ws_open_answer(s, name, 0, buffer, 4, 4));
+  expectError(m, 'open_answer null bytes with a length', () => m._ws_open_answer(s, name, name, 0, 5, 5));
+  expectError(m, 'open_answer bytes running past the heap', () => m._ws_open_answer(s, name, name, heapBytes() - 8, 64, 64));
   for (const size of [NaN, -1, Infinity, 1.5, 2 ** 60]) {
-    expectError(m, `begin_shard size ${size}`, () => m._ws_begin_shard(s, name, name, size));
-    expectError(m, `prefix_buffer ${size}`, () => m._ws_prefix_buffer(s, size), 0);
+    expectError(m, `open_answer length ${size}`, () => m._ws_open_answer(s, name, name, buffer, size, 4));
+    expectError(m, `open_answer file size ${size}`, () => m._ws_open_answer(s, name, name, buffer, 4, size));
     expectError(m, `scratch ${size}`, () => m._ws_scratch(s, size), 0);
   }
-  expectError(m, 'begin_shard null name', () => m._ws_begin_shard(s, 0, name, 100));
-  expectError(m, 'begin_shard null location', () => m._ws_begin_shard(s, name, 0, 100));
-  expectError(m, 'parse_prefix before any shard', () => m._ws_parse_prefix(s), -1, 'Truncated');
+  // An answer of the wrong length ends the open (a failed opener wants nothing more).
+  expectError(m, 'open_answer shorter than asked', () => m._ws_open_answer(s, single, single, buffer, 4, 100));
+  assert.equal(m._ws_open_wanted(s), 0);
+  expectError(m, 'get_file null name', () => m._ws_get_file(s, 0));
+  m._free(empty);
+  m._free(single);
   expectError(m, 'prepare null dtype', () => m._ws_prepare(s, 0, 1));
   expectError(m, 'prepare without shards', () => m._ws_prepare(s, dtype, -7));
   expectError(m, 'next_target with nothing loading', () => targetLength(core, s, -1));
@@ -120,9 +131,8 @@ test('raw exports on a loaded model, then it still generates transformers\' ids'
   const { core, session } = model;
   const m = core.m;
   const name = cString(core, 'model.safetensors');
-  expectError(m, 'begin_shard after prepare', () => m._ws_begin_shard(session, name, name, 100));
-  expectError(m, 'prefix_buffer after prepare', () => m._ws_prefix_buffer(session, 8), 0);
-  expectError(m, 'parse_prefix after prepare', () => m._ws_parse_prefix(session));
+  expectError(m, 'open after prepare', () => m._ws_open(session, name, name));
+  expectError(m, 'open_answer after prepare', () => m._ws_open_answer(session, name, name, name, 4, 4));
   expectError(m, 'prepare twice', () => m._ws_prepare(session, name, 1));
   for (const shard of [-1, 1, 2 ** 31 - 1]) {
     expectError(m, `next_target shard ${shard}`, () => targetLength(core, session, shard));
@@ -137,7 +147,7 @@ test('raw exports on a loaded model, then it still generates transformers\' ids'
   m._free(name);
 
   const ref = reference('gpt2');
-  await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-  assert.deepEqual(model.lastGeneration.ids, ref.greedy);
+  const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+  assert.deepEqual(stats.ids, ref.greedy);
   model.dispose();
 });

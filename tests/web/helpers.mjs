@@ -65,6 +65,15 @@ export async function collect(iterator) {
   return text;
 }
 
+// A generation run to its end: the text, its pieces and the statistics the
+// generator returns (its final {done: true, value}).
+export async function generateAll(iterator) {
+  const pieces = [];
+  let step;
+  while (!(step = await iterator.next()).done) pieces.push(step.value);
+  return { text: pieces.join(''), pieces, stats: step.value };
+}
+
 // demos/web/serve.mjs on a free port; `env` may set WS_DEMO_ROOT (another page).
 export async function demoServer(env = {}) {
   const child = spawn(process.execPath, [path.join(root, 'demos/web/serve.mjs'), '--port', '0'],

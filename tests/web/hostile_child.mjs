@@ -8,7 +8,7 @@
 import { mkdtempSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collect, fixtures, reference, weightstream } from './helpers.mjs';
+import { collect, fixtures, generateAll, reference, weightstream } from './helpers.mjs';
 
 const [caseName, server] = process.argv.slice(2);
 const ws = await weightstream();
@@ -29,8 +29,7 @@ function promiseOf(call) {
 
 async function loadAndGenerate(location, options) {
   const model = await promiseOf(() => ws.loadModel(location, options));
-  await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-  const ids = model.lastGeneration.ids;
+  const { ids } = (await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }))).stats;
   model.dispose();
   return { ids };
 }

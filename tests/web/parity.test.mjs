@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  collect, fixtures, nativeGenerate, rangeServer, reference, requirePresent, skipUnlessRequired, smollm2Gguf,
+  fixtures, generateAll, nativeGenerate, rangeServer, reference, requirePresent, skipUnlessRequired, smollm2Gguf,
   weightstream,
 } from './helpers.mjs';
 
@@ -20,11 +20,10 @@ test('greedy ids from files equal transformers and the native CLI', async (t) =>
       const dir = path.join(fixtures, name);
       const ref = reference(name);
       const model = await loadModel(dir);
-      await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-      const ids = model.lastGeneration.ids;
+      const { ids } = (await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }))).stats;
       assert.deepEqual(ids, ref.greedy, 'transformers');
       assert.deepEqual(ids, nativeGenerate(dir, ref.prompt, ref.greedy.length).ids, 'native CLI');
-      assert.equal(model.memory().boundBytes, model.info.bytes_to_bind);
+      assert.equal(model.memory().boundBytes, model.info.bytesToBind);
       model.dispose();
     });
   }
@@ -38,11 +37,11 @@ test('over HTTP (directory URL with and without a trailing slash, sharded) the s
       const ref = reference(name);
       const progress = [];
       const model = await loadModel(`${server.url}/${name}${suffix}`, { onProgress: (p) => progress.push(p) });
-      await collect(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
-      assert.deepEqual(model.lastGeneration.ids, ref.greedy, name);
+      const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+      assert.deepEqual(stats.ids, ref.greedy, name);
       const last = progress.at(-1);
       assert.equal(last.loaded, last.total);
-      assert.equal(last.total, model.info.bytes_to_read);
+      assert.equal(last.total, model.info.bytesToRead);
       model.dispose();
     }
   } finally {
@@ -56,9 +55,9 @@ test('text prompt: tokens, ids and text equal the native CLI', async () => {
   const prompt = 'Hello world, the stream of weights';
   const native = nativeGenerate(dir, prompt, 16);
   const model = await loadModel(dir);
-  const text = await collect(model.generate(prompt, { maxNewTokens: 16 }));
-  assert.deepEqual(model.lastGeneration.promptIds, native.prompt_ids);
-  assert.deepEqual(model.lastGeneration.ids, native.ids);
+  const { text, stats } = await generateAll(model.generate(prompt, { maxNewTokens: 16 }));
+  assert.deepEqual(stats.promptIds, native.prompt_ids);
+  assert.deepEqual(stats.ids, native.ids);
   assert.equal(text, native.text);
   assert.equal(model.decode(native.ids), native.text);
   model.dispose();
@@ -70,9 +69,9 @@ test('sampling is deterministic for a seed and matches the native CLI', async ()
   const ref = reference('llama_gqa');
   const model = await loadModel(dir);
   const options = { maxNewTokens: 16, temperature: 0.8, topK: 40, topP: 0.9, seed: 7 };
-  await collect(model.generate(ref.prompt, options));
+  const { stats } = await generateAll(model.generate(ref.prompt, options));
   const native = nativeGenerate(dir, ref.prompt, 16, ['--temperature', '0.8', '--top-k', '40', '--top-p', '0.9', '--seed', '7']);
-  assert.deepEqual(model.lastGeneration.ids, native.ids);
+  assert.deepEqual(stats.ids, native.ids);
   model.dispose();
 });
 
@@ -87,8 +86,8 @@ test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the na
     const server = await rangeServer(path.dirname(smollm2Gguf));
     try {
       const model = await loadModel(`${server.url}/${path.basename(smollm2Gguf)}`);
-      const text = await collect(model.generate(prompt, { maxNewTokens: 12 }));
-      assert.deepEqual(model.lastGeneration.ids, native.ids);
+      const { text, stats } = await generateAll(model.generate(prompt, { maxNewTokens: 12 }));
+      assert.deepEqual(stats.ids, native.ids);
       assert.equal(text, native.text);
       model.dispose();
       // .ci/run converts it before the node tests.
@@ -96,8 +95,8 @@ test('SmolLM2 (real weights): GGUF over HTTP and its bf16 conversion give the na
       requirePresent(noBf16);
       if (!noBf16) {
         const bf16 = await loadModel(`${server.url}/${path.basename(smolDir)}`);
-        await collect(bf16.generate(prompt, { maxNewTokens: 12 }));
-        assert.deepEqual(bf16.lastGeneration.ids, nativeGenerate(smolDir, prompt, 12).ids);
+        const { stats: bf16Stats } = await generateAll(bf16.generate(prompt, { maxNewTokens: 12 }));
+        assert.deepEqual(bf16Stats.ids, nativeGenerate(smolDir, prompt, 12).ids);
         bf16.dispose();
       }
     } finally {
@@ -115,10 +114,9 @@ test('SmolLM2: the EOS id ends generation and its text is not streamed, as nativ
     const native = nativeGenerate(smollm2Gguf, prompt, 48);
     const model = await loadModel(smollm2Gguf);
     try {
-      const pieces = [];
-      for await (const piece of model.generate(prompt, { maxNewTokens: 48 })) pieces.push(piece);
-      assert.equal(model.lastGeneration.stoppedAtEos, true, 'the answer should end with <|im_end|> within 48 tokens');
-      assert.deepEqual(model.lastGeneration.ids, native.ids);
+      const { pieces, stats } = await generateAll(model.generate(prompt, { maxNewTokens: 48 }));
+      assert.equal(stats.stoppedAtEos, true, 'the answer should end with <|im_end|> within 48 tokens');
+      assert.deepEqual(stats.ids, native.ids);
       assert.equal(pieces.join(''), native.text);
       assert.ok(!pieces.join('').includes('<|im_end|>'), pieces.join(''));
     } finally {
@@ -141,8 +139,8 @@ test('SmolLM2 bf16 quantized while streaming (dtype q4_0, q8_0) equals the nativ
       for (const dtype of ['q4_0', 'q8_0']) {
         const native = nativeGenerate(smolDir, prompt, 8, ['--dtype', dtype]);
         const model = await loadModel(`${server.url}/${path.basename(smolDir)}`, { dtype });
-        await collect(model.generate(prompt, { maxNewTokens: 8 }));
-        assert.deepEqual(model.lastGeneration.ids, native.ids, dtype);
+        const { stats } = await generateAll(model.generate(prompt, { maxNewTokens: 8 }));
+        assert.deepEqual(stats.ids, native.ids, dtype);
         assert.equal(model.memory().boundBytes, native.load.bound_bytes, dtype);
         model.dispose();
       }

@@ -73,6 +73,14 @@ export class WasmTrapError extends WeightstreamError {
   }
 }
 
+// Every kind the C++ core can return (ws::ErrorKind in src/core/result.h, in
+// its order, up to kLastErrorKind; tests/web/errors.test.mjs checks the two
+// lists agree), then the JS-only 'Internal'.
+export const CORE_ERROR_KINDS = Object.freeze(['InvalidArgument', 'Io', 'Http', 'InvalidHeader', 'InvalidIndex',
+  'InvalidConfig', 'Truncated', 'ShapeMismatch', 'MissingTensor', 'UnexpectedTensor', 'Unsupported', 'OutOfBudget',
+  'Cancelled', 'NotFound', 'Device', 'Timeout', 'Template']);
+export const ERROR_KINDS = Object.freeze([...CORE_ERROR_KINDS, 'Internal']);
+
 const FORMAT_KINDS = new Set(['InvalidHeader', 'InvalidIndex', 'InvalidConfig', 'Truncated', 'ShapeMismatch',
   'MissingTensor', 'UnexpectedTensor']);
 

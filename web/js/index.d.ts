@@ -5,6 +5,10 @@
  * Names of the C++ ws::ErrorKind values; JS-side failures use the same names, plus
  * 'Internal' (JS only): the wasm module trapped (see WasmTrapError).
  */
+/** Every kind the C++ core returns (ws::ErrorKind, up to kLastErrorKind), in its order. */
+export declare const CORE_ERROR_KINDS: readonly Exclude<ErrorKind, 'Internal'>[];
+/** CORE_ERROR_KINDS and the JS-only 'Internal'. */
+export declare const ERROR_KINDS: readonly ErrorKind[];
 export type ErrorKind =
   | 'InvalidArgument' | 'Io' | 'Http' | 'InvalidHeader' | 'InvalidIndex' | 'InvalidConfig' | 'Truncated'
   | 'ShapeMismatch' | 'MissingTensor' | 'UnexpectedTensor' | 'Unsupported' | 'OutOfBudget' | 'Cancelled'
@@ -12,6 +16,8 @@ export type ErrorKind =
 
 export class WeightstreamError extends Error {
   readonly kind: ErrorKind;
+  /** Set on errors that end Model.generate / WorkerModel.generate: what was generated before. */
+  generation?: GenerationStats;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown });
 }
 /**
@@ -110,7 +116,14 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Each token id as it is chosen (main-thread Model only). */
   onToken?: (id: number) => void;
+  /** A text prompt is the user's turn of a conversation in the chat template (as the CLI's --chat). */
+  chat?: boolean;
+  /** The system turn before it (implies chat). */
+  system?: string;
 }
+
+/** What generate() accepts as its prompt. */
+export type Prompt = string | ArrayLike<number> | ChatMessage[] | { messages: ChatMessage[] };
 
 export interface GenerationStats {
   promptIds: number[];
@@ -124,19 +137,20 @@ export interface GenerationStats {
   decodeTokensPerSecond: number;
 }
 
+/** The loaded model, in one naming style (camelCase). */
 export interface ModelInfo {
-  model_type: string;
+  modelType: string;
   layers: number;
-  hidden_size: number;
-  vocab_size: number;
-  max_positions: number;
-  bytes_to_read: number;
-  bytes_to_bind: number;
-  staging_bytes: number;
+  hiddenSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  bytesToRead: number;
+  bytesToBind: number;
+  stagingBytes: number;
   backend: string;
-  has_tokenizer: boolean;
+  hasTokenizer: boolean;
   tensors: number;
-  shards: { file: string; file_bytes: number; begin: number; end: number }[];
+  shards: { file: string; fileBytes: number; begin: number; end: number }[];
   load: { seconds: number; mbPerSecond: number; heapBytes: number };
 }
 
@@ -161,11 +175,10 @@ export interface ChatMessage {
 export class Model {
   readonly info: ModelInfo;
   readonly location: string;
-  lastGeneration: GenerationStats | null;
   memory(): MemoryFigures;
   /** Throws UsageError when `text` is not a string. */
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
-  /** Throws UsageError unless every id is an integer in [0, info.vocab_size). */
+  /** Throws UsageError unless every id is an integer in [0, info.vocabSize). */
   decode(ids: ArrayLike<number>): string;
   /**
    * The conversation as the model's chat template renders it (Jinja, the same engine as the native build,
@@ -175,22 +188,29 @@ export class Model {
    */
   applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
   /**
-   * Text pieces as they are generated. `prompt`: text, token ids (integers in [0, info.vocab_size)), or
-   * `{messages}`: a conversation rendered by the chat template (generation also stops at its end of turn).
-   * Every failure ends the iterator with a WeightstreamError: UsageError for a bad prompt or option, a
-   * second concurrent generate, or dispose() while it runs.
+   * Text pieces as they are generated; the generator's return value (the final `{done: true, value}`)
+   * is the statistics. `prompt`: text, token ids (integers in [0, info.vocabSize)), or a conversation
+   * (`{messages}` or the messages array) rendered by the chat template (generation also stops at its end
+   * of turn); `options.chat` / `options.system` make a text prompt the user's turn.
+   * Every failure ends the iterator with a WeightstreamError (its `generation`: the figures so far, where
+   * the model is still usable): UsageError for a bad prompt or option, a second concurrent generate, or
+   * dispose() while it runs; CancelledError when options.signal aborts.
    */
-  generate(prompt: string | ArrayLike<number> | { messages: ChatMessage[] }, options?: GenerateOptions): AsyncGenerator<string, void, undefined>;
+  generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<string, GenerationStats, undefined>;
   /** Frees the model; a generation in progress ends with a UsageError. Calling it again does nothing. */
   dispose(): void;
 }
 
+/** A Model in a Web Worker: the same calls, each answered by the worker (so encode, decode and
+ * applyChatTemplate return Promises). */
 export class WorkerModel {
   readonly info: ModelInfo;
-  lastGeneration: GenerationStats | null;
   /** The figures the worker last reported. */
   memory(): MemoryFigures;
-  generate(prompt: string | ArrayLike<number> | { messages: ChatMessage[] }, options?: Omit<GenerateOptions, 'onToken'>): AsyncGenerator<string, void, undefined>;
+  encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]>;
+  decode(ids: ArrayLike<number>): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): Promise<string>;
+  generate(prompt: Prompt, options?: Omit<GenerateOptions, 'onToken'>): AsyncGenerator<string, GenerationStats, undefined>;
   /** Frees the model by ending its worker; a generation in progress ends with a UsageError. */
   dispose(): void;
 }

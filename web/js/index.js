@@ -8,63 +8,82 @@
 //   model.dispose();
 import { canUseThreads, loadCore, isNode } from './core.js';
 import { openLocation } from './sources.js';
-import { CancelledError, FormatError, UsageError, WeightstreamError, asWeightstreamError } from './errors.js';
-import { chatMessages, invalid, generateOptions, loadArguments, promptArgument, tokenIds } from './options.js';
+import { CancelledError, UsageError, WeightstreamError, asWeightstreamError } from './errors.js';
+import { chatMessages, chatPrompt, invalid, generateOptions, loadArguments, promptArgument, tokenIds } from './options.js';
 import { LoadSignal } from './transfer.js';
 
 export * from './errors.js';
 export { canUseThreads, loadCore };
 export { loadModelInWorker, WorkerModel } from './worker_client.js';
 
-const INDEX_FILE = 'model.safetensors.index.json';
-const SINGLE_FILE = 'model.safetensors';
-const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja',
-  'chat_template.json'];
-// Most safetensors headers fit (a 7B shard's is tens of kB); GGUF vocabularies grow it.
-const FIRST_PREFIX_BYTES = 256 << 10;
-
 function yieldToEventLoop() {
   return new Promise((resolve) => (isNode ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
-// Reads one shard's header into the core: a prefix, grown until it parses.
-async function feedHeader(core, session, source, file) {
-  const first = await source.prefix(file, 0, FIRST_PREFIX_BYTES);
-  core.withCString(file, (name) => core.withCString(source.url(file), (where) =>
-    core.check(core.m._ws_begin_shard(session, name, where, first.fileBytes))));
-  let have = 0;
-  let chunk = first.bytes;
-  for (;;) {
-    const ptr = core.m._ws_prefix_buffer(session, have + chunk.length);
-    if (!ptr) core.fail();
-    core.heap().set(chunk, ptr + have);
-    have += chunk.length;
-    const need = core.m._ws_parse_prefix(session);
-    if (need < 0) core.fail();
-    if (need === 0) return;
-    chunk = (await source.prefix(file, have, need)).bytes;
-    // Never ask again for nothing: a header that claims more bytes than the
-    // file has would otherwise loop here forever.
-    if (chunk.length === 0) {
-      throw new FormatError('Truncated', `${source.url(file)}: the header parser asks for bytes up to ${need}, the file ends at ${have}`);
+const encoder = new TextEncoder();
+
+// One request of the core's opener, fetched: {bytes, fileBytes}, or {absent}
+// (the reason) for a file the source does not have.
+async function fetchRequest(source, request) {
+  try {
+    if (request.whole) {  // a side file (small: the source caps it)
+      const text = await source.text(request.file, { optional: true });
+      if (text === null) return { absent: `${source.url(request.file)}: not found` };
+      const bytes = encoder.encode(text);
+      return { bytes, fileBytes: bytes.length };
     }
+    return await source.prefix(request.file, request.begin, request.end);
+  } catch (error) {
+    if (error.kind === 'NotFound') return { absent: error.message };
+    throw error;
   }
+}
+
+// Opens the model in the core: the shared opener (src/open) decides which
+// bytes of which files it needs (side files, safetensors headers, a GGUF
+// header prefix that grows); this only fetches them, each round's requests in
+// parallel.
+async function openInCore(core, session, source, location, weightsFile) {
+  core.withCString(location, (l) => core.withCString(weightsFile ?? '', (w) => core.check(core.m._ws_open(session, l, w))));
+  while (core.check(core.m._ws_open_wanted(session)) > 0) {
+    const wanted = JSON.parse(core.text());
+    const answers = await Promise.all(wanted.map((request) => fetchRequest(source, request)));
+    wanted.forEach((request, i) => core.withCString(request.file, (file) => {
+      const answer = answers[i];
+      if (answer.absent !== undefined) {
+        core.withCString(answer.absent, (why) => core.check(core.m._ws_open_absent(session, file, why)));
+      } else {
+        core.withCString(source.url(request.file), (where) => core.withBytes(answer.bytes, (ptr, len) =>
+          core.check(core.m._ws_open_answer(session, file, where, ptr, len, answer.fileBytes))));
+      }
+    }));
+  }
+}
+
+// The core's model description (ws_info, snake_case JSON) in the JS API's
+// one naming style (camelCase).
+function modelInfo(raw) {
+  return {
+    modelType: raw.model_type, layers: raw.layers, hiddenSize: raw.hidden_size, vocabSize: raw.vocab_size,
+    maxPositions: raw.max_positions, bytesToRead: raw.bytes_to_read, bytesToBind: raw.bytes_to_bind,
+    stagingBytes: raw.staging_bytes, backend: raw.backend, hasTokenizer: raw.has_tokenizer, tensors: raw.tensors,
+    shards: raw.shards.map((s) => ({ file: s.file, fileBytes: s.file_bytes, begin: s.begin, end: s.end })),
+  };
 }
 
 export class Model {
   constructor(core, session, info, location) {
     this.core = core;
     this.session = session;
-    this.info = info;          // model type, sizes, bytes bound, backend
+    this.info = info;          // model type, sizes, bytes bound, backend (ModelInfo)
     this.location = location;
-    this.lastGeneration = null;
     this.busy = false;
   }
 
   // Bytes held by the weights, and the whole wasm heap (weights + code +
   // activations + KV cache + allocator slack).
   memory() {
-    return { boundBytes: this.info.bytes_to_bind, heapBytes: this.core.heap().length };
+    return { boundBytes: this.info.bytesToBind, heapBytes: this.core.heap().length };
   }
 
   encode(text, options) {
@@ -79,7 +98,7 @@ export class Model {
 
   decode(ids) {
     this.live();
-    const checked = tokenIds(ids, this.info.vocab_size);
+    const checked = tokenIds(ids, this.info.vocabSize);
     this.core.withInt32s(checked, (ptr, n) => this.core.check(this.core.m._ws_decode(this.session, ptr, n)));
     return this.core.text();
   }
@@ -103,28 +122,36 @@ export class Model {
     return JSON.parse(this.core.text());
   }
 
-  // An async iterator of text pieces. `prompt`: text (tokenized with the
-  // model's tokenizer, special tokens added), an array of token ids, or
-  // {messages: [{role, content}, ...]}: the conversation in the chat template
-  // (generation stops at its end of turn too).
-  // Temperature 0 (the default) is greedy. After it ends, lastGeneration
-  // holds {ids, promptIds, stoppedAtEos, prefill/decode tokens per second}.
+  // An async generator of text pieces whose return value (the iterator's
+  // final {done: true, value}) is the statistics: {ids, promptIds,
+  // stoppedAtEos, prefill/decode tokens and seconds and tokens per second}.
+  // `prompt`: text (tokenized with the model's tokenizer, special tokens
+  // added), an array of token ids, or a conversation ({messages: [...]} or
+  // the [{role, content}, ...] array itself) in the chat template; with
+  // options.chat (or options.system) a text prompt is the user's turn, after
+  // the system turn. A conversation also stops at the template's end of turn.
+  // Temperature 0 (the default) is greedy. A failure (a cancellation
+  // included) carries the figures so far as error.generation.
   // Every failure, misuse included, ends the iterator with a
   // WeightstreamError; dispose() during generation ends it with a UsageError.
   async *generate(prompt, options) {
     this.live();
-    const checkedPrompt = promptArgument(prompt, this.info.vocab_size);
-    const { maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, signal, onToken } = generateOptions(options);
+    let checkedPrompt = promptArgument(prompt, this.info.vocabSize);
+    const { maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, signal, onToken, chat, system } =
+      generateOptions(options);
+    if (chat && typeof checkedPrompt === 'string') checkedPrompt = chatPrompt(checkedPrompt, system);
     if (this.busy) throw new UsageError('InvalidArgument', 'this model is already generating');
     let promptIds = checkedPrompt;
     const stopIds = [];
     if (typeof checkedPrompt === 'string') {
       promptIds = this.encode(checkedPrompt);
     } else if (checkedPrompt.messages) {
-      const chat = this.renderChat(checkedPrompt.messages);
-      // The template writes its own special tokens, as apply_chat_template does.
-      promptIds = this.encode(chat.text, { addSpecialTokens: false });
-      if (chat.end_of_turn_id >= 0) stopIds.push(chat.end_of_turn_id);
+      // Rendered and encoded by the core (encode_model_chat), as natively.
+      const json = JSON.stringify(checkedPrompt.messages);
+      this.core.withBytes(json, (ptr, len) => this.core.check(this.core.m._ws_chat_prompt(this.session, ptr, len)));
+      const chat = JSON.parse(this.core.text());
+      promptIds = chat.ids;
+      stopIds.push(...chat.stop_ids);
     }
     const { core, session } = this;
     // The session may be freed (dispose) while this generator waits at a
@@ -153,22 +180,28 @@ export class Model {
         await yieldToEventLoop();  // let the page paint and abort signals fire
         stillLive();
       }
+      return this.generationStats(promptIds);
     } catch (error) {
-      throw asWeightstreamError(error, this.location);
+      const typed = asWeightstreamError(error, this.location);
+      // What was generated before the failure (a cancelled generation's ids).
+      if (this.session === session && !core.discarded) typed.generation = this.generationStats(promptIds);
+      throw typed;
     } finally {
       if (this.session === session) this.busy = false;
-      if (this.session === session && !core.discarded) {
-        core.m._ws_generate_stats(session);
-        const s = JSON.parse(core.text());
-        this.lastGeneration = {
-          promptIds, ids: s.ids, stoppedAtEos: s.stopped_at_eos,
-          prefillTokens: s.prefill_tokens, prefillSeconds: s.prefill_seconds,
-          decodeTokens: s.decode_tokens, decodeSeconds: s.decode_seconds,
-          prefillTokensPerSecond: s.prefill_seconds > 0 ? s.prefill_tokens / s.prefill_seconds : 0,
-          decodeTokensPerSecond: s.decode_seconds > 0 ? s.decode_tokens / s.decode_seconds : 0,
-        };
-      }
     }
+  }
+
+  // The current generation's figures (ws_generate_stats).
+  generationStats(promptIds) {
+    this.core.m._ws_generate_stats(this.session);
+    const s = JSON.parse(this.core.text());
+    return {
+      promptIds, ids: s.ids, stoppedAtEos: s.stopped_at_eos,
+      prefillTokens: s.prefill_tokens, prefillSeconds: s.prefill_seconds,
+      decodeTokens: s.decode_tokens, decodeSeconds: s.decode_seconds,
+      prefillTokensPerSecond: s.prefill_seconds > 0 ? s.prefill_tokens / s.prefill_seconds : 0,
+      decodeTokensPerSecond: s.decode_seconds > 0 ? s.decode_tokens / s.decode_seconds : 0,
+    };
   }
 
   // Frees the weights and everything else the model holds in the heap (the
@@ -213,42 +246,13 @@ export async function loadModel(location, options) {
     session = core.m._ws_session_create();
     if (!session) core.fail();
     const started = performance.now();
-    const setFile = (name, text) => core.withCString(name, (n) => core.withBytes(text, (p, len) =>
-      core.check(core.m._ws_set_file(session, n, p, len))));
-    let shardFiles;
-    if (weightsFile && /\.gguf$/i.test(weightsFile)) {
-      shardFiles = [weightsFile];  // config and tokenizer come from its metadata
-      for (const name of ['config.json', ...SIDE_FILES]) {
-        const text = await source.text(name, { optional: true }).catch((error) => {
-          if (load.abortError()) throw load.abortError();
-          return null;
-        });
-        if (text !== null && name === 'generation_config.json') setFile(name, text);
-      }
-    } else {
-      const texts = await Promise.all(['config.json', ...SIDE_FILES].map((name) =>
-        source.text(name, { optional: name !== 'config.json' })));
-      texts.forEach((text, i) => { if (text !== null) setFile(i ? SIDE_FILES[i - 1] : 'config.json', text); });
-      if (weightsFile) {
-        shardFiles = [weightsFile];
-      } else {
-        const index = await source.text(INDEX_FILE, { optional: true });
-        if (index !== null) {
-          setFile(INDEX_FILE, index);
-          core.check(core.m._ws_index_shards(session));
-          shardFiles = JSON.parse(core.text());
-        } else {
-          shardFiles = [SINGLE_FILE];
-        }
-      }
-    }
-    for (const file of shardFiles) await feedHeader(core, session, source, file);
+    await openInCore(core, session, source, args.location, weightsFile);
     const threadCount = threads === 'auto' ? core.threads : Math.max(1, Math.min(threads, core.threads));
     core.withCString(dtype, (d) => core.check(core.m._ws_prepare(session, d, threadCount)));
     core.m._ws_info(session);
-    const info = JSON.parse(core.text());
+    const info = modelInfo(JSON.parse(core.text()));
 
-    const total = info.bytes_to_read;
+    const total = info.bytesToRead;
     let loaded = 0;
     let lastReport = 0;
     const loadStart = performance.now();
@@ -260,8 +264,8 @@ export async function loadModel(location, options) {
       onProgress({ loaded, total, mbPerSecond: seconds > 0 ? loaded / 1e6 / seconds : 0 });
     };
     report(true);
-    for (let i = 0; i < shardFiles.length; ++i) {
-      await source.stream(core, session, i, shardFiles[i], info.shards[i].end, (n) => {
+    for (let i = 0; i < info.shards.length; ++i) {
+      await source.stream(core, session, i, info.shards[i].file, info.shards[i].end, (n) => {
         loaded += n;
         report(false);
       });

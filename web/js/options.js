@@ -153,7 +153,8 @@ export function tokenIds(ids, vocabSize, what = 'token ids') {
   return out;
 }
 
-// Model.generate's prompt (text, or token ids below `vocabSize`).
+// Model.generate's prompt (text, token ids below `vocabSize`, {messages} or a
+// messages array).
 export function promptArgument(prompt, vocabSize) {
   if (typeof prompt === 'string') return prompt;
   if (prompt === undefined || prompt === null || typeof prompt !== 'object') {
@@ -161,6 +162,10 @@ export function promptArgument(prompt, vocabSize) {
   }
   if (!Array.isArray(prompt) && !ArrayBuffer.isView(prompt) && 'messages' in prompt) {
     return { messages: chatMessages(prompt.messages) };
+  }
+  // A bare conversation: an array of {role, content} (token ids are numbers).
+  if (Array.isArray(prompt) && prompt.length > 0 && prompt[0] !== null && typeof prompt[0] === 'object') {
+    return { messages: chatMessages(prompt) };
   }
   return tokenIds(prompt, vocabSize, 'the prompt');
 }
@@ -189,5 +194,26 @@ export function generateOptions(options) {
     seed: integer(o.seed ?? 0, 'seed', 0, Number.MAX_SAFE_INTEGER),
     signal: optionalSignal(o.signal, 'signal'),
     onToken: optionalFunction(o.onToken, 'onToken'),
+    // A text prompt as the user's turn of a conversation in the chat template,
+    // after `system` when given (as the CLI's --chat --system).
+    chat: optionalBoolean(o.chat, 'chat') ?? (o.system !== undefined && o.system !== null),
+    system: optionalString(o.system, 'system'),
   };
+}
+
+function optionalBoolean(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false, not ${describe(value)}`);
+  return value;
+}
+
+function optionalString(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalid(`${name} must be a string, not ${describe(value)}`);
+  return value;
+}
+
+// The conversation a text prompt becomes with {chat: true, system}.
+export function chatPrompt(text, system) {
+  return { messages: [...(system !== undefined ? [{ role: 'system', content: system }] : []), { role: 'user', content: text }] };
 }

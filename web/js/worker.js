@@ -37,15 +37,27 @@ self.onmessage = async (event) => {
       generations.set(msg.id, controller);
       try {
         if (!model) throw Object.assign(new Error('no model is loaded'), { kind: 'InvalidArgument' });
-        for await (const piece of model.generate(msg.prompt, { ...msg.options, signal: controller.signal })) {
-          self.postMessage({ type: 'piece', id: msg.id, piece });
-        }
-        self.postMessage({ type: 'done', id: msg.id, generation: model.lastGeneration, memory: model.memory() });
+        const iterator = model.generate(msg.prompt, { ...msg.options, signal: controller.signal });
+        let step;
+        while (!(step = await iterator.next()).done) self.postMessage({ type: 'piece', id: msg.id, piece: step.value });
+        self.postMessage({ type: 'done', id: msg.id, generation: step.value, memory: model.memory() });
       } catch (error) {
         self.postMessage({ type: 'generate-error', id: msg.id, error: serialize(error),
-          generation: model?.lastGeneration, memory: model?.memory() });
+          generation: error?.generation, memory: model?.memory() });
       } finally {
         generations.delete(msg.id);
+      }
+      break;
+    }
+    case 'call': {  // encode, decode, applyChatTemplate: answered synchronously by the model
+      try {
+        if (!model) throw Object.assign(new Error('no model is loaded'), { kind: 'InvalidArgument' });
+        if (!['encode', 'decode', 'applyChatTemplate'].includes(msg.method)) {
+          throw Object.assign(new Error(`no method ${msg.method}`), { kind: 'InvalidArgument' });
+        }
+        self.postMessage({ type: 'result', id: msg.id, value: model[msg.method](...msg.args) });
+      } catch (error) {
+        self.postMessage({ type: 'call-error', id: msg.id, error: serialize(error) });
       }
       break;
     }

@@ -2,14 +2,13 @@
 // Weights, forward passes and the wasm heap all live in the worker; the page
 // gets progress events, text pieces and figures through postMessage.
 import { CancelledError, UnsupportedError, UsageError, WeightstreamError, asWeightstreamError, reviveError } from './errors.js';
-import { generateOptions, loadArguments, promptArgument } from './options.js';
+import { chatMessages, chatPrompt, generateOptions, loadArguments, promptArgument } from './options.js';
 
 export class WorkerModel {
   constructor(worker, info, memory) {
     this.worker = worker;
     this.info = info;
     this.lastMemory = memory;
-    this.lastGeneration = null;
     this.nextId = 1;
     // Generations waiting for messages: each ends with the error it is handed
     // when the model is disposed or the worker dies.
@@ -28,13 +27,66 @@ export class WorkerModel {
     return this.lastMemory;
   }
 
-  // Same as Model.generate: an async iterator of text pieces, arguments
-  // checked the same way before anything is sent to the worker.
+  // Model.encode, decode and applyChatTemplate, run in the worker: each
+  // returns a Promise of what the Model method returns (or rejects with the
+  // same WeightstreamError).
+  encode(text, options) {
+    return this.call('encode', [text, options]);
+  }
+
+  decode(ids) {
+    return this.call('decode', [Array.from(ids ?? [])]);
+  }
+
+  applyChatTemplate(messages, options) {
+    try {
+      chatMessages(messages);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.call('applyChatTemplate', [messages, options]);
+  }
+
+  call(method, args) {
+    if (!this.worker) return Promise.reject(new UsageError('InvalidArgument', 'the model was disposed'));
+    const id = this.nextId++;
+    const worker = this.worker;
+    return new Promise((resolve, reject) => {
+      const ender = (error) => {
+        finish();
+        reject(error);
+      };
+      const onMessage = (event) => {
+        const msg = event.data;
+        if (msg.id !== id) return;
+        finish();
+        if (msg.type === 'result') resolve(msg.value);
+        else reject(reviveError(msg.error));
+      };
+      const finish = () => {
+        this.pending.delete(ender);
+        worker.removeEventListener('message', onMessage);
+      };
+      this.pending.add(ender);
+      worker.addEventListener('message', onMessage);
+      try {
+        worker.postMessage({ type: 'call', id, method, args });
+      } catch (error) {
+        finish();
+        reject(new UsageError('InvalidArgument', `${method}: an argument cannot be sent to the worker (${error.message})`));
+      }
+    });
+  }
+
+  // Same as Model.generate: an async generator of text pieces returning the
+  // statistics, arguments checked the same way before anything is sent to
+  // the worker.
   async *generate(prompt, options) {
     if (!this.worker) throw new UsageError('InvalidArgument', 'the model was disposed');
-    const checkedPrompt = promptArgument(prompt, this.info.vocab_size);
-    const { signal, onToken, ...rest } = generateOptions(options);
+    let checkedPrompt = promptArgument(prompt, this.info.vocabSize);
+    const { signal, onToken, chat, system, ...rest } = generateOptions(options);
     void onToken;  // ids are not sent back from the worker
+    if (chat && typeof checkedPrompt === 'string') checkedPrompt = chatPrompt(checkedPrompt, system);
     const id = this.nextId++;
     const queue = [];
     let wake = null;
@@ -62,13 +114,13 @@ export class WorkerModel {
         if (msg.type === 'piece') {
           yield msg.piece;
         } else if (msg.type === 'done') {
-          this.lastGeneration = msg.generation;
           this.lastMemory = msg.memory;
-          return;
+          return msg.generation;
         } else if (msg.type === 'generate-error') {
-          if (msg.generation) this.lastGeneration = msg.generation;
           if (msg.memory) this.lastMemory = msg.memory;
-          throw reviveError(msg.error);
+          const error = reviveError(msg.error);
+          if (msg.generation) error.generation = msg.generation;
+          throw error;
         } else if (msg.type === 'ended') {
           throw msg.error;
         }

@@ -67,6 +67,19 @@ ws::Result<size_t> checked_shard(Session* s, int shard) {
   return static_cast<size_t>(shard);
 }
 
+// The messages JSON at (messages_json, len) and the settings of the prepared
+// session they are for.
+struct ChatArguments {
+  nlohmann::ordered_json messages;
+  const ws::ModelSettings* settings;
+};
+ws::Result<ChatArguments> chat_arguments(const Session& s, const char* messages_json, size_t len) {
+  WS_ASSIGN_OR_RETURN(std::string text, text_of(messages_json, len, "messages"));
+  WS_ASSIGN_OR_RETURN(nlohmann::ordered_json messages, ws::parse_chat_messages(text, "messages"));
+  if (!s.settings()) return ws::make_error(ws::ErrorKind::InvalidArgument, "the model is not prepared");
+  return ChatArguments{std::move(messages), s.settings()};
+}
+
 // Recursion that only ends with the stack (for ws_test_trap): the volatile
 // frame keeps the compiler from turning it into a loop.
 int recurse_forever(int depth) {
@@ -79,7 +92,9 @@ int recurse_forever(int depth) {
 
 extern "C" {
 
-EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 1; }
+// 2: opening through the shared opener (ws_open*) replaced ws_set_file,
+// ws_index_shards, ws_begin_shard, ws_prefix_buffer and ws_parse_prefix.
+EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 2; }
 EMSCRIPTEN_KEEPALIVE int ws_max_threads() { return ws::web::kMaxThreads; }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_kind() { return ws::error_kind_name(g_error.kind); }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_message() { return g_error.message.c_str(); }
@@ -102,20 +117,68 @@ EMSCRIPTEN_KEEPALIVE int ws_session_destroy(int handle) {
   return destroyed ? 0 : fail(destroyed.error());
 }
 
-// A side file (config.json, tokenizer.json, ...): `len` bytes at `text`.
-EMSCRIPTEN_KEEPALIVE int ws_set_file(int handle, const char* name, const char* text, size_t len) {
+// Opening protocol, the shared ModelOpener's (src/open/open.h): ws_open, then
+// while ws_open_wanted() > 0, answer each request it lists (JSON array of
+// {file, begin, end, optional, whole} in ws_text()) with ws_open_answer (the
+// bytes [begin, min(end, file size)) of the file) or ws_open_absent (no such
+// file); then ws_prepare. `location` (the URL or path) is what messages name;
+// `weights_file` the .gguf / .safetensors file it names, or "" for a directory.
+EMSCRIPTEN_KEEPALIVE int ws_open(int handle, const char* location, const char* weights_file) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
-  ws::Result<std::string> file_name = checked_c_string(name, "file name");
-  if (!file_name) return fail(file_name.error());
-  ws::Result<std::string> content = text_of(text, len, "file text");
-  if (!content) return fail(content.error());
-  s->set_file(*file_name, std::move(*content));
-  return 0;
+  ws::Result<std::string> where = checked_c_string(location, "model location");
+  if (!where) return fail(where.error());
+  ws::Result<std::string> file = checked_c_string(weights_file, "weights file name");
+  if (!file) return fail(file.error());
+  ws::Status status = s->open(*where, *file);
+  return status ? 0 : fail(status.error());
 }
 
-// 1 and the text in ws_text() when the session has `name` (given or
-// synthesized from a GGUF header), 0 when not, -1 on error.
+// How many requests are outstanding (listed in ws_text()); -1 on error.
+EMSCRIPTEN_KEEPALIVE int ws_open_wanted(int handle) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  nlohmann::json list = nlohmann::json::array();
+  for (const ws::ByteRequest& r : s->open_wanted()) {
+    list.push_back({{"file", r.file}, {"begin", r.begin}, {"end", r.end}, {"optional", r.optional}, {"whole", r.whole}});
+  }
+  g_text = list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return static_cast<int>(list.size());
+}
+
+// `len` bytes at `data`: the answer to the request for `file`, a file of
+// `file_bytes` bytes at `where` (its URL or path, for messages).
+EMSCRIPTEN_KEEPALIVE int ws_open_answer(int handle, const char* file, const char* where, const uint8_t* data, double len,
+                                        double file_bytes) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> name = checked_c_string(file, "file name");
+  if (!name) return fail(name.error());
+  ws::Result<std::string> shown = checked_c_string(where, "file location");
+  if (!shown) return fail(shown.error());
+  ws::Result<uint64_t> size = checked_size(len, "answer length");
+  if (!size) return fail(size.error());
+  ws::Result<uint64_t> total = checked_size(file_bytes, "file size");
+  if (!total) return fail(total.error());
+  if (ws::Status in_heap = check_heap_range(data, *size, "answer bytes"); !in_heap) return fail(in_heap.error());
+  ws::Status status = s->open_answer(*name, data, *size, *total, *shown);
+  return status ? 0 : fail(status.error());
+}
+
+// `file` does not exist; `why` (the transport's words) names it.
+EMSCRIPTEN_KEEPALIVE int ws_open_absent(int handle, const char* file, const char* why) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<std::string> name = checked_c_string(file, "file name");
+  if (!name) return fail(name.error());
+  ws::Result<std::string> reason = checked_c_string(why, "reason");
+  if (!reason) return fail(reason.error());
+  ws::Status status = s->open_absent(*name, *reason);
+  return status ? 0 : fail(status.error());
+}
+
+// 1 and the text in ws_text() when the opened model has the side file `name`
+// (read, or made from a GGUF header), 0 when not, -1 on error.
 EMSCRIPTEN_KEEPALIVE int ws_get_file(int handle, const char* name) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
@@ -125,59 +188,6 @@ EMSCRIPTEN_KEEPALIVE int ws_get_file(int handle, const char* name) {
   if (!text) return 0;
   g_text = *text;
   return 1;
-}
-
-// Parses model.safetensors.index.json: the shard count, names as a JSON array
-// in ws_text(); -1 on error.
-EMSCRIPTEN_KEEPALIVE int ws_index_shards(int handle) {
-  Session* s = session_or_fail(handle);
-  if (!s) return -1;
-  ws::Result<std::vector<std::string>> shards = s->index_shards();
-  if (!shards) return fail(shards.error());
-  g_text = nlohmann::json(*shards).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return static_cast<int>(shards->size());
-}
-
-EMSCRIPTEN_KEEPALIVE int ws_begin_shard(int handle, const char* file_name, const char* location, double file_bytes) {
-  Session* s = session_or_fail(handle);
-  if (!s) return -1;
-  ws::Result<std::string> name = checked_c_string(file_name, "shard file name");
-  if (!name) return fail(name.error());
-  ws::Result<std::string> where = checked_c_string(location, "shard location");
-  if (!where) return fail(where.error());
-  ws::Result<uint64_t> bytes = checked_size(file_bytes, "shard file size");
-  if (!bytes) return fail(bytes.error());
-  ws::Status status = s->begin_shard(*name, *where, *bytes);
-  return status ? 0 : fail(status.error());
-}
-
-// Room for the first `bytes` bytes of the shard; JS writes the ones it has
-// not given yet. nullptr and an error: OutOfBudget past the header caps,
-// InvalidArgument for a bad handle or size, or after prepare.
-EMSCRIPTEN_KEEPALIVE uint8_t* ws_prefix_buffer(int handle, double bytes) {
-  Session* s = session_or_fail(handle);
-  if (!s) return nullptr;
-  ws::Result<uint64_t> size = checked_size(bytes, "header prefix size");
-  if (!size) {
-    fail(size.error());
-    return nullptr;
-  }
-  if (s->model()) {
-    fail({ws::ErrorKind::InvalidArgument, "shards must be given before prepare"});
-    return nullptr;
-  }
-  uint8_t* p = s->prefix_buffer(*size);
-  if (!p) fail({ws::ErrorKind::OutOfBudget, "header prefix of " + std::to_string(*size) + " bytes refused"});
-  return p;
-}
-
-// 0 when the header is parsed, else the prefix length needed; -1 on error.
-EMSCRIPTEN_KEEPALIVE double ws_parse_prefix(int handle) {
-  Session* s = session_or_fail(handle);
-  if (!s) return -1;
-  ws::Result<uint64_t> need = s->parse_prefix();
-  if (!need) return fail(need.error());
-  return static_cast<double>(*need);
 }
 
 // `threads`: what the backend may use, clamped to ws_max_threads().
@@ -321,31 +331,34 @@ EMSCRIPTEN_KEEPALIVE int ws_decode(int handle, const int32_t* ids, int n) {
 // the model's chat template (chat_template.jinja / .json or
 // tokenizer_config.json's, a GGUF's included) with the Jinja engine the CLI
 // uses: JSON {"text", "end_of_turn", "end_of_turn_id" (-1: not one token),
-// "origin"} in ws_text(), its byte length; -1 on error (Unsupported when the
-// model has no template, Template for the template's own errors).
+// "origin"} in ws_text(), its byte length; -1 on error (render_model_chat's:
+// Unsupported when the model has no template, Template for its own errors).
 EMSCRIPTEN_KEEPALIVE int ws_render_chat(int handle, const char* messages_json, size_t len, int add_generation_prompt) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
-  ws::Result<std::string> messages_text = text_of(messages_json, len, "messages");
-  if (!messages_text) return fail(messages_text.error());
-  ws::Result<nlohmann::ordered_json> messages = ws::parse_chat_messages(*messages_text, "messages");
-  if (!messages) return fail(messages.error());
-  const ws::ChatTemplateSource source = ws::find_chat_template(
-      s->file("chat_template.jinja"), s->file("chat_template.json"), s->file("tokenizer_config.json"));
-  if (source.text.empty()) return fail({ws::ErrorKind::Unsupported, "the model has no chat template"});
-  const std::string* config = s->file("tokenizer_config.json");
-  ws::Result<ws::ChatTemplate> chat = ws::parse_chat_template(source.text, config ? *config : "");
-  if (!chat) return fail({chat.error().kind, source.origin + ": " + chat.error().message});
-  ws::Result<std::string> text = ws::render_chat(*chat, *messages, add_generation_prompt != 0);
-  if (!text) return fail({text.error().kind, source.origin + ": " + text.error().message});
-  const std::string marker = ws::end_of_turn_marker(*chat);
-  int end_id = -1;
-  if (!marker.empty() && s->has_tokenizer()) {
-    ws::Result<std::vector<int32_t>> ids = s->encode(marker, false);
-    if (ids && ids->size() == 1) end_id = (*ids)[0];
-  }
-  nlohmann::ordered_json out = {{"text", *text}, {"end_of_turn", marker}, {"end_of_turn_id", end_id}, {"origin", source.origin}};
+  ws::Result<ChatArguments> args = chat_arguments(*s, messages_json, len);
+  if (!args) return fail(args.error());
+  ws::Result<ws::RenderedChat> chat = ws::render_model_chat(*args->settings, args->messages, add_generation_prompt != 0);
+  if (!chat) return fail(chat.error());
+  nlohmann::ordered_json out = {{"text", chat->text}, {"end_of_turn", chat->end_of_turn},
+                                {"end_of_turn_id", chat->end_of_turn_id.value_or(-1)},
+                                {"origin", args->settings->chat_template_origin}};
   g_text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return static_cast<int>(g_text.size());
+}
+
+// `len` bytes of JSON messages as the model is given them (encode_model_chat:
+// rendered with the generation prompt, encoded without added special tokens):
+// JSON {"ids", "stop_ids" (the end-of-turn id, when it is one token)} in
+// ws_text(), its byte length; -1 on error (encode_model_chat's).
+EMSCRIPTEN_KEEPALIVE int ws_chat_prompt(int handle, const char* messages_json, size_t len) {
+  Session* s = session_or_fail(handle);
+  if (!s) return -1;
+  ws::Result<ChatArguments> args = chat_arguments(*s, messages_json, len);
+  if (!args) return fail(args.error());
+  ws::Result<ws::ChatPrompt> prompt = ws::encode_model_chat(*args->settings, args->messages);
+  if (!prompt) return fail(prompt.error());
+  g_text = nlohmann::json{{"ids", prompt->ids}, {"stop_ids", prompt->stop_ids}}.dump();
   return static_cast<int>(g_text.size());
 }
 

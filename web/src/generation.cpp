@@ -5,15 +5,15 @@
 namespace ws::web {
 
 Result<std::vector<int32_t>> Session::encode(const std::string& text, bool add_special_tokens) {
-  if (tokenizer_error_) return *tokenizer_error_;
-  if (!tokenizer_) return make_error(ErrorKind::NotFound, "no tokenizer.json, so text cannot be tokenized; pass token ids");
-  return tokenizer_->encode(text, add_special_tokens);
+  if (settings_ && settings_->tokenizer_error) return *settings_->tokenizer_error;
+  if (!has_tokenizer()) return make_error(ErrorKind::NotFound, "no tokenizer.json, so text cannot be tokenized; pass token ids");
+  return settings_->tokenizer->encode(text, add_special_tokens);
 }
 
 Result<std::string> Session::decode(const std::vector<int32_t>& ids) {
-  if (tokenizer_error_) return *tokenizer_error_;
-  if (!tokenizer_) return make_error(ErrorKind::NotFound, "no tokenizer.json, so ids cannot be decoded");
-  return tokenizer_->decode(ids);
+  if (settings_ && settings_->tokenizer_error) return *settings_->tokenizer_error;
+  if (!has_tokenizer()) return make_error(ErrorKind::NotFound, "no tokenizer.json, so ids cannot be decoded");
+  return settings_->tokenizer->decode(ids);
 }
 
 Status Session::start_generation(std::vector<int32_t> prompt, const SamplingOptions& sampling,
@@ -22,9 +22,8 @@ Status Session::start_generation(std::vector<int32_t> prompt, const SamplingOpti
   GenerateOptions options;
   options.sampling = sampling;
   options.max_new_tokens = max_new_tokens;
-  const std::string* generation_config = file("generation_config.json");
-  const Tokenizer* tokenizer = tokenizer_ ? &*tokenizer_ : nullptr;
-  options.eos_token_ids = model_eos_ids(model_->config(), generation_config ? *generation_config : "", tokenizer);
+  const Tokenizer* tokenizer = has_tokenizer() ? &*settings_->tokenizer : nullptr;
+  options.eos_token_ids = settings_->eos_token_ids;
   add_unique_ids(options.eos_token_ids, stop_ids_);
   generator_.reset();  // the previous generation's cache goes before the new one is allocated
   WS_ASSIGN_OR_RETURN(Generator generator, Generator::start(*model_, std::move(prompt), options, tokenizer));

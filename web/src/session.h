@@ -1,11 +1,11 @@
-// One model in the wasm module: its side files, checkpoint headers, the model
-// and its load executor, tokenizer and a step-by-step generation. The JS
-// loader (web/js/) drives it through the C API in exports.cpp; every parser
-// here is the shared core's, so there is one parser per format.
+// One model in the wasm module: its opener (the shared src/open one, answered
+// by JS with fetched bytes), the model and its load executor, tokenizer and a
+// step-by-step generation. The JS loader (web/js/) drives it through the C API
+// in exports.cpp; every parser and every opening decision is the shared
+// core's, as natively.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +18,8 @@
 #include "generate/generator.h"
 #include "load/load.h"
 #include "model/model.h"
+#include "open/open.h"
+#include "open/settings.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ws::web {
@@ -32,36 +34,31 @@ constexpr int kMaxThreads = 1;
 
 class Session {
  public:
-  // ---- side files and headers ----
-  // config.json, tokenizer.json, tokenizer_config.json,
-  // generation_config.json, model.safetensors.index.json; GGUF files add
-  // their synthesized config/tokenizer texts here (those win).
-  void set_file(const std::string& name, std::string text);
+  // ---- opening: the shared ModelOpener (src/open), answered by JS ----
+  // `location` (the URL or path the user gave) is what messages about the
+  // model name; `weights_file` the .gguf / .safetensors file it names, or ""
+  // for a directory. Then answer open_wanted() until it is empty.
+  // Errors: InvalidArgument after prepare.
+  Status open(const std::string& location, const std::string& weights_file);
+  const std::vector<ByteRequest>& open_wanted() const;
+  // ModelOpener::answer / absent; InvalidArgument when nothing is being opened.
+  Status open_answer(const std::string& file, const uint8_t* data, uint64_t size, uint64_t file_bytes,
+                     const std::string& where);
+  Status open_absent(const std::string& file, const std::string& why);
+  // A side file read or made while opening (after prepare), or nullptr.
   const std::string* file(const std::string& name) const;
 
-  // Parses model.safetensors.index.json (set_file first) and returns its
-  // shard file names in the order they must be fed. Errors: InvalidIndex.
-  Result<std::vector<std::string>> index_shards();
-
-  // A shard's header arrives as a growing prefix of the file: begin_shard,
-  // then (prefix_buffer + parse_prefix) until parse_prefix returns 0, or the
-  // number of bytes (from the start of the file) it needs before it can go on.
-  // `file_name` is relative to the model (what an index names); `location`
-  // (the URL or path) is what error messages name.
-  Status begin_shard(const std::string& file_name, const std::string& location, uint64_t file_bytes);
-  // Room for the first `bytes` bytes of the shard (the ones already given are
-  // kept); the caller writes bytes [previous size, bytes) there.
-  uint8_t* prefix_buffer(uint64_t bytes);
-  Result<uint64_t> parse_prefix();
-
   // ---- the model ----
-  // config.json -> model (weights allocated, untouched) -> plan -> executor.
-  // Errors: NotFound (no config.json), InvalidIndex, those of
-  // parse_model_config / build_model / plan_model_load, OutOfBudget when the
+  // The opened files -> settings (read_model_settings) -> model (weights
+  // allocated, untouched) -> plan -> executor. Errors: InvalidArgument while
+  // the open is unfinished; NotFound (no config.json), those of
+  // read_model_settings / build_model / plan_model_load, OutOfBudget when the
   // weights cannot fit wasm32's 4 GiB.
   // `threads` > 1 only in the pthreads build (kMaxThreads there).
   Status prepare(const std::string& dtype, int threads = 1);
-  const Checkpoint& checkpoint() const { return checkpoint_; }
+  const Checkpoint& checkpoint() const { return opened_.checkpoint; }
+  // After prepare: config, tokenizer, chat template, EOS ids.
+  const ModelSettings* settings() const { return settings_ ? &*settings_ : nullptr; }
   const LoadPlan& plan() const { return plan_; }
   LoadExecutor* executor() { return executor_.get(); }
   // Every shard must be complete; frees the staging buffer.
@@ -74,12 +71,12 @@ class Session {
   // missing or unusable.
   Result<std::vector<int32_t>> encode(const std::string& text, bool add_special_tokens);
   Result<std::string> decode(const std::vector<int32_t>& ids);
-  bool has_tokenizer() const { return tokenizer_.has_value(); }
+  bool has_tokenizer() const { return settings_ && settings_->tokenizer.has_value(); }
 
   // ---- generation, one token per call ----
   // A ws::Generator, as native runs it (same cache size, sampler, stopping
   // rules, stream decoder): the first step is the prompt's prefill. EOS ids:
-  // config.json, generation_config.json and the tokenizer's, merged.
+  // the settings' (config.json, generation_config.json, the tokenizer's).
   Status start_generation(std::vector<int32_t> prompt, const SamplingOptions& sampling, size_t max_new_tokens);
   // More ids to stop at (a chat template's end of turn), for the generations
   // started after this call; replaces the previous set.
@@ -91,25 +88,14 @@ class Session {
   const GenerateResult& stats() const { return generator_ ? generator_->result() : no_stats_; }
 
  private:
-  Status add_parsed_shard(ShardInfo shard);
-
-  std::map<std::string, std::string> files_;
-  std::map<std::string, std::string> synthesized_;
-  std::optional<ShardIndex> index_;
-  Checkpoint checkpoint_;
-  // The shard whose header is being read.
-  std::string shard_file_;
-  std::string shard_location_;
-  uint64_t shard_file_bytes_ = 0;
-  std::vector<uint8_t> prefix_;
-
-  std::optional<ModelConfig> config_;
+  std::string location_;
+  std::optional<ModelOpener> opener_;
+  OpenedModel opened_;
+  std::optional<ModelSettings> settings_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;
   LoadPlan plan_;
   std::unique_ptr<LoadExecutor> executor_;
-  std::optional<Tokenizer> tokenizer_;
-  std::optional<Error> tokenizer_error_;
 
   std::optional<Generator> generator_;
   inline static const std::string no_piece_;
