@@ -22,6 +22,7 @@
 #include "cli/args.h"
 #include "cli/http_flags.h"
 #include "cli/progress.h"
+#include "cli/tensor_parallel_launch.h"
 #include "source/memory_stats.h"
 #include "weightstream/weightstream.h"
 
@@ -48,6 +49,7 @@ const char* kGenerateUsage =
     "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode);\n"
     "  --bind mmap (local files) computes from the mapped checkpoint the weights stored in the dtype they\n"
     "    are computed in (no copy; pages read on first use), copying only the others (default copy)\n"
+    "  --tp N runs N local tensor-parallel ranks (as torchrun --no-python --nproc_per_node N would); rank 0 prints\n"
 #if defined(WS_TORCH)
     "  --backend torch [--device cpu] runs the same model code on LibTorch (ATen) ops\n"
 #endif
@@ -103,6 +105,8 @@ double per_second(size_t tokens, double seconds) { return seconds > 0 ? tokens /
 }  // namespace
 
 int run_generate(int argc, char** argv) {
+  // --tp N: this process only starts and reaps N ranks (tensor_parallel_launch).
+  if (std::optional<int> code = launch_tensor_parallel(argc, argv)) return *code;
   Result<Args> args = parse_args(argc, argv, 1,
                                  with_http_options({"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p",
                                   "repetition-penalty", "seed", "dtype", "threads", "max-context", "max-memory", "system", "bind",
@@ -217,6 +221,10 @@ int run_generate(int argc, char** argv) {
 #endif
   Result<std::unique_ptr<Backend>> backend = make_backend(choice);
   if (!backend) return report_error(backend.error());
+  // Launched as one rank of a group (torchrun, --tp): load this rank's slices.
+  Result<std::unique_ptr<Collective>> group = join_tensor_parallel();
+  if (!group) return report_error(group.error());
+  load_options.group = group->get();
   ProgressBar progress(stderr_is_terminal() && !as_json);
   Result<BoundModel> loaded = load_model(
       *files->source, files->config, **backend, *dtype,
@@ -261,6 +269,11 @@ int run_generate(int argc, char** argv) {
                 {"prefill_tokens_per_second", prefill_tps},
                 {"decode_tokens_per_second", decode_tps},
                 {"backend", (*backend)->describe()}};
+    if (*group) {
+      Result<json> ranks = gather_rank_reports(**group, loaded->read_bytes, loaded->bound_bytes, load_peak_rss);
+      if (!ranks) return report_error(ranks.error());
+      out["ranks"] = std::move(*ranks);
+    }
     // Generated text may end inside a multi-byte character: replace, never throw.
     std::puts(out.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     return kExitOk;
