@@ -1,7 +1,7 @@
 // weightstream generate [<model>] [--prompt TEXT [--chat] [--system TEXT] | --messages FILE.json | --prompt-ids 1,2,3] [--max-new-tokens N]
 //     [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
 //     [--dtype DTYPE] [--threads N] [--max-context N] [--max-memory BYTES] [--bind copy|mmap] [--huge-pages] [--json]
-//     [--backend portable|torch] [--device cpu]   (the last two in WS_TORCH builds)
+//     [--backend portable|torch] [--device cpu] [--tp N]   (the last three in WS_TORCH builds)
 //
 // Loads the model straight into its parameter buffers (one pass over the
 // shards), then streams the continuation to stdout as it is generated.
@@ -49,9 +49,11 @@ const char* kGenerateUsage =
     "  --huge-pages asks for 2 MiB pages for the weights (slower load, faster decode);\n"
     "  --bind mmap (local files) computes from the mapped checkpoint the weights stored in the dtype they\n"
     "    are computed in (no copy; pages read on first use), copying only the others (default copy)\n"
-    "  --tp N runs N local tensor-parallel ranks (as torchrun --no-python --nproc_per_node N would); rank 0 prints\n"
 #if defined(WS_TORCH)
     "  --backend torch [--device cpu] runs the same model code on LibTorch (ATen) ops\n"
+    "  --tp N runs N local tensor-parallel ranks over c10d/Gloo, as `torchrun --no-python --nproc_per_node N\n"
+    "    weightstream generate ...` does (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); rank 0 prints, --json adds\n"
+    "    \"ranks\"; WS_DIST_TIMEOUT_S (default 300) bounds every wait for a peer\n"
 #endif
     ;
 
@@ -212,8 +214,12 @@ int run_generate(int argc, char** argv) {
   }
   add_unique_ids(options.eos_token_ids, files->eos_token_ids);
 
+  // Launched as one rank of a group (torchrun, --tp): load this rank's slices.
+  Result<std::unique_ptr<Collective>> group = join_tensor_parallel();
+  if (!group) return report_error(group.error());
+  load_options.group = group->get();
   BackendChoice choice;
-  choice.options.threads = static_cast<int>(*threads);
+  choice.options.threads = static_cast<int>(*threads ? *threads : *group ? threads_per_local_rank() : 0);
   choice.options.huge_page_weights = args->has("huge-pages");
 #if defined(WS_TORCH)
   choice.name = args->get("backend").value_or("portable");
@@ -221,10 +227,6 @@ int run_generate(int argc, char** argv) {
 #endif
   Result<std::unique_ptr<Backend>> backend = make_backend(choice);
   if (!backend) return report_error(backend.error());
-  // Launched as one rank of a group (torchrun, --tp): load this rank's slices.
-  Result<std::unique_ptr<Collective>> group = join_tensor_parallel();
-  if (!group) return report_error(group.error());
-  load_options.group = group->get();
   ProgressBar progress(stderr_is_terminal() && !as_json);
   Result<BoundModel> loaded = load_model(
       *files->source, files->config, **backend, *dtype,
@@ -261,6 +263,7 @@ int run_generate(int argc, char** argv) {
                 {"text", text},
                 {"stopped_at_eos", result.stopped_at_eos},
                 {"load", {{"bound_bytes", loaded->bound_bytes}, {"mapped_bytes", loaded->mapped_bytes},
+                          {"read_bytes", loaded->read_bytes},
                           {"peak_rss_bytes", load_peak_rss},
                           {"seconds", load_seconds}}},
                 {"peak_rss_bytes", peak_rss_bytes()},

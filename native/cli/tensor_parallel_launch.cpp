@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -81,6 +82,10 @@ std::optional<int> launch_tensor_parallel(int argc, char** argv) {
     std::fprintf(stderr, "weightstream: --tp takes the number of local ranks (1 to 256), got \"%s\"\n", value->c_str());
     return kExitUsage;
   }
+#if !defined(WS_TORCH)
+  return report_error(make_error(ErrorKind::Unsupported, "--tp needs torch.distributed (c10d); this build has no "
+                                                         "LibTorch (configure with -DWS_TORCH=ON, preset native-torch)"));
+#endif
   if (std::getenv("WORLD_SIZE")) {
     std::fprintf(stderr, "weightstream: --tp starts its own ranks; it cannot run inside a launched group "
                          "(WORLD_SIZE is set): use one or the other\n");
@@ -179,6 +184,14 @@ Result<std::unique_ptr<Collective>> join_tensor_parallel() {
   }
   return std::unique_ptr<Collective>();
 #endif
+}
+
+int threads_per_local_rank() {
+  const char* local = std::getenv("LOCAL_WORLD_SIZE");
+  if (!local) local = std::getenv("WORLD_SIZE");
+  const int ranks = local ? std::max(1, std::atoi(local)) : 1;
+  const int hardware = std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, hardware / ranks);
 }
 
 Result<nlohmann::json> gather_rank_reports(Collective& group, uint64_t bytes_read, uint64_t bound_bytes,

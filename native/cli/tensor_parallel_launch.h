@@ -30,6 +30,11 @@ std::optional<int> launch_tensor_parallel(int argc, char** argv);
 // without LibTorch (c10d).
 Result<std::unique_ptr<Collective>> join_tensor_parallel();
 
+// Compute threads for one of the ranks sharing this host when none are
+// asked: the hardware threads divided among LOCAL_WORLD_SIZE (else
+// WORLD_SIZE) ranks, at least 1, so that ranks do not oversubscribe cores.
+int threads_per_local_rank();
+
 // Every rank's figures, gathered to each rank in rank order:
 // [{rank, bytes_read, bound_bytes, peak_rss_bytes}]. Collective: every rank calls it.
 Result<nlohmann::json> gather_rank_reports(Collective& group, uint64_t bytes_read, uint64_t bound_bytes,

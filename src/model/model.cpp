@@ -300,6 +300,12 @@ Status check_same_model(Collective& group, uint64_t fingerprint) {
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
                                            const Checkpoint* checkpoint, Collective* group) {
   WS_ASSIGN_OR_RETURN(ParallelShard shard, shard_for(config, group));
+  if (group && group->world_size() > 1 && !backend.computes_on_host()) {
+    // The group sums host arrays (Gloo); device activations would need NCCL.
+    return make_error(ErrorKind::Unsupported, "tensor parallelism on " + backend.describe() +
+                                                  ": only backends that compute in host memory take a group (NCCL "
+                                                  "for GPU activations is not wired up)");
+  }
   std::unique_ptr<Model> model = make_architecture(config, backend, checkpoint);
   model->shard_ = shard;
   model->group_ = group && group->world_size() > 1 ? group : nullptr;

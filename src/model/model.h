@@ -251,7 +251,9 @@ class Model {
 // manifest slices the split matrices, so a load reads only this rank's
 // bytes, and forward sums the row-parallel layers across the group. Errors
 // then also: make_parallel_shard's; Unsupported for GPT-2 and fused (Phi-3)
-// projections.
+// projections and for a backend that does not compute in host memory;
+// InvalidArgument when the ranks' models differ (config, checkpoint index
+// or dtype: a fingerprint is all-gathered); the group's Io / Timeout.
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend,
                                            WeightDType dtype = WeightDType::Keep,
                                            const Checkpoint* checkpoint = nullptr, Collective* group = nullptr);
