@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#if defined(WS_C10D_GLOO)
 #include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 namespace ws {
 
@@ -28,6 +30,7 @@ Result<uint64_t> env_number(const char* name, uint64_t max) {
   return static_cast<uint64_t>(value);
 }
 
+#if defined(WS_C10D_GLOO)
 // A collective's exception as an Error: a peer that went away (its socket
 // closed or reset) is Io, a peer that did not answer in time is Timeout.
 Error collective_error(const char* what, const std::exception& e, const ProcessGroupOptions& options) {
@@ -93,6 +96,7 @@ class GlooGroup final : public Collective {
   ProcessGroupOptions options_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
+#endif  // WS_C10D_GLOO
 
 }  // namespace
 
@@ -135,6 +139,10 @@ Result<std::optional<ProcessGroupOptions>> process_group_from_env() {
 }
 
 Result<std::unique_ptr<Collective>> make_gloo_group(const ProcessGroupOptions& options) {
+#if !defined(WS_C10D_GLOO)
+  return make_error(ErrorKind::Unsupported, "this build's LibTorch came without c10d's Gloo headers (Debian: "
+                                            "libgloo-dev): no process group for rank " + std::to_string(options.rank));
+#else
   const std::string where = options.master_addr + ":" + std::to_string(options.master_port);
   try {
     c10d::TCPStoreOptions store_options;
@@ -168,6 +176,7 @@ Result<std::unique_ptr<Collective>> make_gloo_group(const ProcessGroupOptions& o
                           "MASTER_ADDR, MASTER_PORT and WORLD_SIZE, and rank 0 must be running): " +
                           message.substr(0, message.find('\n')));
   }
+#endif
 }
 
 }  // namespace ws
