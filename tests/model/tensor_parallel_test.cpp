@@ -21,7 +21,7 @@ namespace {
 // Ranks as threads: every collective is "publish, wait for all, read, wait for all".
 class ThreadGroup {
  public:
-  explicit ThreadGroup(size_t world) : world_(world), slots_(world) {}
+  explicit ThreadGroup(size_t world) : slots_(world), world_(world) {}
   size_t world() const { return world_; }
 
   void wait_all() {
