@@ -24,7 +24,7 @@ if [ "$cpu_only" = 1 ]; then
 else
   apt_packages=(cmake ninja-build ccache g++ clang-14 libclang-rt-14-dev nlohmann-json3-dev libgtest-dev libgmock-dev
                 libcurl4-openssl-dev python3-torch python3-numpy python3-venv python3-pip
-                libtorch-dev openssl)  # openssl: the HTTPS tests make their CA with its CLI
+                libtorch-dev libgloo-dev openssl)  # openssl: the HTTPS tests make their CA with its CLI; libgloo-dev: c10d's Gloo headers (tensor parallelism)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -74,6 +74,21 @@ struct ModelOptions {
     std::string ca_bundle;
     long deadline_s = 0;  // the whole load, retries included; 0: no limit
   } http;
+  // Tensor parallelism (builds with LibTorch: c10d over Gloo, host-memory
+  // backends): this process is rank `rank` of `world_size`, every rank
+  // loading the same location with the same options; the group meets at
+  // master_addr:master_port (rank 0 serves it). Each rank holds only its
+  // part (Megatron's layout) and all of them must call generate alike; rank
+  // 0's tokens are every rank's. world_size 1: one process. Errors at load:
+  // Unsupported without LibTorch, Timeout when a rank does not come within
+  // timeout_s, InvalidArgument when the ranks' models differ.
+  struct TensorParallel {
+    size_t rank = 0;
+    size_t world_size = 1;
+    std::string master_addr = "127.0.0.1";
+    uint16_t master_port = 29500;
+    long timeout_s = 300;  // every wait for a peer, at load and in each collective
+  } tensor_parallel;
 };
 
 struct LoadStats {

@@ -1,6 +1,7 @@
 // ws::LanguageModel (include/weightstream/weightstream.h): the library's
 // facade over the same open / load / prompt / generate steps the CLI's
 // generate command takes (native/api/*.h).
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -11,11 +12,15 @@
 #include "core/guard.h"
 #include "generate/chat.h"
 #include "weightstream/weightstream.h"
+#if defined(WS_TORCH)
+#include "torch/process_group.h"
+#endif
 
 namespace ws {
 
 // Members are destroyed bottom up: the model before the backend it computes on.
 struct LanguageModel::State {
+  std::unique_ptr<Collective> group;  // tensor parallelism: outlives the model
   ModelFiles files;
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Model> model;
@@ -61,6 +66,24 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
       progress = [&options](const LoadProgress& p) { options.on_progress(p.bytes_done, p.bytes_total); };
     }
     LoadOptions load_options;
+    if (options.tensor_parallel.world_size > 1) {
+#if defined(WS_TORCH)
+      ProcessGroupOptions group;
+      group.rank = options.tensor_parallel.rank;
+      group.world_size = options.tensor_parallel.world_size;
+      group.master_addr = options.tensor_parallel.master_addr;
+      group.master_port = options.tensor_parallel.master_port;
+      group.timeout = std::chrono::seconds(std::max(1L, options.tensor_parallel.timeout_s));
+      if (group.rank >= group.world_size) {
+        return make_error(ErrorKind::InvalidArgument, "tensor_parallel.rank " + std::to_string(group.rank) +
+                                                          " is outside world_size " + std::to_string(group.world_size));
+      }
+      WS_ASSIGN_OR_RETURN(state->group, make_gloo_group(group));
+      load_options.group = state->group.get();
+#else
+      return make_error(ErrorKind::Unsupported, "tensor parallelism needs a build with LibTorch (-DWS_TORCH=ON)");
+#endif
+    }
     if (options.max_memory) load_options.max_memory = options.max_memory;
     load_options.context = options.context;
     load_options.map_weights = options.map_weights;

@@ -49,12 +49,13 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
     AdmissionOptions admission;
     admission.context = options.context;
     admission.staging_bytes = PlanOptions().staging_bytes;
+    admission.group = options.group;
     const MemoryBudget budget =
         options.max_memory ? MemoryBudget{*options.max_memory, "--max-memory"} : process_memory_budget();
     WS_TRY(admit_model(config, backend, dtype, &checkpoint, budget.bytes, budget.source, admission));
   }
   BoundModel loaded;
-  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, backend, dtype, &checkpoint));
+  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, backend, dtype, &checkpoint, options.group));
   if (options.map_weights && backend.computes_from_host_views()) {
     WS_ASSIGN_OR_RETURN(loaded.mapped_bytes, serve_stored_weights(source, *loaded.model));
   }
@@ -71,6 +72,7 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
   WS_TRY(backend.finish_load());
   for (WeightTensor* weight : loaded.model->linear_only_weights()) backend.prepare_linear_weight(*weight);
   loaded.bound_bytes = plan.bytes_to_bind;
+  loaded.read_bytes = plan.bytes_needed;
   return loaded;
 }
 

@@ -63,12 +63,16 @@ struct LoadOptions {
   // shrinks while mapped makes its pages unreadable (SIGBUS), as with any
   // mapping loader (llama.cpp's default, transformers' safetensors).
   bool map_weights = false;
+  // Tensor parallelism: this process is one rank of `group` (not owned; it
+  // must outlive the model) and loads only its slices (build_model).
+  Collective* group = nullptr;
 };
 
 struct BoundModel {
   std::unique_ptr<Model> model;  // computes on the backend given to load_model, which must outlive it
   uint64_t bound_bytes = 0;      // the plan's destination bytes (weights copied into the model's buffers)
   uint64_t mapped_bytes = 0;     // weights served from the mapped checkpoint (LoadOptions::map_weights)
+  uint64_t read_bytes = 0;       // checkpoint bytes the plan reads (a rank's slices: only those)
 };
 
 // Admits the load (a backend computing in host memory: weights + KV cache +

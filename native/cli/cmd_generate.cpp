@@ -20,6 +20,7 @@
 #include "cli/http_flags.h"
 #include "cli/model_flags.h"
 #include "cli/progress.h"
+#include "cli/tensor_parallel_launch.h"
 #include "source/memory_stats.h"
 #include "weightstream/weightstream.h"
 
@@ -173,6 +174,12 @@ int run_generate(const Args& args) {
   }
   add_unique_ids(options.eos_token_ids, files->eos_token_ids);
 
+  // Launched as one rank of a group (torchrun, --tp): load this rank's slices,
+  // on this rank's share of the cores unless --threads says otherwise.
+  Result<std::unique_ptr<Collective>> group = join_tensor_parallel();
+  if (!group) return report_error(group.error());
+  load_options.group = group->get();
+  if (*group && choice->options.threads == 0) choice->options.threads = threads_per_local_rank();
   Result<std::unique_ptr<Backend>> backend = make_backend(*choice);
   if (!backend) return report_error(backend.error());
   ProgressBar progress(stderr_is_terminal() && !as_json);
@@ -211,6 +218,7 @@ int run_generate(const Args& args) {
                 {"text", text},
                 {"stopped_at_eos", result.stopped_at_eos},
                 {"load", {{"bound_bytes", loaded->bound_bytes}, {"mapped_bytes", loaded->mapped_bytes},
+                          {"read_bytes", loaded->read_bytes},
                           {"peak_rss_bytes", load_peak_rss},
                           {"seconds", load_seconds}}},
                 {"peak_rss_bytes", peak_rss_bytes()},
@@ -219,6 +227,11 @@ int run_generate(const Args& args) {
                 {"prefill_tokens_per_second", prefill_tps},
                 {"decode_tokens_per_second", decode_tps},
                 {"backend", (*backend)->describe()}};
+    if (*group) {
+      Result<json> ranks = gather_rank_reports(**group, loaded->read_bytes, loaded->bound_bytes, load_peak_rss);
+      if (!ranks) return report_error(ranks.error());
+      out["ranks"] = std::move(*ranks);
+    }
     // Generated text may end inside a multi-byte character: replace, never throw.
     std::puts(out.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     return kExitOk;

@@ -2,10 +2,12 @@
 // weights, and run text generation on them.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/tensor_parallel_launch.h"
 #include "cli/usage.h"
 #include "core/guard.h"
 
@@ -42,6 +44,10 @@ int run(int argc, char** argv) {
   if (!spec) {
     std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", argv[1], main_usage().c_str());
     return kExitUsage;
+  }
+  // generate --tp N: this process only starts and reaps N ranks of itself.
+  if (spec->command == kGenerate) {
+    if (std::optional<int> code = launch_tensor_parallel(argc - 1, argv + 1)) return *code;
   }
   ws::Result<Args> args = parse_args(argc, argv, 2, *spec);
   if (!args) return usage_error(spec->command, args.error());

@@ -61,6 +61,10 @@ const std::vector<OptionSpec>& option_table() {
       {"rank", "R", "bind only rank R's part of each tensor in Megatron's tensor-parallel layout (default: $RANK, else 0)",
        kLoad},
       {"world-size", "W", "ranks in the tensor-parallel group (default: $WORLD_SIZE, else 1)", kLoad},
+      {"tp", "N",
+       "run N local tensor-parallel ranks over c10d/Gloo (LibTorch builds), as `torchrun --no_python "
+       "--nproc_per_node N weightstream generate ...` does; rank 0 prints, --json adds \"ranks\"",
+       kGenerate},
 
       // ---- where it computes ----
       {"backend", "NAME", "portable (default), or torch (LibTorch's ATen ops; builds configured with -DWS_TORCH=ON)",

@@ -114,7 +114,9 @@ Result<std::optional<int32_t>> Generator::step() {
     WS_TRY(forward(&id, &position, 1));
     ++result_.decode_tokens;
   }
-  const int32_t id = argmax_only_ ? chosen_ : sampler_.sample(logits_.data(), logits_.size(), history_);
+  const int32_t sampled = argmax_only_ ? chosen_ : sampler_.sample(logits_.data(), logits_.size(), history_);
+  // Tensor parallelism: every rank continues with rank 0's choice.
+  WS_ASSIGN_OR_RETURN(const int32_t id, model_->agree_on_token(sampled));
   if (result_.ids.empty()) result_.prefill_seconds += seconds_since(start);
   else result_.decode_seconds += seconds_since(start);
   result_.ids.push_back(id);

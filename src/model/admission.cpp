@@ -27,7 +27,7 @@ uint64_t MemoryNeed::total() const { return add(add(weights, kv_cache), add(acti
 
 Result<MemoryNeed> estimate_memory(const ModelConfig& config, Backend& backend, WeightDType dtype,
                                    const Checkpoint* checkpoint, const AdmissionOptions& options) {
-  WS_ASSIGN_OR_RETURN(std::vector<ManifestEntry> manifest, measure_model(config, backend, dtype, checkpoint));
+  WS_ASSIGN_OR_RETURN(std::vector<ManifestEntry> manifest, measure_model(config, backend, dtype, checkpoint, options.group));
   MemoryNeed need;
   for (const ManifestEntry& e : manifest) {
     WS_ASSIGN_OR_RETURN(uint64_t numel, WeightTensor::checked_numel(e.dtype, e.shape));

@@ -29,6 +29,8 @@ struct AdmissionOptions {
   // sized for (capped at the context).
   size_t prefill_tokens = 512;
   uint64_t staging_bytes = 16ull << 20;
+  // Tensor parallelism: count only this rank's slices (build_model's group).
+  Collective* group = nullptr;
 };
 
 // The need of `config` held in `dtype` (parameters measured exactly as

@@ -113,8 +113,10 @@ class LlamaModel final : public Model {
 
   Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
                         float* logits) override {
-    const size_t d = config_.hidden_size, inner = config_.intermediate_size;
-    const size_t q_dim = config_.heads * config_.head_dim, kv_dim = cache.row;
+    // This rank's heads and MLP units (all of them without tensor parallelism).
+    const size_t heads = shard_.heads(), kv_heads = shard_.kv_heads();
+    const size_t d = config_.hidden_size, inner = shard_.inner();
+    const size_t q_dim = heads * config_.head_dim, kv_dim = cache.row;
     const float eps = config_.norm_eps, offset = config_.norm_weight_offset;
     WS_ASSIGN_OR_RETURN(float* x, scratch(0, n * d));
     WS_ASSIGN_OR_RETURN(float* h, scratch(1, n * d));
@@ -180,24 +182,25 @@ class LlamaModel final : public Model {
         backend_.linear(h, n, matrix_view(*b.v, WeightLayout::OutIn), f32_or_null(b.v_bias), v);
       }
       if (b.q_norm) {  // per head, before the rotation
-        backend_.rms_norm(q, n * config_.heads, config_.head_dim, b.q_norm->f32(), offset, eps, q);
-        backend_.rms_norm(k, n * config_.kv_heads, config_.head_dim, b.k_norm->f32(), offset, eps, k);
+        backend_.rms_norm(q, n * heads, config_.head_dim, b.q_norm->f32(), offset, eps, q);
+        backend_.rms_norm(k, n * kv_heads, config_.head_dim, b.k_norm->f32(), offset, eps, k);
       }
       const bool local_rope = sliding && !config_.rope_local_inv_freq.empty();
       const float* inv_freq = local_rope ? local_freq : global_freq;
       const float rope_scale = local_rope ? 1.0f : config_.rope_attention_factor;
-      backend_.rotary(q, n, RotaryShape{config_.heads, config_.head_dim, config_.rotary_dim, rope_scale}, positions,
+      backend_.rotary(q, n, RotaryShape{heads, config_.head_dim, config_.rotary_dim, rope_scale}, positions,
                       inv_freq);
-      backend_.rotary(k, n, RotaryShape{config_.kv_heads, config_.head_dim, config_.rotary_dim, rope_scale}, positions,
+      backend_.rotary(k, n, RotaryShape{kv_heads, config_.head_dim, config_.rotary_dim, rope_scale}, positions,
                       inv_freq);
       float* keys = cache.layer_keys(layer);
       float* values = cache.layer_values(layer);
       backend_.copy_rows(k, kv_dim, n, kv_dim, positions, keys);
       backend_.copy_rows(v, kv_dim, n, kv_dim, positions, values);
-      const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim,
+      const AttentionShape shape{heads, kv_heads, config_.head_dim,
                                  sliding ? config_.sliding_window : 0, config_.attn_logit_softcap};
       backend_.attention(q, n, positions, keys, values, shape, scale, att);
-      backend_.linear(att, n, matrix_view(*b.o, WeightLayout::OutIn), f32_or_null(b.o_bias), h);
+      backend_.linear(att, n, matrix_view(*b.o, WeightLayout::OutIn), row_parallel_bias(b.o_bias), h);
+      WS_TRY(all_reduce(h, n * d));  // o_proj is row-parallel: sum the ranks' parts
       if (config_.sandwich_norms) backend_.rms_norm(h, n, d, b.post_norm->f32(), offset, eps, h);
       backend_.add(x, h, n * d, x);
       // Gated MLP block.
@@ -216,7 +219,8 @@ class LlamaModel final : public Model {
       } else {
         backend_.silu_mul(gate, up, n * inner, gate);
       }
-      backend_.linear(gate, n, matrix_view(*b.down, WeightLayout::OutIn), f32_or_null(b.down_bias), h);
+      backend_.linear(gate, n, matrix_view(*b.down, WeightLayout::OutIn), row_parallel_bias(b.down_bias), h);
+      WS_TRY(all_reduce(h, n * d));  // down_proj likewise
       if (config_.sandwich_norms) backend_.rms_norm(h, n, d, b.post_mlp_norm->f32(), offset, eps, h);
       backend_.add(x, h, n * d, x);
     }

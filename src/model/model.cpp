@@ -74,32 +74,36 @@ DType Model::parameter_dtype(const std::string& name, const std::vector<uint64_t
   return fit_rows(wanted, row_elements);
 }
 
-Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<uint64_t> shape, Role role) {
+Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<uint64_t> stored_shape, Role role) {
+  // Under tensor parallelism this rank holds (and the plan reads) only its slice.
+  const std::optional<TensorSlice> slice = shard_.slice(name, stored_shape);
+  std::vector<uint64_t> shape = stored_shape;
+  if (slice) shape[slice->dim] = slice->end - slice->begin;
   const DType dtype = parameter_dtype(name, shape, role);
   if (!backend_.supports_weight_dtype(dtype)) {
     return make_error(ErrorKind::Unsupported, std::string("the ") + backend_.describe() + " backend cannot hold " +
                                                   dtype_name(dtype) + " weights (" + name + ")");
   }
   if (measure_only_) {
-    manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), nullptr});
+    manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), nullptr, slice});
     parameters_.push_back(std::make_unique<WeightTensor>());  // architectures keep the pointer
     return parameters_.back().get();
   }
   const TensorInfo* stored = checkpoint_ ? checkpoint_->find(name) : nullptr;
-  if (checkpoint_ && (!stored || stored->shape != shape)) {
+  if (checkpoint_ && (!stored || stored->shape != stored_shape)) {
     // Unchecked size: a placeholder until build_model has checked the checkpoint.
     auto placeholder = std::make_unique<WeightTensor>();
     placeholder->dtype = dtype;
     placeholder->shape = shape;
     deferred_.push_back(parameters_.size());
     parameters_.push_back(std::move(placeholder));
-    manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), nullptr});
+    manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), nullptr, slice});
     return parameters_.back().get();
   }
   WS_ASSIGN_OR_RETURN(WeightTensor tensor, backend_.allocate_weight(dtype, shape));
   parameters_.push_back(std::make_unique<WeightTensor>(std::move(tensor)));
   WeightTensor* p = parameters_.back().get();
-  manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), p->storage.get()});
+  manifest_.push_back(ManifestEntry{name, dtype, std::move(shape), p->storage.get(), slice});
   return p;
 }
 
@@ -147,6 +151,16 @@ Result<float*> Model::scratch(size_t slot, size_t floats) {
   return scratch_[slot].data();
 }
 
+Status Model::all_reduce(float* x, size_t n) {
+  return group_ ? group_->all_reduce_sum(x, n) : Status::ok();
+}
+
+Result<int32_t> Model::agree_on_token(int32_t id) {
+  if (!group_) return id;
+  WS_TRY(group_->broadcast(&id, 1));
+  return id;
+}
+
 Status Model::check_checkpoint(const Checkpoint& checkpoint) const {
   return plan_model_load(*this, checkpoint).status();
 }
@@ -160,7 +174,7 @@ Result<KVCache> Model::make_cache(size_t capacity) const {
   KVCache cache;
   cache.capacity = capacity;
   cache.layers = config_.layers;
-  cache.row = config_.kv_heads * config_.head_dim;
+  cache.row = shard_.kv_heads() * config_.head_dim;  // this rank's heads
   const uint64_t floats = uint64_t{capacity} * cache.layers * cache.row;
   if (floats > (uint64_t{1} << 36)) return make_error(ErrorKind::OutOfBudget, "KV cache too large");
   WS_ASSIGN_OR_RETURN(cache.keys, backend_.allocate_compute(floats));
@@ -171,7 +185,7 @@ Result<KVCache> Model::make_cache(size_t capacity) const {
 Status Model::check_forward(const int32_t* tokens, const int32_t* positions, size_t n,
                             const KVCache& cache) const {
   if (n == 0) return make_error(ErrorKind::InvalidArgument, "forward needs at least one token");
-  if (cache.layers != config_.layers || cache.row != config_.kv_heads * config_.head_dim) {
+  if (cache.layers != config_.layers || cache.row != shard_.kv_heads() * config_.head_dim) {
     return make_error(ErrorKind::InvalidArgument, "KV cache was made for another model");
   }
   for (size_t t = 0; t < n; ++t) {
@@ -214,11 +228,88 @@ std::unique_ptr<Model> make_architecture(const ModelConfig& config, Backend& bac
   }
   return nullptr;
 }
+
+// The whole model (no group), or this rank's part of it.
+Result<ParallelShard> shard_for(const ModelConfig& config, Collective* group) {
+  if (!group || group->world_size() == 1) {
+    ParallelShard whole;
+    whole.head_dim = config.head_dim;
+    whole.group = config.kv_heads ? config.heads / config.kv_heads : 1;
+    whole.kv_end = config.kv_heads;
+    whole.inner_end = config.intermediate_size;
+    return whole;
+  }
+  if (config.architecture != Architecture::Llama || config.fused_projections) {
+    // GPT-2's Conv1D c_attn and Phi-3's qkv_proj/gate_up_proj pack several
+    // projections in one matrix: a rank's part is not one slice of it.
+    return make_error(ErrorKind::Unsupported, "tensor parallelism: " + config.model_type +
+                                                  " packs its projections in one matrix; only separate "
+                                                  "q/k/v and gate/up projections (the Llama family) are split");
+  }
+  return make_parallel_shard(config.heads, config.kv_heads, config.head_dim, config.intermediate_size,
+                             group->rank(), group->world_size());
+}
+
+// FNV-1a over what must be the same on every rank: the architecture, the
+// checkpoint's index (names, dtypes, shapes, byte ranges) and the dtype asked.
+uint64_t model_fingerprint(const ModelConfig& config, WeightDType dtype, const Checkpoint* checkpoint) {
+  uint64_t hash = 1469598103934665603ull;
+  auto mix = [&](const void* data, size_t size) {
+    for (size_t i = 0; i < size; ++i) hash = (hash ^ static_cast<const uint8_t*>(data)[i]) * 1099511628211ull;
+  };
+  auto mix_number = [&](uint64_t v) { mix(&v, sizeof v); };
+  mix(config.model_type.data(), config.model_type.size());
+  for (uint64_t v : {uint64_t(config.vocab_size), uint64_t(config.hidden_size), uint64_t(config.layers),
+                     uint64_t(config.heads), uint64_t(config.kv_heads), uint64_t(config.head_dim),
+                     uint64_t(config.intermediate_size), uint64_t(dtype)}) {
+    mix_number(v);
+  }
+  if (checkpoint) {
+    for (const TensorInfo& t : checkpoint->tensors) {
+      mix(t.name.data(), t.name.size());
+      mix_number(uint64_t(t.dtype));
+      for (uint64_t d : t.shape) mix_number(d);
+      mix_number(t.shard);
+      mix_number(t.begin);
+      mix_number(t.end);
+    }
+  }
+  return hash;
+}
+
+// Every rank must load the same model the same way: a rank given other
+// files or another --dtype would otherwise compute garbage silently.
+Status check_same_model(Collective& group, uint64_t fingerprint) {
+  WS_ASSIGN_OR_RETURN(std::vector<uint64_t> all, group.all_gather({group.world_size(), fingerprint}));
+  for (size_t r = 1; r < group.world_size(); ++r) {
+    if (all[2 * r] != all[0]) {
+      return make_error(ErrorKind::InvalidArgument, "rank " + std::to_string(r) + " was started with WORLD_SIZE=" +
+                                                        std::to_string(all[2 * r]) + ", rank 0 with " +
+                                                        std::to_string(all[0]));
+    }
+    if (all[2 * r + 1] != all[1]) {
+      return make_error(ErrorKind::InvalidArgument,
+                        "rank " + std::to_string(r) + " has another model than rank 0 (config, checkpoint index or "
+                        "--dtype differ): every rank must load the same files the same way");
+    }
+  }
+  return Status::ok();
+}
 }  // namespace
 
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
-                                           const Checkpoint* checkpoint) {
+                                           const Checkpoint* checkpoint, Collective* group) {
+  WS_ASSIGN_OR_RETURN(ParallelShard shard, shard_for(config, group));
+  if (group && group->world_size() > 1 && !backend.computes_on_host()) {
+    // The group sums host arrays (Gloo); device activations would need NCCL.
+    return make_error(ErrorKind::Unsupported, "tensor parallelism on " + backend.describe() +
+                                                  ": only backends that compute in host memory take a group (NCCL "
+                                                  "for GPU activations is not wired up)");
+  }
   std::unique_ptr<Model> model = make_architecture(config, backend, checkpoint);
+  model->shard_ = shard;
+  model->group_ = group && group->world_size() > 1 ? group : nullptr;
+  if (model->group_) WS_TRY(check_same_model(*group, model_fingerprint(config, dtype, checkpoint)));
   model->weight_dtype_ = dtype;
   model->checkpoint_ = checkpoint;
   Status status = model->declare_parameters();
@@ -240,8 +331,10 @@ Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& b
 }
 
 Result<std::vector<ManifestEntry>> measure_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
-                                                 const Checkpoint* checkpoint) {
+                                                 const Checkpoint* checkpoint, Collective* group) {
+  WS_ASSIGN_OR_RETURN(ParallelShard shard, shard_for(config, group));
   std::unique_ptr<Model> model = make_architecture(config, backend, checkpoint);
+  model->shard_ = shard;
   model->weight_dtype_ = dtype;
   model->checkpoint_ = checkpoint;
   model->measure_only_ = true;

@@ -26,6 +26,7 @@
 #include "core/result.h"
 #include "format/format.h"
 #include "load/load.h"
+#include "model/tensor_parallel.h"
 
 namespace ws {
 
@@ -159,6 +160,14 @@ class Model {
   // Backend::prepare_linear_weight (which may rearrange their bytes).
   virtual std::vector<WeightTensor*> linear_only_weights() { return {}; }
 
+  // Tensor parallelism (build_model with a group): this rank's heads and MLP
+  // units; the whole model when there is no group.
+  const ParallelShard& shard() const { return shard_; }
+  // The token every rank continues with: rank 0's `id` (rank 0 samples, as
+  // the others' logits may differ in the last bits); `id` itself without a
+  // group. Errors: the group's (Io, Timeout).
+  Result<int32_t> agree_on_token(int32_t id);
+
  protected:
   Model(ModelConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
   // Writes the last token's logits to `logits` (compute memory). Errors:
@@ -171,6 +180,8 @@ class Model {
   // checkpoint's under Keep); the output head (or the embedding tied to it)
   // is held at a higher precision when a 4/5/6-bit dtype is chosen.
   enum class Role { Vector, Matrix, OutputHead };
+  // `shape` is the stored (whole) one; under tensor parallelism the
+  // parameter holds this rank's slice of it (shard()).
   Result<WeightTensor*> add_parameter(const std::string& name, std::vector<uint64_t> shape, Role role);
   // The dtype add_parameter gives a parameter (see Role).
   DType parameter_dtype(const std::string& name, const std::vector<uint64_t>& shape, Role role) const;
@@ -183,6 +194,14 @@ class Model {
   // Scratch activations in the backend's compute memory, grown on demand
   // (contents are not kept when a slot grows).
   Result<float*> scratch(size_t slot, size_t floats);
+
+  // Row-parallel layers (o_proj, down_proj) leave each rank a partial sum of
+  // the output: this adds them up across the group (nothing without one).
+  Status all_reduce(float* x, size_t n);
+  // A row-parallel layer's bias is added once, on rank 0, before the sum.
+  const float* row_parallel_bias(const WeightTensor* bias) const {
+    return bias && shard_.rank == 0 ? bias->f32() : nullptr;
+  }
 
   ModelConfig config_;
   Backend& backend_;
@@ -199,11 +218,14 @@ class Model {
   // sizes come from config.json alone, unchecked. build_model allocates them
   // once the checkpoint is proven to fit, and never otherwise.
   std::vector<size_t> deferred_;
+  ParallelShard shard_;
+  Collective* group_ = nullptr;  // not owned; null: one process
   static constexpr size_t kLogitsSlot = 15;  // architectures use the slots below it
 
-  friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*);
+  friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*,
+                                                    Collective*);
   friend Result<std::vector<ManifestEntry>> measure_model(const ModelConfig&, Backend&, WeightDType,
-                                                          const Checkpoint*);
+                                                          const Checkpoint*, Collective*);
 };
 
 // Builds the model for `config` on `backend` (which must outlive it).
@@ -216,15 +238,23 @@ class Model {
 // weights. Errors: OutOfBudget when a parameter cannot be allocated; with a
 // checkpoint, those of plan_model_load (MissingTensor, ShapeMismatch,
 // UnexpectedTensor) when it does not fit.
+// With a `group` (which must outlive the model), the model is this rank's
+// part of a tensor-parallel one (Megatron's layout, ParallelShard): its
+// manifest slices the split matrices, so a load reads only this rank's
+// bytes, and forward sums the row-parallel layers across the group. Errors
+// then also: make_parallel_shard's; Unsupported for GPT-2 and fused (Phi-3)
+// projections and for a backend that does not compute in host memory;
+// InvalidArgument when the ranks' models differ (config, checkpoint index
+// or dtype: a fingerprint is all-gathered); the group's Io / Timeout.
 Result<std::unique_ptr<Model>> build_model(const ModelConfig& config, Backend& backend,
                                            WeightDType dtype = WeightDType::Keep,
-                                           const Checkpoint* checkpoint = nullptr);
+                                           const Checkpoint* checkpoint = nullptr, Collective* group = nullptr);
 
 // The manifest build_model would make (names, dtypes, shapes; no
 // destinations), without allocating anything: what admission control and
 // reports need before a byte is committed. Errors as build_model.
 Result<std::vector<ManifestEntry>> measure_model(const ModelConfig& config, Backend& backend, WeightDType dtype,
-                                                 const Checkpoint* checkpoint = nullptr);
+                                                 const Checkpoint* checkpoint = nullptr, Collective* group = nullptr);
 
 // check_checkpoint, then plan_load (tensors the model tolerates are skipped).
 Result<LoadPlan> plan_model_load(const Model& model, const Checkpoint& checkpoint, const PlanOptions& options = {});
