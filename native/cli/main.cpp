@@ -45,15 +45,16 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "weightstream: unknown command \"%s\"\n\n%s", argv[1], main_usage().c_str());
     return kExitUsage;
   }
-  // generate --tp N: this process only starts and reaps N ranks of itself.
-  if (spec->command == kGenerate) {
-    if (std::optional<int> code = launch_tensor_parallel(argc - 1, argv + 1)) return *code;
-  }
   ws::Result<Args> args = parse_args(argc, argv, 2, *spec);
   if (!args) return usage_error(spec->command, args.error());
   if (args->help) {
     std::fputs(command_help(spec->command).c_str(), stdout);
     return kExitOk;
+  }
+  // generate --tp N: this process only starts and reaps N ranks of itself
+  // (each run without --tp, as one rank of the group).
+  if (spec->command == kGenerate && args->get("tp")) {
+    if (std::optional<int> code = launch_tensor_parallel(argc - 1, argv + 1)) return *code;
   }
   return dispatch(spec->command, *args);
 }
