@@ -7,6 +7,8 @@
 #include "api/bind_checkpoint.h"
 #include "api/load_model.h"
 
+#include <cstdlib>
+
 #if defined(WS_TORCH)
 #include "torch/ws_torch.h"
 #endif
@@ -115,6 +117,41 @@ Result<std::unique_ptr<TensorStore>> make_tensor_store(const BackendChoice& choi
 #else
   return make_error(ErrorKind::Unsupported,
                     "this build has no torch backend (configure with -DWS_TORCH=ON, preset native-torch)");
+#endif
+}
+
+// ---- process groups ----
+
+bool has_process_groups() {
+#if defined(WS_TORCH)
+  return true;
+#else
+  return false;
+#endif
+}
+
+Result<std::optional<ProcessGroupOptions>> process_group_options_from_env() {
+#if defined(WS_TORCH)
+  return process_group_from_env();
+#else
+  const char* world = std::getenv("WORLD_SIZE");
+  if (world && std::string(world) != "1") {
+    return make_error(ErrorKind::Unsupported, std::string("WORLD_SIZE=") + world +
+                                                  ": tensor parallelism needs torch.distributed (c10d); this build has "
+                                                  "no LibTorch (configure with -DWS_TORCH=ON, preset native-torch)");
+  }
+  return std::optional<ProcessGroupOptions>();
+#endif
+}
+
+Result<std::unique_ptr<Collective>> join_process_group(const ProcessGroupOptions& options) {
+#if defined(WS_TORCH)
+  return make_gloo_group(options);
+#else
+  (void)options;
+  return make_error(ErrorKind::Unsupported,
+                    "tensor parallelism needs torch.distributed (c10d); this build has no LibTorch "
+                    "(configure with -DWS_TORCH=ON, preset native-torch)");
 #endif
 }
 

@@ -12,9 +12,6 @@
 #include "core/guard.h"
 #include "generate/chat.h"
 #include "weightstream/weightstream.h"
-#if defined(WS_TORCH)
-#include "torch/process_group.h"
-#endif
 
 namespace ws {
 
@@ -67,7 +64,6 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
     }
     LoadOptions load_options;
     if (options.tensor_parallel.world_size > 1) {
-#if defined(WS_TORCH)
       ProcessGroupOptions group;
       group.rank = options.tensor_parallel.rank;
       group.world_size = options.tensor_parallel.world_size;
@@ -78,11 +74,8 @@ Result<LanguageModel> LanguageModel::load(const std::string& location, const Mod
         return make_error(ErrorKind::InvalidArgument, "tensor_parallel.rank " + std::to_string(group.rank) +
                                                           " is outside world_size " + std::to_string(group.world_size));
       }
-      WS_ASSIGN_OR_RETURN(state->group, make_gloo_group(group));
+      WS_ASSIGN_OR_RETURN(state->group, join_process_group(group));
       load_options.group = state->group.get();
-#else
-      return make_error(ErrorKind::Unsupported, "tensor parallelism needs a build with LibTorch (-DWS_TORCH=ON)");
-#endif
     }
     if (options.max_memory) load_options.max_memory = options.max_memory;
     load_options.context = options.context;

@@ -15,6 +15,7 @@
 #include "core/choices.h"
 #include "core/result.h"
 #include "load/load.h"
+#include "torch/process_group.h"
 #include "model/model.h"
 #include "source/model_source.h"
 
@@ -29,6 +30,18 @@ struct BackendChoice {
 
 // The backend names this build has ("portable", and "torch" in WS_TORCH builds).
 std::vector<std::string> backend_names();
+
+// Tensor parallelism's process group: c10d Gloo, in LibTorch builds only
+// (torch/process_group.h declares the options and includes no LibTorch).
+bool has_process_groups();
+// The group torchrun or --tp describe in the environment (RANK, WORLD_SIZE,
+// MASTER_ADDR, MASTER_PORT), or none when this process runs alone. Errors:
+// InvalidArgument for a malformed variable; Unsupported without LibTorch
+// when WORLD_SIZE is above 1.
+Result<std::optional<ProcessGroupOptions>> process_group_options_from_env();
+// Joins the group (blocks until every rank has). Errors: Unsupported
+// without LibTorch; make_gloo_group's (Timeout, Io).
+Result<std::unique_ptr<Collective>> join_process_group(const ProcessGroupOptions& options);
 
 // Errors: InvalidArgument for a device without the torch backend;
 // Unsupported for Torch in a build without LibTorch; Device when CUDA is

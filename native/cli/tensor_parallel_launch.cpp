@@ -17,10 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "api/load_model.h"
 #include "cli/args.h"
-#if defined(WS_TORCH)
-#include "torch/process_group.h"
-#endif
 
 namespace ws::cli {
 
@@ -82,10 +80,10 @@ std::optional<int> launch_tensor_parallel(int argc, char** argv) {
     std::fprintf(stderr, "weightstream: --tp takes the number of local ranks (1 to 256), got \"%s\"\n", value->c_str());
     return kExitUsage;
   }
-#if !defined(WS_TORCH)
-  return report_error(make_error(ErrorKind::Unsupported, "--tp needs torch.distributed (c10d); this build has no "
-                                                         "LibTorch (configure with -DWS_TORCH=ON, preset native-torch)"));
-#endif
+  if (!has_process_groups()) {
+    return report_error(make_error(ErrorKind::Unsupported, "--tp needs torch.distributed (c10d); this build has no "
+                                                           "LibTorch (configure with -DWS_TORCH=ON, preset native-torch)"));
+  }
   if (std::getenv("WORLD_SIZE")) {
     std::fprintf(stderr, "weightstream: --tp starts its own ranks; it cannot run inside a launched group "
                          "(WORLD_SIZE is set): use one or the other\n");
@@ -161,10 +159,9 @@ std::optional<int> launch_tensor_parallel(int argc, char** argv) {
 }
 
 Result<std::unique_ptr<Collective>> join_tensor_parallel() {
-#if defined(WS_TORCH)
-  WS_ASSIGN_OR_RETURN(std::optional<ProcessGroupOptions> options, process_group_from_env());
+  WS_ASSIGN_OR_RETURN(std::optional<ProcessGroupOptions> options, process_group_options_from_env());
   if (!options || options->world_size == 1) return std::unique_ptr<Collective>();
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<Collective> group, make_gloo_group(*options));
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<Collective> group, join_process_group(*options));
   if (options->rank != 0) {
     // One answer, from rank 0: the other ranks compute the same tokens.
     std::fflush(stdout);
@@ -175,15 +172,6 @@ Result<std::unique_ptr<Collective>> join_tensor_parallel() {
     }
   }
   return group;
-#else
-  const char* world = std::getenv("WORLD_SIZE");
-  if (world && std::string(world) != "1") {
-    return make_error(ErrorKind::Unsupported, std::string("WORLD_SIZE=") + world +
-                                                  ": tensor parallelism needs torch.distributed (c10d); this build has "
-                                                  "no LibTorch (configure with -DWS_TORCH=ON, preset native-torch)");
-  }
-  return std::unique_ptr<Collective>();
-#endif
 }
 
 int threads_per_local_rank() {
