@@ -183,6 +183,7 @@ int run_generate(const Args& args) {
   Result<std::unique_ptr<Backend>> backend = make_backend(*choice);
   if (!backend) return report_error(backend.error());
   ProgressBar progress(stderr_is_terminal() && !as_json);
+  const uint64_t read_before = io_read_bytes();
   Result<BoundModel> loaded = load_model(
       *files->source, files->config, **backend, *dtype,
       [&](const LoadProgress& p) { progress.update(p.bytes_done, p.bytes_total); }, load_options);
@@ -190,6 +191,7 @@ int run_generate(const Args& args) {
   if (!loaded) return report_error(loaded.error());
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const uint64_t load_peak_rss = peak_rss_bytes();
+  const uint64_t load_measured_read = io_read_bytes() - read_before;
 
   if (!as_json && default_prompt) {
     // The user gave no prompt: say what is being asked, before the answer streams.
@@ -228,7 +230,8 @@ int run_generate(const Args& args) {
                 {"decode_tokens_per_second", decode_tps},
                 {"backend", (*backend)->describe()}};
     if (*group) {
-      Result<json> ranks = gather_rank_reports(**group, loaded->read_bytes, loaded->bound_bytes, load_peak_rss);
+      Result<json> ranks = gather_rank_reports(**group, loaded->read_bytes, load_measured_read, loaded->bound_bytes,
+                                                      load_peak_rss);
       if (!ranks) return report_error(ranks.error());
       out["ranks"] = std::move(*ranks);
     }

@@ -182,13 +182,14 @@ int threads_per_local_rank() {
   return std::max(1, hardware / ranks);
 }
 
-Result<nlohmann::json> gather_rank_reports(Collective& group, uint64_t bytes_read, uint64_t bound_bytes,
-                                           uint64_t peak_rss_bytes) {
-  WS_ASSIGN_OR_RETURN(std::vector<uint64_t> all, group.all_gather({bytes_read, bound_bytes, peak_rss_bytes}));
+Result<nlohmann::json> gather_rank_reports(Collective& group, uint64_t bytes_read, uint64_t measured_read_bytes,
+                                           uint64_t bound_bytes, uint64_t peak_rss_bytes) {
+  WS_ASSIGN_OR_RETURN(std::vector<uint64_t> all,
+                      group.all_gather({bytes_read, measured_read_bytes, bound_bytes, peak_rss_bytes}));
   nlohmann::json ranks = nlohmann::json::array();
   for (size_t r = 0; r < group.world_size(); ++r) {
-    ranks.push_back({{"rank", r}, {"bytes_read", all[3 * r]}, {"bound_bytes", all[3 * r + 1]},
-                     {"peak_rss_bytes", all[3 * r + 2]}});
+    ranks.push_back({{"rank", r}, {"bytes_read", all[4 * r]}, {"measured_read_bytes", all[4 * r + 1]},
+                     {"bound_bytes", all[4 * r + 2]}, {"peak_rss_bytes", all[4 * r + 3]}});
   }
   return ranks;
 }

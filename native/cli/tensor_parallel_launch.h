@@ -35,9 +35,11 @@ Result<std::unique_ptr<Collective>> join_tensor_parallel();
 // WORLD_SIZE) ranks, at least 1, so that ranks do not oversubscribe cores.
 int threads_per_local_rank();
 
-// Every rank's figures, gathered to each rank in rank order:
-// [{rank, bytes_read, bound_bytes, peak_rss_bytes}]. Collective: every rank calls it.
-Result<nlohmann::json> gather_rank_reports(Collective& group, uint64_t bytes_read, uint64_t bound_bytes,
-                                           uint64_t peak_rss_bytes);
+// Every rank's figures, gathered to each rank in rank order: [{rank,
+// bytes_read (the plan's), measured_read_bytes (what the load's read calls
+// returned, /proc/self/io), bound_bytes, peak_rss_bytes}]. Collective: every
+// rank calls it.
+Result<nlohmann::json> gather_rank_reports(Collective& group, uint64_t bytes_read, uint64_t measured_read_bytes,
+                                           uint64_t bound_bytes, uint64_t peak_rss_bytes);
 
 }  // namespace ws::cli

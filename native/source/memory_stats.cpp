@@ -24,6 +24,21 @@ uint64_t status_field_kib(const char* field) {
 }
 }  // namespace
 
+uint64_t io_read_bytes() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  uint64_t bytes = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "rchar:", 6) == 0) {
+      bytes = std::strtoull(line + 6, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(f);
+  return bytes;
+}
+
 uint64_t current_rss_bytes() { return status_field_kib("VmRSS") * 1024; }
 uint64_t peak_rss_bytes() { return status_field_kib("VmHWM") * 1024; }
 

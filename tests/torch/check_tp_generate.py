@@ -129,8 +129,12 @@ def check_ranks(report, expected, what):
     assert [r["rank"] for r in ranks] == list(range(len(expected))), ranks
     for r, (read, bound) in zip(ranks, expected):
         assert r["bytes_read"] == read and r["bound_bytes"] == bound, (what, r, read, bound)
+        # Measured too: what the rank's read calls returned while it loaded
+        # (/proc/self/io rchar), which adds only a few KiB of /proc reads.
+        assert read <= r["measured_read_bytes"] <= read + (64 << 10), (what, r, read)
         assert r["peak_rss_bytes"] > 0, r
-    print(f"  {what}: per rank read {[r['bytes_read'] for r in ranks]}, bound {[r['bound_bytes'] for r in ranks]} "
+    print(f"  {what}: per rank read {[r['bytes_read'] for r in ranks]} (measured "
+          f"{[r['measured_read_bytes'] for r in ranks]}), bound {[r['bound_bytes'] for r in ranks]} "
           f"(exactly the slices + replicated), peak RSS {[r['peak_rss_bytes'] >> 20 for r in ranks]} MiB")
 
 
