@@ -18,18 +18,10 @@ uint64_t Model::weight_bytes() const {
 
 namespace {
 
+// The ggml block type a quantized WeightDType stores, or none for the float ones.
 std::optional<DType> block_dtype(WeightDType dtype) {
-  switch (dtype) {
-    case WeightDType::Q8_0: return DType::Q8_0;
-    case WeightDType::Q4_0: return DType::Q4_0;
-    case WeightDType::Q4_1: return DType::Q4_1;
-    case WeightDType::Q5_0: return DType::Q5_0;
-    case WeightDType::Q5_1: return DType::Q5_1;
-    case WeightDType::Q4_K: return DType::Q4_K;
-    case WeightDType::Q5_K: return DType::Q5_K;
-    case WeightDType::Q6_K: return DType::Q6_K;
-    default: return std::nullopt;
-  }
+  const std::optional<DType> stored = weight_dtype_storage(dtype);
+  return stored && dtype_is_quantized(*stored) ? stored : std::nullopt;
 }
 
 // A row of `row_elements` must be a whole number of blocks. K-quant rows that
