@@ -2,10 +2,14 @@
 
 namespace ws::cli {
 
-// Headers and the CA bundle are checked by ModelSource::open (check_http_options).
+// The header's syntax is checked here (a usage error); the CA bundle's
+// readability by ModelSource::open (check_http_options), at run time.
 Result<HttpTransportOptions> http_options(const Args& args) {
   HttpTransportOptions options;
-  if (auto header = args.get("header")) options.headers.push_back(*header);
+  if (auto header = args.get("header")) {
+    WS_TRY(check_header_line(*header));
+    options.headers.push_back(*header);
+  }
   if (auto bundle = args.get("ca-bundle")) {
     if (bundle->empty()) return make_error(ErrorKind::InvalidArgument, "--ca-bundle needs a file name");
     options.ca_bundle = *bundle;

@@ -41,8 +41,20 @@ struct HttpTransportOptions {
 };
 
 // InvalidArgument for a header that is not "Name: value" on one line (CR/LF
-// would inject headers) or for a CA bundle (given or from the environment)
-// that cannot be read.
+// would inject headers). Needs no transport, so the CLI checks --header
+// while it reads the command line.
+inline Status check_header_line(const std::string& header) {
+  const size_t colon = header.find(':');
+  const bool one_line = header.find_first_of("\r\n") == std::string::npos && header.find('\0') == std::string::npos;
+  if (colon == 0 || colon == std::string::npos || !one_line || header.find_first_of(" \t") < colon) {
+    return make_error(ErrorKind::InvalidArgument, "HTTP header must be \"Name: value\" on one line (got \"" +
+                                                      header.substr(0, header.find_first_of("\r\n")) + "\")");
+  }
+  return Status::ok();
+}
+
+// check_header_line for every header, and InvalidArgument for a CA bundle
+// (given or from the environment) that cannot be read.
 Status check_http_options(const HttpTransportOptions& options);
 
 }  // namespace ws

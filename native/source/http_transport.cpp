@@ -439,15 +439,7 @@ class HttpTransport final : public Transport {
 }  // namespace
 
 Status check_http_options(const HttpTransportOptions& options) {
-  for (const std::string& header : options.headers) {
-    const size_t colon = header.find(':');
-    const bool one_line = header.find_first_of("\r\n") == std::string::npos && header.find('\0') == std::string::npos;
-    if (colon == 0 || colon == std::string::npos || !one_line ||
-        header.find_first_of(" \t") < colon) {
-      return make_error(ErrorKind::InvalidArgument, "HTTP header must be \"Name: value\" on one line (got \"" +
-                                                        header.substr(0, header.find_first_of("\r\n")) + "\")");
-    }
-  }
+  for (const std::string& header : options.headers) WS_TRY(check_header_line(header));
   if (options.bearer_token.find_first_of("\r\n") != std::string::npos) {
     return make_error(ErrorKind::InvalidArgument, "the bearer token holds a line break");
   }

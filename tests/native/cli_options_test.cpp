@@ -102,7 +102,7 @@ TEST(CliOptions, CommandLineErrorsExitTwo) {
                                   "load " + model + " --dtype", "load " + model + " --dtype f8",
                                   "inspect " + model + " " + model, "generate " + model + " --top-p x",
                                   "tokenize " + model + " --text a --messages m.json", "convert " + model,
-                                  "perplexity " + model}) {
+                                  "perplexity " + model, "inspect " + model + " --header NoColon"}) {
     auto [status, out] = run_command(cli() + " " + args + " 2>&1");
     EXPECT_EQ(status, 2) << args << ": " << out;
     EXPECT_NE(out.find("usage: weightstream "), std::string::npos) << out;
