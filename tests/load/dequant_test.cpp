@@ -5,24 +5,18 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "format/gguf.h"
 #include "load/load.h"
 #include "load/quantize.h"
+#include "native/test_support.h"
 
 namespace ws {
 namespace {
 
 const std::string kDir = std::string(WS_FIXTURES_DIR) + "/gguf";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_file;
 
 std::vector<float> read_floats(const std::string& path) {
   const std::string bytes = read_file(path);

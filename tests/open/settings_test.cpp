@@ -4,29 +4,23 @@
 // missing or unusable file means.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "open/settings.h"
+#include "native/test_support.h"
 
 namespace ws {
 namespace {
 
 const std::string kGpt2 = std::string(WS_FIXTURES_DIR) + "/models/gpt2/";
 
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_file;
 
 OpenedModel gpt2_files() {
   OpenedModel opened;
   for (const char* name : {"config.json", "tokenizer.json", "generation_config.json"}) {
-    opened.files[name] = read(kGpt2 + name);
+    opened.files[name] = read_file(kGpt2 + name);
     EXPECT_FALSE(opened.files[name].empty()) << kGpt2 << name << " (ctest fixtures.models writes it)";
   }
   return opened;
