@@ -21,15 +21,35 @@ save_pretrained into --models-dir the first time:
   gpt2-124m    GPT2Config() defaults (GPT-2 small shape), f32
   llama-1b     TinyLlama-1.1B shape (hidden 2048, 22 layers, 32 heads, 4 kv heads,
                vocab 32000), saved in bf16 (2.2 GB)
+  llama-7b     Llama-2-7B shape (hidden 4096, 32 layers, 32 heads, MLP 11008, vocab
+               32000), bf16 in 2 GiB shards (13.5 GB), written by make_checkpoint.py
+               one shard at a time
+  smollm2      not random: the real SmolLM2-135M-Instruct bf16 directory
+               (build/models, .ci/setup.d/30-smollm2.sh)
+Random Llama checkpoints get Llama 2's tokenizer files (build/tokenizers/llama2, vocab
+32000) beside them, because llama.cpp will not load a GGUF without a vocabulary.
+
+Peers and extra rows (all optional, each side in the same run):
+  --bind copy,mmap    one weightstream row per binding (`generate --bind mmap` serves
+                      weights stored in their compute dtype from the mapped checkpoint)
+  --llamacpp          llama.cpp (npm node-llama-cpp, prebuilt CPU binaries, --peers) on
+                      the GGUF our `convert --dtype <--gguf-dtype>` writes from the same
+                      checkpoint (same weights, bf16 by default)
+  --roofline BIN      bench's ws_read_roofline, run before and after the rows: each
+                      decode figure is also given as effective GB/s (bytes of the
+                      weights a decode step reads x tok/s) and as a share of the roofline
+Time to first token (ttft) = load seconds + prompt tokens / prefill tok/s, per run.
 
 usage:
   .venv/bin/python bench/generate_bench.py --weightstream build/native/weightstream \
       [--models gpt2-124m,llama-1b] [--threads 2] [--prompt-tokens 64] [--new-tokens 32] \
-      [--dtype keep] [--models-dir /tmp/ws-bench-models] [--skip-torch] [--repeat 5] [--raw OUT.json]
+      [--dtype keep] [--bind copy] [--llamacpp] [--roofline build/native/bench/ws_read_roofline] \
+      [--models-dir /tmp/ws-bench-models] [--skip-torch] [--repeat 5] [--raw OUT.json]
 """
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -81,12 +101,38 @@ print(json.dumps({"load_seconds": load_s, "prefill_tokens_per_second": prompt_le
 """
 
 
+LLAMA2_TOKENIZER = os.path.join(ROOT, "build/tokenizers/llama2")
+SMOLLM2_BF16 = os.path.join(ROOT, "build/models/SmolLM2-135M-Instruct-bf16")
+PEERS = os.path.join(ROOT, "build/node-llama-cpp")
+
+
+def model_path(name, models_dir):
+    return SMOLLM2_BF16 if name == "smollm2" else os.path.join(models_dir, name)
+
+
+def give_llama_tokenizer(path):
+    """Llama 2's tokenizer files beside a random vocab-32000 Llama (llama.cpp needs a vocabulary)."""
+    config = json.load(open(os.path.join(path, "config.json")))
+    if config.get("model_type") != "llama" or os.path.exists(os.path.join(path, "tokenizer.json")):
+        return
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(LLAMA2_TOKENIZER, f), os.path.join(path, f))
+
+
 def make_checkpoint(name, path):
+    if name == "smollm2":
+        if not os.path.exists(os.path.join(path, "config.json")):
+            raise SystemExit(f"no {path}: bash .ci/setup.d/30-smollm2.sh writes it")
+        return
+    if not os.path.exists(os.path.join(path, "config.json")):
+        print(f"[bench] writing random {name} checkpoint to {path}", file=sys.stderr)
+        write_checkpoint(name, path)
+    give_llama_tokenizer(path)
+
+
+def write_checkpoint(name, path):
     import torch
     import transformers
-    if os.path.exists(os.path.join(path, "config.json")):
-        return
-    print(f"[bench] writing random {name} checkpoint to {path}", file=sys.stderr)
     torch.manual_seed(0)
     if name == "gpt2-124m":
         model = transformers.GPT2LMHeadModel(transformers.GPT2Config())
@@ -98,8 +144,41 @@ def make_checkpoint(name, path):
                                           torch_dtype="bfloat16")
         model = transformers.LlamaForCausalLM(config).to(torch.bfloat16)
         model.save_pretrained(path, safe_serialization=True)
+    elif name == "llama-7b":
+        # 13.5 GB: make_checkpoint.py holds one shard at a time, save_pretrained would hold it all.
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench/make_checkpoint.py"), path, "--llama",
+                        "--hidden", "4096", "--intermediate", "11008", "--layers", "32", "--heads", "32",
+                        "--kv-heads", "32", "--vocab", "32000", "--dtype", "BF16"], check=True)
     else:
         raise SystemExit(f"unknown model {name}")
+
+
+def decode_step_bytes(path):
+    """Bytes of the checkpoint one decode step reads: every tensor, less the token
+    embedding table when the head is untied (a step reads one row of it)."""
+    tied = json.load(open(os.path.join(path, "config.json"))).get("tie_word_embeddings", True)
+    total = embedding = 0
+    for f in sorted(os.listdir(path)):
+        if not f.endswith(".safetensors"):
+            continue
+        with open(os.path.join(path, f), "rb") as fh:
+            header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            size = info["data_offsets"][1] - info["data_offsets"][0]
+            total += size
+            if name.endswith(("embed_tokens.weight", "wte.weight")):
+                embedding = size
+    return total - (0 if tied else embedding)
+
+
+def roofline(binary, threads):
+    """ws_read_roofline's median GB/s at `threads` (a 1 GiB buffer, 7 passes)."""
+    out = subprocess.run([binary, str(threads), "1024"], capture_output=True, text=True, check=True).stdout
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return {"threads": threads, "gb_per_s": next(x["gb_per_s_median"] for x in lines if x["threads"] == threads),
+            "raw": lines}
 
 
 def run_measured(cmd):
@@ -127,6 +206,68 @@ def side_row(model, impl, weights, runs, extra=None):
     return r
 
 
+def ours_runs(args, path, prompt, bind, baseline):
+    runs = []
+    for _ in range(args.repeat):
+        cmd = [args.weightstream, "generate", path, "--prompt-ids", ",".join(map(str, prompt)),
+               "--max-new-tokens", str(args.new_tokens), "--threads", str(args.threads), "--dtype", args.dtype,
+               "--bind", bind, "--json"]
+        out, wall, _ = run_measured(cmd)
+        ours = json.loads(out)
+        runs.append({"load_s": ours["load"]["seconds"], "prefill_tps": ours["prefill_tokens_per_second"],
+                     "decode_tps": ours["decode_tokens_per_second"], "peak_rss_bytes": ours["peak_rss_bytes"],
+                     "rss_baseline_bytes": baseline, "peak_rss_over_baseline": ours["peak_rss_bytes"] - baseline,
+                     "wall_s": wall, "ids": ours["ids"], "backend": ours.get("backend", "")})
+    return runs
+
+
+def torch_runs(args, path, prompt):
+    runs = []
+    for _ in range(args.repeat):
+        out, wall, _ = run_measured([sys.executable, "-c", WORKER, path, str(args.threads),
+                                     str(args.prompt_tokens), str(args.new_tokens), args.torch_dtype])
+        ref = json.loads(out)
+        assert ref["prompt_ids"] == prompt
+        runs.append({"load_s": ref["load_seconds"], "prefill_tps": ref["prefill_tokens_per_second"],
+                     "decode_tps": ref["decode_tokens_per_second"], "peak_rss_bytes": ref["peak_rss_bytes"],
+                     "rss_baseline_bytes": ref["rss_before_bytes"],
+                     "peak_rss_over_baseline": ref["peak_rss_bytes"] - ref["rss_before_bytes"],
+                     "wall_s": wall, "ids": ref["ids"], "about": ref})
+    return runs
+
+
+def llamacpp_runs(args, name, path, prompt):
+    gguf = os.path.join(args.models_dir, f"{name}.{args.gguf_dtype}.gguf")
+    if not os.path.exists(gguf):
+        subprocess.run([args.weightstream, "convert", path, gguf, "--dtype", args.gguf_dtype], check=True)
+    runs = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        p = subprocess.run(["node", os.path.join(ROOT, "bench/peers/llamacpp_decode.mjs"), gguf, "--ids",
+                            ",".join(map(str, prompt)), "--tokens", str(args.new_tokens), "--threads",
+                            str(args.threads)], cwd=args.peers, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise SystemExit(f"llama.cpp failed: {p.stderr[-2000:]}")
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        runs.append({"load_s": r["load_seconds"], "prefill_tps": r["prefill_tokens_per_second"],
+                     "decode_tps": r["decode_tokens_per_second"], "peak_rss_bytes": r["peak_rss_bytes"],
+                     "rss_baseline_bytes": r["baseline_rss_bytes"],
+                     "peak_rss_over_baseline": r["peak_rss_bytes"] - r["baseline_rss_bytes"],
+                     "wall_s": time.perf_counter() - start, "ids": r["ids"], "engine": r["engine"]})
+    return runs, gguf
+
+
+def add_derived(row, prompt_tokens, step_bytes, ceiling):
+    """ttft per run, and the decode figure as effective GB/s and share of the roofline."""
+    for r in row["runs"]:
+        r["ttft_s"] = r["load_s"] + prompt_tokens / r["prefill_tps"]
+        r["effective_gb_per_s"] = step_bytes * r["decode_tps"] / 1e9
+    row["ttft_s"] = summary([r["ttft_s"] for r in row["runs"]])
+    row["effective_gb_per_s"] = summary([r["effective_gb_per_s"] for r in row["runs"]])
+    if ceiling:
+        row["roofline_share"] = row["effective_gb_per_s"]["median"] / ceiling
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--weightstream", required=True)
@@ -136,69 +277,76 @@ def main():
     p.add_argument("--prompt-tokens", type=int, default=64)
     p.add_argument("--new-tokens", type=int, default=32)
     p.add_argument("--dtype", default="keep", help="weightstream --dtype")
+    p.add_argument("--bind", default="copy", help="weightstream --bind, one row each (copy,mmap)")
     p.add_argument("--torch-dtype", default="f32", help="dtype transformers computes in (f32, bf16)")
     p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--llamacpp", action="store_true", help="llama.cpp on a GGUF of the same weights")
+    p.add_argument("--gguf-dtype", default="bf16", help="the GGUF's dtype for --llamacpp (our convert writes it)")
+    p.add_argument("--peers", default=PEERS, help="where npm node-llama-cpp is installed")
+    p.add_argument("--roofline", default=None, help="ws_read_roofline binary (effective bandwidth columns)")
     p.add_argument("--repeat", type=int, default=MIN_RUNS, help="fresh processes per side (>= 5 for a table)")
     p.add_argument("--raw", default=None, help="raw JSON (default bench/results/generate-<commit>.json)")
     args = p.parse_args()
     meta = run_meta()
+    ceilings = [roofline(args.roofline, args.threads)] if args.roofline else []
 
     rows = []
     for name in args.models.split(","):
-        path = os.path.join(args.models_dir, name)
+        path = model_path(name, args.models_dir)
         make_checkpoint(name, path)
         weights = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path) if f.endswith(".safetensors"))
-        # The same prompt on both sides (the worker draws it; we draw it the same way).
+        step_bytes = decode_step_bytes(path)
+        # The same prompt on every side (the worker draws it; we draw it the same way).
         import torch
         vocab = json.load(open(os.path.join(path, "config.json")))["vocab_size"]
         prompt = torch.randint(0, vocab, (1, args.prompt_tokens), generator=torch.Generator().manual_seed(0))[0].tolist()
 
         ours_baseline = json.loads(run_measured([args.weightstream, "load", path, "--json"])[0])["rss_before_bytes"]
-        runs = []
-        for _ in range(args.repeat):
-            out, wall, _ = run_measured([args.weightstream, "generate", path, "--prompt-ids", ",".join(map(str, prompt)),
-                                           "--max-new-tokens", str(args.new_tokens), "--threads", str(args.threads),
-                                           "--dtype", args.dtype, "--json"])
-            ours = json.loads(out)
-            runs.append({"load_s": ours["load"]["seconds"], "prefill_tps": ours["prefill_tokens_per_second"],
-                         "decode_tps": ours["decode_tokens_per_second"], "peak_rss_bytes": ours["peak_rss_bytes"],
-                         "rss_baseline_bytes": ours_baseline,
-                         "peak_rss_over_baseline": ours["peak_rss_bytes"] - ours_baseline,
-                         "wall_s": wall, "ids": ours["ids"], "backend": ours.get("backend", "")})
-        rows.append(side_row(name, f"weightstream (--dtype {args.dtype})", weights, runs,
-                             {"backend": runs[0]["backend"]}))
+        model_rows = []
+        for bind in args.bind.split(","):
+            runs = ours_runs(args, path, prompt, bind, ours_baseline)
+            model_rows.append(side_row(name, f"weightstream (--dtype {args.dtype} --bind {bind})", weights, runs,
+                                       {"backend": runs[0]["backend"]}))
         if not args.skip_torch:
-            runs = []
-            for _ in range(args.repeat):
-                out, wall, _ = run_measured([sys.executable, "-c", WORKER, path, str(args.threads),
-                                             str(args.prompt_tokens), str(args.new_tokens), args.torch_dtype])
-                ref = json.loads(out)
-                assert ref["prompt_ids"] == prompt
-                runs.append({"load_s": ref["load_seconds"], "prefill_tps": ref["prefill_tokens_per_second"],
-                             "decode_tps": ref["decode_tokens_per_second"], "peak_rss_bytes": ref["peak_rss_bytes"],
-                             "rss_baseline_bytes": ref["rss_before_bytes"],
-                             "peak_rss_over_baseline": ref["peak_rss_bytes"] - ref["rss_before_bytes"],
-                             "wall_s": wall, "ids": ref["ids"]})
-            rows.append(side_row(name, f"transformers {ref['transformers']} + torch {ref['torch']} "
-                                       f"(BLAS {ref['torch_blas']}, {args.torch_dtype})", weights, runs,
-                                 {"torch_blas": ref["torch_blas"], "torch_threads": ref["torch_threads"],
-                                  "torch_config": ref["torch_config"]}))
-            same = rows[-1]["ids"] == rows[-2]["ids"]
-            rows[-1]["same_greedy_ids"] = same
-            rows[-2]["same_greedy_ids"] = same
+            runs = torch_runs(args, path, prompt)
+            ref = runs[0].pop("about")
+            for r in runs[1:]:
+                r.pop("about")
+            model_rows.append(side_row(name, f"transformers {ref['transformers']} + torch {ref['torch']} "
+                                             f"(BLAS {ref['torch_blas']}, {args.torch_dtype})", weights, runs,
+                                       {"torch_blas": ref["torch_blas"], "torch_threads": ref["torch_threads"],
+                                        "torch_config": ref["torch_config"]}))
+        if args.llamacpp:
+            runs, gguf = llamacpp_runs(args, name, path, prompt)
+            model_rows.append(side_row(name, f"{runs[0]['engine']} ({args.gguf_dtype} GGUF)", weights, runs,
+                                       {"gguf": gguf, "gguf_bytes": os.path.getsize(gguf)}))
+        for r in model_rows:
+            r["same_greedy_ids_as_first_row"] = r["ids"] == model_rows[0]["ids"]
+            r["decode_step_bytes"] = step_bytes
+            add_derived(r, args.prompt_tokens, step_bytes, ceilings[0]["gb_per_s"] if ceilings else None)
+        rows += model_rows
+    if args.roofline:
+        ceilings.append(roofline(args.roofline, args.threads))
 
     print(f"threads={args.threads} prompt={args.prompt_tokens} new={args.new_tokens}; median (min-max, n) of "
           f"{args.repeat} fresh processes per side; memory: {MEMORY_ACCOUNTING}")
-    print("| model | implementation | weights MB | load s | prefill tok/s | decode tok/s | peak RSS over baseline MB | same ids |")
-    print("|---|---|---:|---:|---:|---:|---:|---|")
+    if ceilings:
+        print("read roofline (ws_read_roofline, GB/s at these threads): before " +
+              ", after ".join(f"{c['gb_per_s']:.2f}" for c in ceilings))
+    print("| model | implementation | weights MB | load s | ttft s | prefill tok/s | decode tok/s | effective GB/s "
+          "(share of roofline) | peak RSS over baseline MB | ids as row 1 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         mem = r["peak_rss_over_baseline"]
+        share = f" ({r['roofline_share'] * 100:.0f}%)" if "roofline_share" in r else ""
         print(f"| {r['model']} | {r['impl']} | {r['weights_bytes'] / 1e6:.1f} | {spread(r['load_s'], '{:.2f}')} | "
-              f"{spread(r['prefill_tps'], '{:.1f}')} | {spread(r['decode_tps'], '{:.2f}')} | "
-              f"{mem['median'] / 1e6:.1f} | {r.get('same_greedy_ids', '-')} |")
+              f"{spread(r['ttft_s'], '{:.2f}')} | {spread(r['prefill_tps'], '{:.1f}')} | "
+              f"{spread(r['decode_tps'], '{:.2f}')} | {r['effective_gb_per_s']['median']:.1f}{share} | "
+              f"{mem['median'] / 1e6:.1f} | {r['same_greedy_ids_as_first_row']} |")
     save_raw(args.raw or os.path.join(ROOT, "bench/results", f"generate-{meta['commit'][:10]}.json"),
-             {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv), "threads": args.threads, "prompt_tokens": args.prompt_tokens,
-              "new_tokens": args.new_tokens, "repeat": args.repeat, "rows": rows}, meta)
+             {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv), "threads": args.threads,
+              "prompt_tokens": args.prompt_tokens, "new_tokens": args.new_tokens, "repeat": args.repeat,
+              "roofline": ceilings, "rows": rows}, meta)
 
 
 if __name__ == "__main__":
