@@ -30,8 +30,10 @@ Random Llama checkpoints get Llama 2's tokenizer files (build/tokenizers/llama2,
 32000) beside them, because llama.cpp will not load a GGUF without a vocabulary.
 
 Peers and extra rows (all optional, each side in the same run):
-  --bind copy,mmap    one weightstream row per binding (`generate --bind mmap` serves
-                      weights stored in their compute dtype from the mapped checkpoint)
+  --variants 'A;B'    one weightstream row per set of extra `generate` flags, e.g.
+                      '--bind copy;--bind copy --huge-pages;--bind mmap' (`--bind mmap`
+                      serves weights stored in their compute dtype from the mapped
+                      checkpoint; `--huge-pages` asks for 2 MiB pages for the weights)
   --llamacpp          llama.cpp (npm node-llama-cpp, prebuilt CPU binaries, --peers) on
                       the GGUF our `convert --dtype <--gguf-dtype>` writes from the same
                       checkpoint (same weights, bf16 by default)
@@ -43,7 +45,7 @@ Time to first token (ttft) = load seconds + prompt tokens / prefill tok/s, per r
 usage:
   .venv/bin/python bench/generate_bench.py --weightstream build/native/weightstream \
       [--models gpt2-124m,llama-1b] [--threads 2] [--prompt-tokens 64] [--new-tokens 32] \
-      [--dtype keep] [--bind copy] [--llamacpp] [--roofline build/native/bench/ws_read_roofline] \
+      [--dtype keep] [--variants '--bind copy'] [--llamacpp] [--roofline build/native/bench/ws_read_roofline] \
       [--models-dir /tmp/ws-bench-models] [--skip-torch] [--repeat 5] [--raw OUT.json]
 """
 import argparse
@@ -206,12 +208,12 @@ def side_row(model, impl, weights, runs, extra=None):
     return r
 
 
-def ours_runs(args, path, prompt, bind, baseline):
+def ours_runs(args, path, prompt, flags, baseline):
     runs = []
     for _ in range(args.repeat):
         cmd = [args.weightstream, "generate", path, "--prompt-ids", ",".join(map(str, prompt)),
                "--max-new-tokens", str(args.new_tokens), "--threads", str(args.threads), "--dtype", args.dtype,
-               "--bind", bind, "--json"]
+               *flags.split(), "--json"]
         out, wall, _ = run_measured(cmd)
         ours = json.loads(out)
         runs.append({"load_s": ours["load"]["seconds"], "prefill_tps": ours["prefill_tokens_per_second"],
@@ -277,7 +279,7 @@ def main():
     p.add_argument("--prompt-tokens", type=int, default=64)
     p.add_argument("--new-tokens", type=int, default=32)
     p.add_argument("--dtype", default="keep", help="weightstream --dtype")
-    p.add_argument("--bind", default="copy", help="weightstream --bind, one row each (copy,mmap)")
+    p.add_argument("--variants", default="--bind copy", help="extra generate flags per weightstream row, ';'-separated")
     p.add_argument("--torch-dtype", default="f32", help="dtype transformers computes in (f32, bf16)")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--llamacpp", action="store_true", help="llama.cpp on a GGUF of the same weights")
@@ -303,9 +305,9 @@ def main():
 
         ours_baseline = json.loads(run_measured([args.weightstream, "load", path, "--json"])[0])["rss_before_bytes"]
         model_rows = []
-        for bind in args.bind.split(","):
-            runs = ours_runs(args, path, prompt, bind, ours_baseline)
-            model_rows.append(side_row(name, f"weightstream (--dtype {args.dtype} --bind {bind})", weights, runs,
+        for flags in args.variants.split(";"):
+            runs = ours_runs(args, path, prompt, flags, ours_baseline)
+            model_rows.append(side_row(name, f"weightstream (--dtype {args.dtype} {flags.strip()})", weights, runs,
                                        {"backend": runs[0]["backend"]}))
         if not args.skip_torch:
             runs = torch_runs(args, path, prompt)
@@ -323,16 +325,19 @@ def main():
         for r in model_rows:
             r["same_greedy_ids_as_first_row"] = r["ids"] == model_rows[0]["ids"]
             r["decode_step_bytes"] = step_bytes
-            add_derived(r, args.prompt_tokens, step_bytes, ceilings[0]["gb_per_s"] if ceilings else None)
         rows += model_rows
     if args.roofline:
         ceilings.append(roofline(args.roofline, args.threads))
+    # The ceiling is the better of the two roofline runs: what this machine showed it can read.
+    ceiling = max(c["gb_per_s"] for c in ceilings) if ceilings else None
+    for r in rows:
+        add_derived(r, args.prompt_tokens, r["decode_step_bytes"], ceiling)
 
     print(f"threads={args.threads} prompt={args.prompt_tokens} new={args.new_tokens}; median (min-max, n) of "
           f"{args.repeat} fresh processes per side; memory: {MEMORY_ACCOUNTING}")
     if ceilings:
-        print("read roofline (ws_read_roofline, GB/s at these threads): before " +
-              ", after ".join(f"{c['gb_per_s']:.2f}" for c in ceilings))
+        print("read roofline (ws_read_roofline, GB/s at these threads): before, after: " +
+              ", ".join(f"{c['gb_per_s']:.2f}" for c in ceilings) + f"; shares are of {ceiling:.2f}")
     print("| model | implementation | weights MB | load s | ttft s | prefill tok/s | decode tok/s | effective GB/s "
           "(share of roofline) | peak RSS over baseline MB | ids as row 1 |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
