@@ -65,7 +65,9 @@ TEST(Kernels, SimdTablesExistWhereTheCpuHasTheIsa) {
 #if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
   if (cpu_has_avx2_fma_f16c()) {
     EXPECT_NE(avx2_table(), nullptr) << "CPUID has AVX2, FMA and F16C";
-    if (cpu_has_avx512_f_bw_vl()) EXPECT_NE(avx512_table(), nullptr) << "CPUID has AVX-512 F, BW and VL";
+    if (cpu_has_avx512_f_bw_vl()) {
+      EXPECT_NE(avx512_table(), nullptr) << "CPUID has AVX-512 F, BW and VL";
+    }
   }
 #endif
   if (simd_tables().empty()) {
@@ -104,7 +106,7 @@ TEST(Kernels, F16WideningIsExact) {
 
 TEST(Kernels, GemmMatchesScalarForEveryDtypeAndLayout) {
   const KernelTable& ref = scalar_table();
-  const size_t ms[] = {1, 3, 5};
+  const size_t ms[] = {1, 3, 5, 8, 19};  // prefill-sized batches too
   const size_t ns[] = {1, 3, 4, 9, 64, 75, 130, 300, 521};
   const size_t ks[] = {1, 7, 8, 17, 64, 100};
   // No table (a CPU without AVX2) is reported as skipped, never as passed.
@@ -128,6 +130,37 @@ TEST(Kernels, GemmMatchesScalarForEveryDtypeAndLayout) {
             ASSERT_NEAR(y_simd[i], y_ref[i], 1e-5f * static_cast<float>(k) + 1e-6f)
                 << simd->isa << " type " << type << " layout " << layout << " m=" << m << " n=" << n
                 << " k=" << k << " i=" << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Prefill (m x rows in one call: rows go in pairs) and decode (one row at a
+// time) must compute every output with the same FMA chain: the rows of one
+// call equal the m one-row calls bit for bit, so a prompt's logits do not
+// depend on how it was batched (src/backend/CMakeLists.txt: -ffp-contract=off
+// keeps the compiler from fusing the scalar tails in one path and not another).
+TEST(Kernels, GemmPrefillRowsEqualDecodeRowsBitForBit) {
+  const std::vector<const KernelTable*> tables = simd_tables();
+  if (tables.empty()) WS_SKIP_UNLESS_REQUIRED("WS_REQUIRE_ALL", "no SIMD kernel table on this build and CPU");
+  for (const KernelTable* simd : tables) {
+    for (int type = 0; type < kWeightTypes; ++type) {
+      for (const size_t m : {8, 17, 24}) for (const size_t n : {3, 47, 48, 100}) for (const size_t k : {16, 33, 256}) {
+        const size_t xs = k + 3, ys = n + 5;  // strided rows, as attention passes them
+        const std::vector<float> x = test::random_floats(m * xs, 5 + m + k);
+        std::vector<float> widened;
+        const std::vector<uint8_t> w = encode_weights(test::random_floats(n * k, 7 + n + k), WeightType(type), widened);
+        std::vector<float> batched(m * ys, -1.0f), single(m * ys, -1.0f);
+        simd->gemm_oi[type](m, n, k, x.data(), xs, w.data(), k, batched.data(), ys);
+        for (size_t i = 0; i < m; ++i) {
+          simd->gemm_oi[type](1, n, k, x.data() + i * xs, xs, w.data(), k, single.data() + i * ys, ys);
+        }
+        for (size_t i = 0; i < m; ++i) {
+          for (size_t j = 0; j < n; ++j) {
+            ASSERT_EQ(batched[i * ys + j], single[i * ys + j]) << simd->isa << " type " << type << " m=" << m
+                                                               << " n=" << n << " k=" << k << " row " << i << " col " << j;
           }
         }
       }
