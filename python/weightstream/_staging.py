@@ -4,9 +4,10 @@ Tensor.copy_ (non_blocking to CUDA). Before a slot is reused, the CUDA event rec
 synchronized, so the source fills one slot while the previous one is still being copied. The C++ side
 (python/src/staged.cpp) calls take / copy_bytes / copy_elements / release with the GIL held.
 
-Conversions: F32/F16/BF16 to one another are done by copy_ itself, on the destination's device (the slot
-holds the source dtype); ggml blocks (dequantised) are converted on the host into another slot first and
-copied as bytes. Host memory: slots * slot_bytes, which is staging_bytes unless one block does not fit."""
+Conversions: F32/F16/BF16 to one another are done by a copy_ on the destination's device (the slot holds the
+source dtype; its bytes go to a device scratch first); ggml blocks (dequantised) are converted on the host into another slot first and
+copied as bytes. Host memory: slots * slot_bytes, which is staging_bytes unless one block does not fit; device
+memory: one more slot_bytes (the scratch the float conversions read)."""
 
 import torch
 
@@ -34,6 +35,8 @@ class Stager:
     def configure(self, slot_bytes):
         """Allocates the slots (pinned where CUDA is available) and returns their addresses."""
         pin = torch.cuda.is_available()
+        # On the destination's device: the bytes of a window whose floats copy_ converts there.
+        self.scratch = torch.empty(slot_bytes, dtype=torch.uint8, device=self.device)
         for _ in range(self.slot_count):
             self.slots.append(torch.empty(slot_bytes, dtype=torch.uint8, pin_memory=pin))
             if self.cuda:
@@ -76,11 +79,15 @@ class Stager:
         self._sent(slot)
 
     def copy_elements(self, slot, nbytes, target, first_element, source_dtype):
-        """Slot bytes [0, nbytes) read as `source_dtype` -> target's elements from first_element; copy_ converts."""
-        source = self.slots[slot][:nbytes].view(TO_TORCH[source_dtype])
-        flat = self.targets[target][0]
-        flat[first_element:first_element + source.numel()].copy_(source, non_blocking=self.cuda)
+        """Slot bytes [0, nbytes) read as `source_dtype` -> target's elements from first_element, converted on
+        the device. A host-to-device copy_ that changes the dtype would convert on the CPU into a temporary
+        (ATen's copy_kernel_cuda): the bytes go to the device scratch as they are, and a device-to-device
+        copy_ converts them, on the same stream (so one scratch serves every window in order)."""
+        scratch = self.scratch[:nbytes]
+        scratch.copy_(self.slots[slot][:nbytes], non_blocking=self.cuda)
         self._sent(slot)
+        source = scratch.view(TO_TORCH[source_dtype])
+        self.targets[target][0][first_element:first_element + source.numel()].copy_(source, non_blocking=self.cuda)
 
     def finish(self):
         """Waits for every queued copy (the slots may be freed after)."""
