@@ -11,4 +11,5 @@ from .errors import __all__ as _errors
 from .load import LoadResult, init_empty_weights, load_file, load_into
 
 __version__ = "0.1.0"
-__all__ = ["open", "load_file", "load_into", "init_empty_weights", "Checkpoint", "TensorInfo", "LoadResult", "has_cuda"] + _errors
+__all__ = ["open", "load_file", "load_into", "init_empty_weights", "Checkpoint", "TensorInfo", "LoadResult",
+           "has_cuda"] + _errors

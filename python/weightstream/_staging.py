@@ -5,8 +5,8 @@ synchronized, so the source fills one slot while the previous one is still being
 (python/src/staged.cpp) calls take / copy_bytes / copy_elements / release with the GIL held.
 
 Conversions: F32/F16/BF16 to one another are done by a copy_ on the destination's device (the slot holds the
-source dtype; its bytes go to a device scratch first); ggml blocks (dequantised) are converted on the host into another slot first and
-copied as bytes. Host memory: slots * slot_bytes, which is staging_bytes unless one block does not fit; device
+source dtype; its bytes go to a device scratch first); ggml blocks (dequantised) are converted on the host
+into another slot first and copied as bytes. Host memory: slots * slot_bytes, which is staging_bytes unless one block does not fit; device
 memory: one more slot_bytes (the scratch the float conversions read)."""
 
 import torch
