@@ -12,7 +12,7 @@ PYBIND11_MODULE(_native, m) {
   m.doc() = "weightstream's C++ core (load plan, executor, file/HTTP/GGUF sources)";
   ws::python::register_errors(m);
   ws::python::bind_source(m);
-  // This extension fills host memory only; CUDA tensors need the pinned
-  // upload path (native/cuda), which it does not link.
-  m.attr("has_cuda") = false;
+  // CUDA tensors are filled through torch's own CUDA (weightstream._staging):
+  // this extension links neither CUDA nor LibTorch. weightstream.has_cuda()
+  // asks torch at call time.
 }

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "staged.h"
 #include "load/load.h"
 #include "source/model_source.h"
 
@@ -102,9 +104,14 @@ class Source {
     return f && t && ws::can_convert(*f, *t);
   }
 
-  void load(const std::vector<Target>& targets, uint64_t staging_bytes, py::object on_progress) {
+  // With `stager` (a weightstream._staging.Stager over the targets' tensors,
+  // in the same order), every tensor is filled through it: the staged path.
+  // The addresses are then not written to.
+  void load(const std::vector<Target>& targets, uint64_t staging_bytes, py::object on_progress, py::object stager) {
+    const bool staged = !stager.is_none();
     std::vector<ManifestEntry> manifest;
-    std::vector<std::unique_ptr<TensorStorage>> storage;
+    std::vector<std::unique_ptr<Destination>> storage;
+    std::unique_ptr<Stager> staging;
     manifest.reserve(targets.size());
     storage.reserve(targets.size());
     for (const auto& [name, dtype_text, shape, address, bytes] : targets) {
@@ -122,7 +129,11 @@ class Source {
         raise(make_error(ErrorKind::InvalidArgument, name + ": buffer of " + std::to_string(bytes) +
                                                          " bytes does not hold its shape in " + dtype_text));
       }
-      storage.push_back(std::make_unique<TensorStorage>(reinterpret_cast<uint8_t*>(address)));
+      if (staged) {
+        storage.push_back(std::make_unique<StagedTensor>(nullptr, storage.size(), *dtype));
+      } else {
+        storage.push_back(std::make_unique<TensorStorage>(reinterpret_cast<uint8_t*>(address)));
+      }
       manifest.push_back({name, *dtype, shape, storage.back().get()});
     }
 
@@ -133,7 +144,24 @@ class Source {
       PlanOptions options;
       options.staging_bytes = staging_bytes;
       options.allow_unused_tensors = true;
+      int slot_count = 1;
+      if (staged) {
+        // Windows are cut to one slot; the slots together hold staging_bytes.
+        py::gil_scoped_acquire acquire;
+        slot_count = stager.attr("slot_count").cast<int>();
+        options.staging_bytes = std::max<uint64_t>(64, staging_bytes / static_cast<uint64_t>(std::max(1, slot_count)));
+      }
       Result<LoadPlan> plan = plan_load(source_->checkpoint(), manifest, options);
+      if (plan && staged) {
+        const uint64_t slot_bytes = slot_bytes_for(*plan, manifest, options.staging_bytes);
+        py::gil_scoped_acquire acquire;
+        std::vector<uint8_t*> slots;
+        for (uintptr_t address : stager.attr("configure")(slot_bytes).cast<std::vector<uintptr_t>>()) {
+          slots.push_back(reinterpret_cast<uint8_t*>(address));
+        }
+        staging = std::make_unique<Stager>(stager, std::move(slots), slot_bytes);
+        for (auto& d : storage) static_cast<StagedTensor&>(*d).set_stager(staging.get());
+      }
       if (!plan) {
         status = plan.status();
       } else {
@@ -142,6 +170,7 @@ class Source {
           status = executor.status();
         } else {
           LoadExecutor& ex = **executor;
+          if (staging) ex.set_staging(staging.get());
           auto last_call = std::chrono::steady_clock::now();
           ex.set_progress([&](const LoadProgress& p) {
             const auto now = std::chrono::steady_clock::now();
@@ -166,6 +195,7 @@ class Source {
       }
     }
     if (python_error) throw std::move(*python_error);
+    if (staging && staging->python_error()) throw std::move(*staging->python_error());
     raise_if_error(status);
   }
 
@@ -186,7 +216,8 @@ void bind_source(py::module_& m) {
       .def("shard_files", &Source::shard_files)
       .def("read_text", &Source::read_text, py::arg("file"))
       .def("can_convert", &Source::can_convert)
-      .def("load", &Source::load, py::arg("targets"), py::arg("staging_bytes"), py::arg("on_progress") = py::none());
+      .def("load", &Source::load, py::arg("targets"), py::arg("staging_bytes"), py::arg("on_progress") = py::none(),
+           py::arg("stager") = py::none());
 }
 
 }  // namespace ws::python

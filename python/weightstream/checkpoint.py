@@ -8,7 +8,8 @@ import torch
 
 from . import _native
 from ._dtypes import BLOCKS, FLOATS, QUANTIZED, TO_TORCH, ws_name
-from .errors import DeviceError, InvalidArgumentError, UnsupportedError
+from ._staging import Stager
+from .errors import DeviceError, InvalidArgumentError
 
 
 class TensorInfo(NamedTuple):
@@ -21,17 +22,20 @@ class TensorInfo(NamedTuple):
     row_order: bool     # False for GGUF q/k weights stored with interleaved heads
 
 
+def has_cuda():
+    """Whether device="cuda" can be loaded to now: torch's own CUDA is available (asked at call time; the
+    extension reaches CUDA only through torch, see weightstream._staging)."""
+    return torch.cuda.is_available()
+
+
 def check_device(device):
-    """torch.device for `device`, or the error saying why this build cannot fill it."""
+    """torch.device for `device`, or the error saying why it cannot be filled."""
     device = torch.device(device)
     if device.type == "cpu":
         return device
     if device.type == "cuda":
-        if not torch.cuda.is_available():
+        if not has_cuda():
             raise DeviceError(f"device {device}: torch {torch.__version__} has no CUDA support or sees no CUDA device")
-        if not _native.has_cuda:
-            raise UnsupportedError(f"device {device}: this weightstream build fills host memory only (it was built "
-                                   "without the pinned CUDA upload path, native/cuda); load to 'cpu' and move it")
         return device
     raise InvalidArgumentError(f"device {device}: weightstream loads to 'cpu' or 'cuda[:N]'")
 
@@ -136,20 +140,22 @@ class Checkpoint:
         return self._mappings[info.shard][info.begin:info.begin + info.bytes].view(TO_TORCH[ws_dtype]).reshape(info.shape)
 
     def tensors(self, names=None, *, device="cpu", dtype=None, dequantize=True, mmap=False, staging_mib=16,
-                on_progress=None):
+                on_progress=None, _staged=False):
         """{name: tensor} for `names` (all by default), each allocated by torch and filled in place.
         dtype: floating tensors are converted to it while streaming (float32/float16/bfloat16); others keep theirs.
         dequantize: ggml block tensors become float32 (or dtype); with False, uint8 tensors of the raw blocks
         (their type is dtype(name)).
         mmap: tensors of a local safetensors file that keep their dtype on the CPU are views of the file mapped
-        copy-on-write (see mapped_view) instead of copies; the rest stream as usual."""
+        copy-on-write (see mapped_view) instead of copies; the rest stream as usual.
+        device="cuda": tensors are allocated there and filled through staging_mib of pinned host slots
+        (weightstream._staging); _staged=True sends a CPU load the same way (tests)."""
         device = check_device(device)
         names = self.keys() if names is None else list(names)
         out, targets, after = {}, [], []
         for name in names:
             info = self.info(name)
             ws_dtype = target_dtype(info.dtype, dtype, dequantize)
-            view = self.mapped_view(name, ws_dtype, device) if mmap else None
+            view = self.mapped_view(name, ws_dtype, device) if mmap and not _staged else None
             if view is not None:
                 out[name] = view
                 continue
@@ -161,7 +167,8 @@ class Checkpoint:
             tensor = empty_for(info, ws_dtype, device)
             targets.append((name, ws_dtype, list(info.shape), tensor.data_ptr(), tensor.numel() * tensor.element_size()))
             out[name] = tensor
-        load_targets(self, targets, staging_mib, on_progress)
+        load_targets(self, targets, staging_mib, on_progress, device, [out[t[0]] for t in targets] if
+                     staged(device, _staged) else None)
         for name in after:
             out[name] = out[name].to(dtype)
         return out
@@ -198,10 +205,23 @@ def map_file(path, nbytes):
     return torch.ByteTensor(torch.ByteStorage.from_file(path, shared=False, size=nbytes))
 
 
-def load_targets(checkpoint, targets, staging_mib, on_progress):
+def staged(device, _staged):
+    """Whether a load to `device` goes through the staged path (pinned slots + copy_)."""
+    return device.type != "cpu" or bool(_staged)
+
+
+def load_targets(checkpoint, targets, staging_mib, on_progress, device=None, staged_tensors=None):
+    """Fills `targets` in place, or, given staged_tensors (the targets' tensors, in order), through a Stager."""
     if staging_mib is None or staging_mib <= 0:
         raise InvalidArgumentError(f"staging_mib must be positive, got {staging_mib}")
-    checkpoint._source.load(targets, int(staging_mib * (1 << 20)), on_progress)
+    if staged_tensors is None:
+        checkpoint._source.load(targets, int(staging_mib * (1 << 20)), on_progress)
+        return
+    stager = Stager(staged_tensors, device)
+    try:
+        checkpoint._source.load(targets, int(staging_mib * (1 << 20)), on_progress, stager)
+    finally:
+        stager.finish()  # no copy may still read a slot once they are freed
 
 
 def open(location) -> Checkpoint:  # noqa: A001 (the package's verb, like safetensors.safe_open)

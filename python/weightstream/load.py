@@ -8,7 +8,7 @@ from typing import List, NamedTuple
 import torch
 
 from ._dtypes import ws_name
-from .checkpoint import Checkpoint, check_device, load_targets
+from .checkpoint import Checkpoint, check_device, load_targets, staged
 from .errors import MissingTensorError, UnexpectedTensorError
 
 
@@ -20,12 +20,12 @@ class LoadResult(NamedTuple):
 
 
 def load_file(location, *, device="cpu", dtype=None, dequantize=True, mmap=False, staging_mib=16,
-              on_progress=None):
+              on_progress=None, _staged=False):
     """Every tensor of a checkpoint as {name: tensor}, as safetensors.torch.load_file returns it (same names,
     dtypes, shapes and bytes), from a file, directory, sharded index, URL or GGUF file. See Checkpoint.tensors."""
     checkpoint = location if isinstance(location, Checkpoint) else Checkpoint(location)
     return checkpoint.tensors(device=device, dtype=dtype, dequantize=dequantize, mmap=mmap, staging_mib=staging_mib,
-                              on_progress=on_progress)
+                              on_progress=on_progress, _staged=_staged)
 
 
 class _Slot(NamedTuple):
@@ -57,7 +57,7 @@ def _slots(module):
 
 
 def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=False, staging_mib=16,
-              on_progress=None):
+              on_progress=None, _staged=False):
     """Materialises every parameter and persistent buffer of `module` that the checkpoint provides on `device`
     and fills it straight from the stream (no intermediate copy); tied weights stay tied (one tensor, filled
     once). `module` is normally built on the meta device (weightstream.init_empty_weights(), accelerate's, or
@@ -68,6 +68,8 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=F
     any byte is read. on_progress(bytes_done, bytes_total) is called from the loading thread with the GIL held.
     mmap=True: tensors of a local safetensors checkpoint that keep their dtype on the CPU become views of the
     file mapped copy-on-write (no copy, no read until used; the page cache holds them), the rest stream.
+    device="cuda": parameters are allocated there and filled through staging_mib of pinned host memory (a few
+    slots copied with non_blocking copy_, see weightstream._staging); _staged=True sends a CPU load that way.
     """
     device = check_device(device)
     checkpoint = location if isinstance(location, Checkpoint) else Checkpoint(location)
@@ -77,7 +79,7 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=F
         groups.setdefault(id(slot.tensor), []).append(slot)
     names = {slot.name for slot in slots}
     unexpected = [k for k in checkpoint.keys() if k not in names]
-    missing, targets, fills = [], [], []
+    missing, targets, target_tensors, fills = [], [], [], []
     for group in groups.values():
         present = [s for s in group if s.name in checkpoint]
         if not present:
@@ -85,13 +87,14 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=F
             continue
         old = group[0].tensor
         wanted = dtype if dtype is not None and old.is_floating_point() else old.dtype
-        view = checkpoint.mapped_view(present[0].name, ws_name(wanted), device) if mmap else None
+        view = checkpoint.mapped_view(present[0].name, ws_name(wanted), device) if mmap and not _staged else None
         if view is not None and tuple(view.shape) == tuple(old.shape):
             fills.append((group, view))
             continue
         new = torch.empty(tuple(old.shape), dtype=wanted, device=device)
         targets.append((present[0].name, ws_name(wanted), list(old.shape), new.data_ptr(),
                         new.numel() * new.element_size()))
+        target_tensors.append(new)
         fills.append((group, new))
     if strict and missing:
         error = MissingTensorError(f"{checkpoint.location}: {len(missing)} tensor(s) the module needs are missing: "
@@ -106,7 +109,8 @@ def load_into(module, location, *, device="cpu", dtype=None, strict=True, mmap=F
         error.missing_keys, error.unexpected_keys = missing, unexpected
         raise error
 
-    load_targets(checkpoint, targets, staging_mib, on_progress)
+    load_targets(checkpoint, targets, staging_mib, on_progress, device,
+                 target_tensors if staged(device, _staged) else None)
 
     # Only now, with every byte in place, does the module change.
     for group, new in fills:
