@@ -10,7 +10,7 @@
                                    tensors torch allocated
   weightstream.load_into(mmap)     the same with mmap=True: copy-on-write views of the mapped shards
 
-usage: python bench/python_load_bench.py DIR [--repeat 5] [--raw OUT.json]
+usage: python bench/python_load_bench.py DIR [--repeat 5] [--raw OUT.json] [--methods a,b] [--memory-limit-gib N]
   DIR: a checkpoint from bench/make_checkpoint.py --llama (config.json + shards), e.g. the 1.1B shape:
        python bench/make_checkpoint.py /tmp/ws-pybench/llama-1b --llama --hidden 2048 --intermediate 5632 \\
            --layers 22 --heads 32 --kv-heads 4 --dtype BF16
@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from bench_meta import MEMORY_ACCOUNTING, MIN_RUNS, run_meta, save_raw, spread, summary
 
@@ -102,12 +103,30 @@ print(json.dumps({'seconds': seconds, 'seconds_touched': seconds_touched,
 """
 
 
+CGROUP = "/sys/fs/cgroup/memory/ws-python-bench"
+
+
+def memory_limited(cmd, gib):
+    """cmd, started inside a memory cgroup limited to `gib` GiB with no swap (cgroup v1, as root)."""
+    os.makedirs(CGROUP, exist_ok=True)
+    with open(os.path.join(CGROUP, "memory.limit_in_bytes"), "w") as f:
+        f.write(str(int(gib * (1 << 30))))
+    swap = os.path.join(CGROUP, "memory.memsw.limit_in_bytes")
+    if os.path.exists(swap):
+        with open(swap, "w") as f:
+            f.write(str(int(gib * (1 << 30))))
+    return ["sh", "-c", f'echo $$ > {CGROUP}/tasks && exec "$@"', "sh", *cmd]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir")
     p.add_argument("--repeat", type=int, default=MIN_RUNS)
     p.add_argument("--raw", default=None)
     p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--memory-limit-gib", type=float, default=None,
+                   help="run each child in a cgroup-v1 memory cgroup with this limit (a method that needs more is "
+                        "reported as OOM-killed instead of taking the machine down)")
     args = p.parse_args()
     methods = args.methods.split(",")
     weights = sum(os.path.getsize(f) for f in
@@ -120,11 +139,20 @@ def main():
             # (weightstream drops shards of >= 1 GiB from the cache behind its reader, so a later method
             # would otherwise read from disk).
             subprocess.run(f"cat {args.dir}/*.safetensors > /dev/null", shell=True, check=True)
-            out = subprocess.run([sys.executable, "-c", CHILD, m, args.dir], capture_output=True, text=True)
-            if out.returncode != 0:
+            cmd = [sys.executable, "-c", CHILD, m, args.dir]
+            if args.memory_limit_gib:
+                cmd = memory_limited(cmd, args.memory_limit_gib)
+            started = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode in (-9, 137) and args.memory_limit_gib:
+                # The kernel's OOM killer at the limit: a result (the method does not fit), not a bench failure.
+                result = {"error": f"killed by the OOM killer at the {args.memory_limit_gib} GiB limit after "
+                                   f"{time.perf_counter() - started:.1f} s"}
+            elif out.returncode != 0:
                 print(out.stderr[-3000:], file=sys.stderr)
                 raise SystemExit(f"{m} failed")
-            result = json.loads(out.stdout.strip().splitlines()[-1])
+            else:
+                result = json.loads(out.stdout.strip().splitlines()[-1])
             runs[m].append(result)
             print(f"round {r + 1} {m}: {result}", file=sys.stderr)
     hashes = {m: {x.get("weights_hash") for x in runs[m]} for m in methods if "error" not in runs[m][0]}
