@@ -2,6 +2,7 @@
 // convert_hf_to_gguf.py writes them (GPT2Model, LlamaModel, Qwen2Model, Qwen3Model).
 #include "cli/gguf_export.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "format/gguf.h"
@@ -129,6 +130,14 @@ Result<GgufMetadata> gguf_model_metadata(std::string_view config_json, const std
   if (config.head_dim * config.heads != config.hidden_size) {
     u32("attention.key_length", config.head_dim);
     u32("attention.value_length", config.head_dim);
+  }
+  // A window on every layer (Mistral, Phi-3): without it a reader attends to
+  // the whole context and continues differently once a prompt passes the
+  // window (tests/model/trained_quantized_test.cpp). llama.cpp writes this key
+  // for its windowed architectures; src/format/gguf_config.cpp reads it back.
+  if (config.sliding_window != 0 &&
+      std::all_of(config.layer_sliding.begin(), config.layer_sliding.end(), [](bool s) { return s; })) {
+    u32("attention.sliding_window", config.sliding_window);
   }
   if (linear_rope_factor != 0) {
     out.emplace_back(arch + ".rope.scaling.type", gguf_string("linear"));

@@ -48,4 +48,13 @@ float expect_transformers_parity(Model& model, const Reference& ref, float logit
   return max_diff;
 }
 
+std::vector<int32_t> greedy_continuation(Model& model, const Reference& ref) {
+  GenerateOptions options;
+  options.sampling.temperature = 0;
+  options.max_new_tokens = ref.greedy.size();
+  Result<GenerateResult> result = generate(model, ref.prompt, options, [](int32_t) { return true; });
+  EXPECT_TRUE(result.is_ok()) << result.error().to_string();
+  return result ? result->ids : std::vector<int32_t>{};
+}
+
 }  // namespace ws::test

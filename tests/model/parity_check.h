@@ -12,4 +12,8 @@ namespace ws::test {
 // Returns the largest difference seen.
 float expect_transformers_parity(Model& model, const Reference& ref, float logit_tolerance = 1e-4f);
 
+// The greedy continuation of ref.prompt, as many ids as ref.greedy holds
+// (empty, and the test failed, on an error).
+std::vector<int32_t> greedy_continuation(Model& model, const Reference& ref);
+
 }  // namespace ws::test

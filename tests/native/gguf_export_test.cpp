@@ -156,6 +156,11 @@ TEST(GgufExport, ModelMetadataAndRefusals) {
   mistral.erase("rope_scaling");
   ASSERT_TRUE(gguf_model_metadata(mistral.dump(), "m").is_ok());
   EXPECT_EQ(find(*gguf_model_metadata(mistral.dump(), "m"), "general.architecture")->strings[0], "llama");
+  EXPECT_EQ(find(*gguf_model_metadata(mistral.dump(), "m"), "llama.attention.sliding_window"), nullptr);
+  // Its window is written (every layer slides), where src/format reads it back.
+  mistral["sliding_window"] = 8;
+  ASSERT_TRUE(gguf_model_metadata(mistral.dump(), "m").is_ok());
+  EXPECT_EQ(find(*gguf_model_metadata(mistral.dump(), "m"), "llama.attention.sliding_window")->integers[0], 8u);
 
   json llama3 = llama;
   llama3["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},

@@ -49,6 +49,24 @@ INSTANTIATE_TEST_SUITE_P(
 // weights is matched as closely as f32 weights are (no 8-bit activations here).
 TEST(TorchBackend, QuantizedWeightsMatchTransformersOnTheSameBlocks) { expect_quantized_parity(load_on_torch, 2e-4f); }
 
+// The trained fixtures (make_trained_fixtures.py: peaked next-token
+// distributions, as a real model's) held as Q8_0 blocks: the 32 greedy ids of
+// transformers in f32, exactly (tests/model/trained_quantized_test.cpp has
+// the portable backend's check).
+TEST(TorchBackend, Q8_0GreedyIdsOnTrainedFixturesEqualTransformersF32) {
+  for (const char* fixture : {"trained_gpt2", "trained_llama_gqa", "trained_qwen2", "trained_mistral_window"}) {
+    SCOPED_TRACE(fixture);
+    const Reference ref = read_reference(fixture);
+    ASSERT_EQ(ref.greedy.size(), 32u) << "missing " << fixture_dir(fixture) << "/reference.json";
+    Result<LoadedModel> loaded = load_on_torch(fixture_dir(fixture), WeightDType::Q8_0);
+    ASSERT_TRUE(loaded.is_ok()) << loaded.error().to_string();
+    size_t blocks = 0;
+    for (const ManifestEntry& e : loaded->model->manifest()) blocks += e.dtype == DType::Q8_0;
+    EXPECT_GE(blocks, 8u);
+    EXPECT_EQ(greedy_continuation(*loaded->model, ref), ref.greedy);
+  }
+}
+
 TEST(TorchBackend, CudaIsRefusedWithAReasonWhereItIsUnavailable) {
   if (torch_cuda_available()) GTEST_SKIP() << "CUDA is available here (tests/torch/cuda_test.cpp covers it)";
   Result<std::unique_ptr<Backend>> backend = make_torch_backend(TorchDevice{true, 0});

@@ -148,3 +148,23 @@ test('SmolLM2 bf16 quantized while streaming (dtype q4_0, q8_0) equals the nativ
       server.close();
     }
   });
+
+// The trained fixtures (tests/model/make_trained_fixtures.py: peaked
+// next-token distributions, as a real model's) quantized to Q8_0 while they
+// load: the WASM SIMD128 block kernels give transformers' f32 greedy ids.
+test('trained fixtures held as q8_0 give transformers\' f32 greedy ids', async (t) => {
+  const { loadModel } = await weightstream();
+  for (const name of ['trained_gpt2', 'trained_llama_gqa', 'trained_qwen2', 'trained_mistral_window']) {
+    await t.test(name, async () => {
+      const ref = reference(name);
+      const model = await loadModel(path.join(fixtures, name), { dtype: 'q8_0' });
+      try {
+        const { stats } = await generateAll(model.generate(ref.prompt, { maxNewTokens: ref.greedy.length }));
+        assert.equal(ref.greedy.length, 32);
+        assert.deepEqual(stats.ids, ref.greedy);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});
