@@ -86,10 +86,11 @@ class FileTransport final : public Transport {
  private:
   // Several readers, each pread()ing its pieces straight into their final
   // place (a converting window: into its staging slot). Buffered reads, not
-  // O_DIRECT: on this VM's virtio disk a cold O_DIRECT read of the 1 GiB
-  // checkpoint took 1.47-1.65 s against `cat`'s 0.97-1.00 s (the kernel's
-  // readahead wins; bench/RESULTS-readers.md), and O_DIRECT needs block-
-  // aligned offsets that safetensors' data sections do not have.
+  // O_DIRECT: on this VM's virtio disk a cold O_DIRECT read (dd, 16 MiB) of
+  // the 1 GiB checkpoint was slower than `cat` in one run (1.47-1.65 s vs
+  // 0.97-1.00 s) and faster in another (bench/RESULTS-readers.md): no clear
+  // gain, and O_DIRECT needs block-aligned offsets and lengths that
+  // safetensors' data sections do not have (a bounce buffer, a second copy).
   Status stream_parallel(int fd, const std::string& file, size_t shard, LoadExecutor& executor,
                          const ParallelFill& readers, bool drop_cache) const {
     ParallelFill fill = readers;
