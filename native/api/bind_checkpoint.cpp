@@ -1,5 +1,6 @@
 #include "api/bind_checkpoint.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "model/tensor_parallel.h"
@@ -137,11 +138,14 @@ Result<BoundCheckpoint> bind_checkpoint(ModelSource& source, std::unique_ptr<Ten
   WS_TRY(store->materialize(manifest, options.staging_bytes));
 
   PlanOptions plan_options;
-  plan_options.staging_bytes = options.staging_bytes;
+  plan_options.staging_bytes =
+      window_bytes_for_readers(options.staging_bytes, options.readers, store->staging() == nullptr);
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_load(checkpoint, manifest, plan_options));
   StreamOptions stream;
   stream.conversion_threads = options.conversion_threads;
   stream.staging = store->staging();
+  stream.readers.readers = std::max(1u, options.readers);
+  stream.readers.staging_bytes = options.staging_bytes;
   stream.progress = options.progress;
   const uint64_t pinned_bytes = store->pinned_bytes();  // finish_load frees them
   Result<uint64_t> staged = stream_plan(source, plan, manifest, stream);

@@ -65,6 +65,7 @@ struct CheckpointBindOptions {
   bool map_weights = false;
   uint64_t staging_bytes = 16ull << 20;  // windows that convert pass through this
   int conversion_threads = 1;            // quantising is compute-bound: convert on these threads
+  unsigned readers = kDefaultReaders;    // threads (HTTP: connections) per shard, sharing staging_bytes
   // Tensor parallelism: only rank's part of each tensor, in Megatron's layout
   // (model/tensor_parallel.h), reading only its bytes.
   uint64_t rank = 0;

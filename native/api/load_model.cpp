@@ -1,5 +1,7 @@
 #include "api/load_model.h"
 
+#include <algorithm>
+
 #include "api/memory_budget.h"
 #include "model/admission.h"
 
@@ -59,15 +61,21 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
   if (options.map_weights && backend.computes_from_host_views()) {
     WS_ASSIGN_OR_RETURN(loaded.mapped_bytes, serve_stored_weights(source, *loaded.model));
   }
-  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint));
+  // A GPU backend stages windows in its pinned buffers and copies them while
+  // the next ones are read; finish_load() waits for the last copy.
+  StagingProvider* staging = backend.load_staging(PlanOptions().staging_bytes);
+  PlanOptions plan_options;
+  plan_options.staging_bytes =
+      window_bytes_for_readers(PlanOptions().staging_bytes, options.readers, staging == nullptr);
+  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint, plan_options));
   StreamOptions stream;
   // Quantising while loading is compute-bound (Q4_K: ~65 ns per element on
   // one core): windows are converted on as many threads as the model computes with.
   stream.conversion_threads = backend.threads();
-  // A GPU backend stages windows in its pinned buffers and copies them while
-  // the next ones are read; finish_load() waits for the last copy.
-  stream.staging = backend.load_staging(PlanOptions().staging_bytes);
+  stream.staging = staging;
   stream.progress = progress;
+  stream.readers.readers = std::max(1u, options.readers);
+  stream.readers.staging_bytes = PlanOptions().staging_bytes;
   WS_TRY(stream_plan(source, plan, loaded.model->load_manifest(), stream).status());
   WS_TRY(backend.finish_load());
   for (WeightTensor* weight : loaded.model->linear_only_weights()) backend.prepare_linear_weight(*weight);
@@ -76,13 +84,18 @@ Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Ba
   return loaded;
 }
 
+uint64_t window_bytes_for_readers(uint64_t staging_bytes, unsigned readers, bool host_staging) {
+  if (!host_staging || readers <= 1) return staging_bytes;
+  return std::max<uint64_t>(1, staging_bytes / readers);
+}
+
 Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
                              const StreamOptions& options) {
   WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, manifest));
   if (options.progress) executor->set_progress(options.progress);
   executor->set_conversion_threads(options.conversion_threads);
   executor->set_staging(options.staging);
-  WS_TRY(source.load(*executor));
+  WS_TRY(source.load(*executor, options.readers));
   return executor->staging_allocated();  // the executor, and with it the staging buffer, goes here
 }
 

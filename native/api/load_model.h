@@ -59,6 +59,7 @@ struct StreamOptions {
   int conversion_threads = 1;
   StagingProvider* staging = nullptr;
   ProgressCallback progress;
+  ParallelFill readers = default_readers();  // readers per shard (ModelSource::load)
 };
 Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
                              const StreamOptions& options);
@@ -79,7 +80,16 @@ struct LoadOptions {
   // Tensor parallelism: this process is one rank of `group` (not owned; it
   // must outlive the model) and loads only its slices (build_model).
   Collective* group = nullptr;
+  // Readers (threads; HTTP: connections) filling each shard at once; 1: one,
+  // in file order. Their staging slots share the one staging budget.
+  unsigned readers = kDefaultReaders;
 };
+
+// The plan's window size for `readers` parallel readers sharing a staging
+// budget of `staging_bytes` on the host: one slot each. A store or backend
+// with its own staging (a GPU's pinned buffers) keeps the whole budget per
+// window (its shards are read by one reader).
+uint64_t window_bytes_for_readers(uint64_t staging_bytes, unsigned readers, bool host_staging);
 
 struct BoundModel {
   std::unique_ptr<Model> model;  // computes on the backend given to load_model, which must outlive it

@@ -66,6 +66,11 @@ Result<LoadRequest> read_request(const Args& args) {
     return make_error(ErrorKind::InvalidArgument, "--staging-mib must be between 0.001 and 65536");
   }
   request.bind.staging_bytes = static_cast<uint64_t>(staging_mib * (1 << 20));
+  WS_ASSIGN_OR_RETURN(const double readers, args.get_number("readers", kDefaultReaders));
+  if (!(readers >= 1 && readers <= 64) || readers != static_cast<double>(static_cast<unsigned>(readers))) {
+    return make_error(ErrorKind::InvalidArgument, "--readers must be a whole number from 1 to 64");
+  }
+  request.bind.readers = static_cast<unsigned>(readers);
   WS_ASSIGN_OR_RETURN(const auto rank_world, rank_and_world(args));
   request.bind.rank = rank_world.first;
   request.bind.world_size = rank_world.second;

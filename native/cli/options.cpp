@@ -57,6 +57,10 @@ const std::vector<OptionSpec>& option_table() {
        "the bytes the load may use, suffixes K M G (default: what the process may commit)", kGenerate},
       {"huge-pages", "", "ask for 2 MiB pages for the weights (slower load, faster decode)", kGenerate},
       {"staging-mib", "N", "the staging buffer for windows that convert (default 16)", kLoad},
+      {"readers", "N",
+       "threads (HTTP: connections) reading each shard at once, sharing --staging-mib (default 4; 1: one, in "
+       "file order)",
+       kLoad},
       {"batch-mib", "N", "output loaded per batch (default 64)", kConvert},
       {"rank", "R", "bind only rank R's part of each tensor in Megatron's tensor-parallel layout (default: $RANK, else 0)",
        kLoad},

@@ -49,12 +49,18 @@ class FileTransport final : public Transport {
     return status;
   }
 
-  Status stream(const std::string& file, size_t shard, LoadExecutor& executor) override {
+  Status stream(const std::string& file, size_t shard, LoadExecutor& executor, const ParallelFill& readers) override {
     const int fd = ::open(describe(file).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return io_error(file, "cannot open");
     struct stat st;
     const bool drop_cache = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= options_.drop_cache_min_bytes;
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (readers.readers > 1 && executor.can_fill_parallel(shard)) {
+      Status status = stream_parallel(fd, file, shard, executor, readers, drop_cache);
+      if (drop_cache) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      ::close(fd);
+      return status;
+    }
     if (!pool_) pool_ = std::make_unique<detail::ThreadPool>(static_cast<int>(options_.read_threads));
     uint64_t dropped_until = 0;
     Status status;
@@ -78,6 +84,30 @@ class FileTransport final : public Transport {
   }
 
  private:
+  // Several readers, each pread()ing its pieces straight into their final
+  // place (a converting window: into its staging slot). Buffered reads, not
+  // O_DIRECT: on this VM's virtio disk a cold O_DIRECT read (dd, 16 MiB) of
+  // the 1 GiB checkpoint was slower than `cat` in one run (1.47-1.65 s vs
+  // 0.97-1.00 s) and faster in another (bench/RESULTS-readers.md): no clear
+  // gain, and O_DIRECT needs block-aligned offsets and lengths that
+  // safetensors' data sections do not have (a bounce buffer, a second copy).
+  Status stream_parallel(int fd, const std::string& file, size_t shard, LoadExecutor& executor,
+                         const ParallelFill& readers, bool drop_cache) const {
+    ParallelFill fill = readers;
+    fill.piece_bytes = std::min(fill.piece_bytes, options_.read_chunk_bytes);
+    return executor.fill_parallel(shard, fill, [&](PieceFill& piece) -> Status {
+      for (FillTarget t = piece.next(); t.len != 0; t = piece.next()) {
+        if (t.dst) WS_TRY(pread_exact(fd, file, t.file_offset, t.dst, t.len));
+        WS_TRY(piece.commit(t.len));
+      }
+      if (drop_cache) {  // behind this piece: its bytes are in place
+        ::posix_fadvise(fd, static_cast<off_t>(piece.begin()), static_cast<off_t>(piece.end() - piece.begin()),
+                        POSIX_FADV_DONTNEED);
+      }
+      return Status::ok();
+    });
+  }
+
   Error io_error(const std::string& file, const char* what) const {
     return make_error(ErrorKind::Io, describe(file) + ": " + what + ": " + std::strerror(errno));
   }

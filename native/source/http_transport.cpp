@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -80,6 +81,7 @@ struct Transfer {
   long response_timeout_s = 0;
   bool response_timed_out = false;
   bool permanent = false;  // a failure that retrying cannot mend (an untrusted certificate)
+  bool ranges_ignored = false;  // a 200 answered the Range request
 };
 
 // Parses "bytes a-b/total" (b inclusive).
@@ -116,6 +118,7 @@ bool body_is_wanted(Transfer& transfer) {
     }
   } else {
     transfer.skip = transfer.want_begin;  // no Range support: the body starts at byte 0
+    transfer.ranges_ignored = true;
   }
   transfer.status_checked = true;
   return true;
@@ -218,7 +221,11 @@ class HttpTransport final : public Transport {
     return with_retries(file, offset, len, done, sink);
   }
 
-  Status stream(const std::string& file, size_t shard, LoadExecutor& executor) override {
+  Status stream(const std::string& file, size_t shard, LoadExecutor& executor, const ParallelFill& readers) override {
+    // A server that ignores Range sends every piece from byte 0: one stream then.
+    if (readers.readers > 1 && executor.can_fill_parallel(shard) && !ranges_ignored_.load()) {
+      return stream_parallel(file, shard, executor, readers);
+    }
     const FillTarget first = executor.next(shard);
     if (first.len == 0) return Status::ok();
     const uint64_t begin = first.file_offset;
@@ -244,6 +251,37 @@ class HttpTransport final : public Transport {
   }
 
  private:
+  // Several connections, each a Range request per piece of the shard, with
+  // the single stream's resume, retries and checks per piece: one connection
+  // reached 0.51x of curl's throughput from a local server (the body is
+  // copied and committed on curl's thread between socket reads).
+  Status stream_parallel(const std::string& file, size_t shard, LoadExecutor& executor, const ParallelFill& readers) {
+    ParallelFill fill = readers;
+    // Fewer, longer requests: each piece costs a request (and a connection).
+    const uint64_t span = executor.shard_end(shard) - executor.next(shard).file_offset;
+    fill.piece_bytes = std::max<uint64_t>(fill.piece_bytes, span / (uint64_t{fill.readers} * 4) + 1);
+    return executor.fill_parallel(shard, fill, [&](PieceFill& piece) -> Status {
+      uint64_t done = 0;
+      Status commit_status;
+      auto sink = [&](const uint8_t* data, uint64_t n) {
+        while (n > 0 && !piece.done()) {
+          const FillTarget t = piece.next();
+          const uint64_t take = std::min(t.len, n);
+          if (t.dst) std::memcpy(t.dst, data, take);
+          commit_status = piece.commit(take);
+          if (!commit_status) return false;
+          data += take;
+          n -= take;
+          done += take;
+        }
+        return !piece.done();
+      };
+      Status status = with_retries(file, piece.begin(), piece.end() - piece.begin(), done, sink);
+      if (!commit_status) return commit_status;
+      return status;
+    });
+  }
+
   // Timeout once the load deadline has passed; `what` says what was being read.
   Status check_load_deadline(const std::string& file, const std::string& what) const {
     if (options_.load_deadline_s <= 0 || load_ms_left() > 0) return Status::ok();
@@ -402,6 +440,7 @@ class HttpTransport final : public Transport {
     }
     curl_easy_cleanup(curl);
     curl_slist_free_all(headers);
+    if (transfer.ranges_ignored) ranges_ignored_.store(true);
     if (code == CURLE_WRITE_ERROR && transfer.sink_failed) return Status::ok();  // our sink stopped it
     if (code == CURLE_WRITE_ERROR && *status != 0) return Status::ok();  // refused body: the status tells why
     if (transfer.response_timed_out) {
@@ -433,6 +472,7 @@ class HttpTransport final : public Transport {
   std::string base_url_;
   HttpTransportOptions options_;
   std::string ca_bundle_;  // resolved once: the option or the environment
+  std::atomic<bool> ranges_ignored_{false};  // some response ignored a Range request
   const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 

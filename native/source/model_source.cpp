@@ -188,9 +188,9 @@ Result<std::shared_ptr<const MappedFile>> ModelSource::map_shard(size_t shard, b
   return mapped;
 }
 
-Status ModelSource::load(LoadExecutor& executor) {
+Status ModelSource::load(LoadExecutor& executor, const ParallelFill& readers) {
   for (size_t s = 0; s < opened_.checkpoint.shards.size(); ++s) {
-    WS_TRY(transport_->stream(opened_.checkpoint.shards[s].file_name, s, executor));
+    WS_TRY(transport_->stream(opened_.checkpoint.shards[s].file_name, s, executor, readers));
   }
   return Status::ok();
 }

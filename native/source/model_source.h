@@ -23,8 +23,10 @@ class Transport {
   virtual Result<uint64_t> file_size(const std::string& file) = 0;
   // Exactly `len` bytes at `offset` into `dst`, or an error (Truncated at EOF).
   virtual Status read(const std::string& file, uint64_t offset, uint8_t* dst, uint64_t len) = 0;
-  // Streams shard `shard` (file `file`) through the executor in file order.
-  virtual Status stream(const std::string& file, size_t shard, LoadExecutor& executor) = 0;
+  // Streams shard `shard` (file `file`) through the executor in file order;
+  // with readers.readers > 1, and a shard the executor can fill in parallel,
+  // in pieces on that many threads (HTTP: connections).
+  virtual Status stream(const std::string& file, size_t shard, LoadExecutor& executor, const ParallelFill& readers) = 0;
   // Human-readable location of `file`, for error messages.
   virtual std::string describe(const std::string& file) const = 0;
   // A read-only mapping of `file` for zero-copy binding, where the transport
@@ -33,6 +35,16 @@ class Transport {
     return make_error(ErrorKind::Unsupported, describe(file) + ": cannot be memory-mapped");
   }
 };
+
+// Readers (threads; HTTP: connections) per shard when nobody says: on the
+// 2-core VM bench/RESULTS-readers.md measures 4 against 1. Staging stays the
+// plan's own (one slot) unless the caller gives its budget.
+constexpr unsigned kDefaultReaders = 4;
+inline ParallelFill default_readers() {
+  ParallelFill fill;
+  fill.readers = kDefaultReaders;
+  return fill;
+}
 
 class ModelSource {
  public:
@@ -74,8 +86,9 @@ class ModelSource {
   // (a refused connection, a 500, a permission problem).
   Result<bool> has_file(const std::string& file_name);
 
-  // Streams every shard through the executor (file order, each byte read once).
-  Status load(LoadExecutor& executor);
+  // Streams every shard through the executor (each byte read once), each
+  // shard by `readers` (LoadExecutor::fill_parallel; one reader: file order).
+  Status load(LoadExecutor& executor, const ParallelFill& readers = default_readers());
 
   // Maps shard `shard` read-only (local files only; Unsupported over HTTP).
   // A tensor whose stored dtype is the one wanted can then be bound as a view

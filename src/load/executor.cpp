@@ -31,7 +31,8 @@ void LoadExecutor::set_conversion_threads(int threads) {
 void LoadExecutor::convert_window(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count) {
   const uint64_t unit = std::lcm(dtype_block_elements(from), dtype_block_elements(to));
   const uint64_t units = count / unit;
-  if (!pool_ || units < 2) return convert_elements(from, in, to, out, count);
+  std::unique_lock<std::mutex> pool_lock(pool_mutex_, std::try_to_lock);
+  if (!pool_ || !pool_lock.owns_lock() || units < 2) return convert_elements(from, in, to, out, count);
   const uint64_t pieces = std::min<uint64_t>(units, static_cast<uint64_t>(pool_->threads()));
   const uint64_t per_piece = (units + pieces - 1) / pieces * unit;
   pool_->parallel_for(static_cast<size_t>(pieces), [&](size_t i) {
@@ -62,6 +63,14 @@ Result<std::unique_ptr<LoadExecutor>> LoadExecutor::create(const LoadPlan& plan,
   executor->cursors_.resize(plan.shards.size());
   for (size_t s = 0; s < plan.shards.size(); ++s) executor->cursors_[s].offset = plan.shards[s].begin;
   return executor;
+}
+
+bool LoadExecutor::converts(const Window& w) const { return w.entry != kSkip && !writes_in_place(w, manifest_); }
+
+uint64_t LoadExecutor::staging_allocated() const {
+  uint64_t bytes = staging_.size();
+  for (const std::vector<uint8_t>& slot : extra_slots_) bytes += slot.size();
+  return bytes;
 }
 
 FillTarget LoadExecutor::next(size_t shard) const {
@@ -105,7 +114,7 @@ uint8_t* LoadExecutor::scratch(uint64_t len) {
 Status LoadExecutor::commit(size_t shard, uint64_t n) {
   Cursor& c = cursors_[shard];
   if (cancelled_.load(std::memory_order_relaxed)) {
-    return make_error(ErrorKind::Cancelled, "load cancelled at byte " + std::to_string(bytes_done_) + " of " +
+    return make_error(ErrorKind::Cancelled, "load cancelled at byte " + std::to_string(bytes_done_.load()) + " of " +
                                                 std::to_string(plan_.bytes_to_read));
   }
   const std::vector<Window>& windows = plan_.shards[shard].windows;
@@ -123,9 +132,9 @@ Status LoadExecutor::commit(size_t shard, uint64_t n) {
     WS_TRY(finished);
     ++c.window;
   }
-  if (progress_) progress_({bytes_done_, plan_.bytes_to_read});
+  if (progress_) progress_({bytes_done_.load(), plan_.bytes_to_read});
   if (cancelled_.load(std::memory_order_relaxed)) {
-    return make_error(ErrorKind::Cancelled, "load cancelled at byte " + std::to_string(bytes_done_) + " of " +
+    return make_error(ErrorKind::Cancelled, "load cancelled at byte " + std::to_string(bytes_done_.load()) + " of " +
                                                 std::to_string(plan_.bytes_to_read));
   }
   return Status::ok();
@@ -141,7 +150,11 @@ Status LoadExecutor::finish_window(size_t shard, const Window& w, const uint8_t*
     convert_window(source, staged, entry.dtype, host + dtype_storage_bytes(entry.dtype, w.first_element), count);
     return Status::ok();
   }
+  // Parallel readers hand windows over one at a time: a destination's
+  // write_source (a device copy) need not be thread-safe.
+  std::unique_lock<std::mutex> handing_over(write_source_mutex_);
   Status written = entry.destination->write_source(w.first_element, source, staged, count);
+  handing_over.unlock();
   if (!written) {
     return make_error(written.error().kind, "tensor \"" + entry.name + "\" (shard " + std::to_string(shard) +
                                                  "): " + written.error().message);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ namespace ws {
 
 namespace detail {
 class ThreadPool;
+struct FillState;
 }
 
 // ---- conversion ---------------------------------------------------------------
@@ -52,6 +54,10 @@ class Destination {
   // Non-host destinations receive source elements and convert them themselves.
   virtual Status write_source(uint64_t first_element, DType source_dtype, const uint8_t* bytes,
                               uint64_t count);
+  // True when write_source may be called from any thread (one call at a
+  // time), so parallel readers can feed it (LoadExecutor::fill_parallel).
+  // False by default: a GPU's current device is per-thread state.
+  virtual bool writes_from_any_thread() const { return false; }
 };
 
 // A 64-byte aligned host buffer that owns its memory. The memory is allocated
@@ -171,6 +177,52 @@ struct FillTarget {
   uint64_t len;  // 0 when the shard is complete
 };
 
+// ---- parallel readers ----------------------------------------------------------
+// A shard is cut into pieces that several readers fill at once, each piece
+// in file order by one reader. A piece may end anywhere inside a window that
+// is written in place, never inside a converting window: that one passes
+// through one of a fixed set of staging slots, each the size of the plan's
+// largest converting window, floor(staging_bytes / that size) of them (at
+// least one, at most `readers`). The staging held is therefore fixed before
+// the first byte (staging_allocated()) and within the budget; a reader that
+// needs a slot while all are taken waits for one.
+struct ParallelFill {
+  unsigned readers = 1;
+  uint64_t piece_bytes = 16ull << 20;  // a reader's unit of work
+  // The budget for staging slots; 0: the plan's own staging (one slot, what
+  // the single reader holds).
+  uint64_t staging_bytes = 0;
+};
+
+class LoadExecutor;
+// One piece of one shard, [begin(), end()): next() and commit() as the
+// executor's own, for this piece only. Used by one reader thread at a time.
+class PieceFill {
+ public:
+  uint64_t begin() const { return begin_; }
+  uint64_t end() const { return end_; }
+  bool done() const { return offset_ == end_; }
+  // Where the piece's next bytes go (dst nullptr: bytes nobody needs; len 0: done).
+  FillTarget next() const;
+  // `n` bytes (1 <= n <= next().len) were written at next().dst (or skipped).
+  // Cancelled once the load is cancelled or another reader failed.
+  Status commit(uint64_t n);
+
+ private:
+  friend class LoadExecutor;
+  PieceFill(LoadExecutor& executor, detail::FillState& state, size_t shard, size_t window, uint64_t begin,
+            uint64_t end);
+  Status enter_window();  // takes a staging slot when the current window converts
+  void release_slot();
+  LoadExecutor& executor_;
+  detail::FillState& state_;
+  size_t shard_;
+  size_t window_;
+  uint64_t begin_, end_, offset_;
+  uint8_t* slot_ = nullptr;
+};
+using ReadPiece = std::function<Status(PieceFill& piece)>;
+
 class LoadExecutor {
  public:
   // The executor keeps references: `plan` and `manifest` (and every
@@ -196,12 +248,28 @@ class LoadExecutor {
   // before the first byte. 1, the default, starts no thread.
   void set_conversion_threads(int threads);
 
+  // ---- several readers at once (load/parallel_fill.cpp) ----
+  // True when fill_parallel can take shard `shard`: it has not been started,
+  // no StagingProvider is set (a GPU's pinned buffers are handed out in turn
+  // to the single, in-order reader) and every destination it writes is host
+  // memory or writes_from_any_thread(); those get their windows through the
+  // staging slots, one write_source call at a time.
+  bool can_fill_parallel(size_t shard) const;
+  // Fills shard `shard` with up to `options.readers` threads, each calling
+  // `read_piece` for one piece at a time (pieces handed out in file order).
+  // The first error of any reader (a cancel() included) stops the others at
+  // their next commit and is returned; progress is reported on the calling
+  // thread. With one reader no thread is started (the wasm build's path).
+  // InvalidArgument when !can_fill_parallel(shard).
+  Status fill_parallel(size_t shard, const ParallelFill& options, const ReadPiece& read_piece);
+
   bool shard_done(size_t shard) const;
   uint64_t shard_end(size_t shard) const { return plan_.shards[shard].end; }
   uint64_t bytes_done() const { return bytes_done_; }
   uint64_t bytes_total() const { return plan_.bytes_to_read; }
-  // Bytes this executor allocated for itself (the staging buffer).
-  uint64_t staging_allocated() const { return staging_.size(); }
+  // Bytes this executor allocated for itself: the staging buffer, plus the
+  // parallel readers' extra staging slots (fill_parallel).
+  uint64_t staging_allocated() const;
   void set_progress(ProgressCallback callback) { progress_ = std::move(callback); }
   // Makes every later commit() fail with Cancelled, so the source stops at
   // the next chunk. Callable from the progress callback (a Python binding's
@@ -217,7 +285,9 @@ class LoadExecutor {
     // window is first asked for (next() is logically const).
     mutable uint8_t* staging = nullptr;
   };
+  friend class PieceFill;
   uint8_t* staging_for(const Cursor& cursor, const Window& window) const;
+  bool converts(const Window& window) const;
   Status finish_window(size_t shard, const Window& window, const uint8_t* staged);
   void convert_window(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count);
 
@@ -227,10 +297,15 @@ class LoadExecutor {
   mutable std::vector<uint8_t> staging_;
   uint64_t staging_needed_ = 0;
   StagingProvider* provider_ = nullptr;
-  uint64_t bytes_done_ = 0;
+  std::atomic<uint64_t> bytes_done_{0};
   ProgressCallback progress_;
   std::atomic<bool> cancelled_{false};
   std::unique_ptr<detail::ThreadPool> pool_;  // set_conversion_threads(> 1)
+  // Parallel readers convert at once: the one holding this lock splits its
+  // window over pool_, the others convert on their own thread.
+  std::mutex pool_mutex_;
+  std::mutex write_source_mutex_;
+  std::vector<std::vector<uint8_t>> extra_slots_;  // fill_parallel's staging slots beyond staging_
 };
 
 // Random-access sources (files, mmap, in-memory) drive a whole load with this:

@@ -31,7 +31,8 @@ struct Bound {
 };
 
 // Loads the named tensors (all when empty) as `dtype`.
-Result<Bound> load_as(ModelSource& source, DType dtype, std::vector<std::string> names = {}) {
+Result<Bound> load_as(ModelSource& source, DType dtype, std::vector<std::string> names = {},
+                      const ParallelFill& readers = default_readers()) {
   const Checkpoint& checkpoint = source.checkpoint();
   if (names.empty()) {
     for (const TensorInfo& t : checkpoint.tensors) names.push_back(t.name);
@@ -49,7 +50,7 @@ Result<Bound> load_as(ModelSource& source, DType dtype, std::vector<std::string>
   options.staging_bytes = 1 << 16;
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_load(checkpoint, b.manifest, options));
   WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, b.manifest));
-  WS_TRY(source.load(*executor));
+  WS_TRY(source.load(*executor, readers));
   return b;
 }
 Result<Bound> load_f32(ModelSource& source, std::vector<std::string> names = {}) {
@@ -103,6 +104,32 @@ TEST(GgufSource, TinyLlamaTensorsMatchHuggingFace) {
     const std::string ref = read_file(kDir + "/tiny-llama/ref/" + names[i] + ".f32");
     ASSERT_EQ(ref.size(), bound->buffers[i].bytes()) << names[i];
     EXPECT_EQ(std::memcmp(ref.data(), bound->buffers[i].data(), ref.size()), 0) << names[i] << " differs";
+  }
+}
+
+// Several readers (small pieces: cut inside block windows and between the
+// dequantising ones) give the single reader's bytes, blocks kept or widened.
+TEST(GgufSource, ParallelReadersGiveTheSingleReadersBytes) {
+  for (const char* file : {"/tiny-llama.gguf", "/quants.gguf"}) {
+    for (DType dtype : {DType::F32, DType::BF16}) {
+      auto one = ModelSource::open(kDir + file);
+      auto four = ModelSource::open(kDir + file);
+      ASSERT_TRUE(one.is_ok() && four.is_ok());
+      ParallelFill single;
+      single.readers = 1;
+      ParallelFill parallel;
+      parallel.readers = 4;
+      parallel.piece_bytes = 200;
+      parallel.staging_bytes = 4 << 16;
+      Result<Bound> a = load_as(**one, dtype, {}, single);
+      Result<Bound> b = load_as(**four, dtype, {}, parallel);
+      ASSERT_TRUE(a.is_ok()) << a.error().to_string();
+      ASSERT_TRUE(b.is_ok()) << b.error().to_string();
+      for (size_t i = 0; i < a->buffers.size(); ++i) {
+        EXPECT_EQ(sha256(a->buffers[i].data(), a->buffers[i].bytes()), sha256(b->buffers[i].data(), b->buffers[i].bytes()))
+            << file << " " << a->manifest[i].name;
+      }
+    }
   }
 }
 

@@ -115,7 +115,8 @@ struct LoadedTensor {
 inline Result<std::map<std::string, LoadedTensor>> load_and_hash(const std::string& location,
                                                                   std::optional<DType> target = std::nullopt,
                                                                   uint64_t staging_bytes = 16 << 20,
-                                                                  const HttpTransportOptions& http = {}) {
+                                                                  const HttpTransportOptions& http = {},
+                                                                  const ParallelFill& readers = default_readers()) {
   WS_ASSIGN_OR_RETURN(std::unique_ptr<ModelSource> source, ModelSource::open(location, http));
   const Checkpoint& checkpoint = source->checkpoint();
   std::vector<HostBuffer> buffers;
@@ -131,7 +132,7 @@ inline Result<std::map<std::string, LoadedTensor>> load_and_hash(const std::stri
   options.staging_bytes = staging_bytes;
   WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_load(checkpoint, manifest, options));
   WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, manifest));
-  WS_TRY(source->load(*executor));
+  WS_TRY(source->load(*executor, readers));
   std::map<std::string, LoadedTensor> out;
   for (size_t i = 0; i < manifest.size(); ++i) {
     Sha256 hash;
