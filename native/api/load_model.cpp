@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "api/memory_budget.h"
-#include "model/admission.h"
 
 namespace ws {
 
@@ -45,56 +44,36 @@ Result<uint64_t> serve_stored_weights(ModelSource& source, Model& model) {
 Result<BoundModel> load_model(ModelSource& source, const ModelConfig& config, Backend& backend, WeightDType dtype,
                                const ProgressCallback& progress, const LoadOptions& options) {
   const Checkpoint& checkpoint = source.checkpoint();
-  // A GPU backend's weights are device memory; host admission is for the
-  // backends that compute in this process's memory.
-  if (backend.computes_on_host()) {
-    AdmissionOptions admission;
-    admission.context = options.context;
-    admission.staging_bytes = PlanOptions().staging_bytes;
-    admission.group = options.group;
-    const MemoryBudget budget =
-        options.max_memory ? MemoryBudget{*options.max_memory, "--max-memory"} : process_memory_budget();
-    WS_TRY(admit_model(config, backend, dtype, &checkpoint, budget.bytes, budget.source, admission));
-  }
+  ModelLoadOptions sequence;
+  const MemoryBudget budget =
+      options.max_memory ? MemoryBudget{*options.max_memory, "--max-memory"} : process_memory_budget();
+  sequence.budget_bytes = budget.bytes;
+  sequence.budget_source = budget.source;
+  sequence.context = options.context;
+  sequence.group = options.group;
   BoundModel loaded;
-  WS_ASSIGN_OR_RETURN(loaded.model, build_model(config, backend, dtype, &checkpoint, options.group));
+  WS_ASSIGN_OR_RETURN(loaded.model, build_admitted_model(config, backend, dtype, checkpoint, sequence));
   if (options.map_weights && backend.computes_from_host_views()) {
     WS_ASSIGN_OR_RETURN(loaded.mapped_bytes, serve_stored_weights(source, *loaded.model));
   }
-  // A GPU backend stages windows in its pinned buffers and copies them while
-  // the next ones are read; finish_load() waits for the last copy.
-  StagingProvider* staging = backend.load_staging(PlanOptions().staging_bytes);
-  PlanOptions plan_options;
-  plan_options.staging_bytes =
-      window_bytes_for_readers(PlanOptions().staging_bytes, options.readers, staging == nullptr);
-  WS_ASSIGN_OR_RETURN(LoadPlan plan, plan_model_load(*loaded.model, checkpoint, plan_options));
-  StreamOptions stream;
   // Quantising while loading is compute-bound (Q4_K: ~65 ns per element on
   // one core): windows are converted on as many threads as the model computes with.
-  stream.conversion_threads = backend.threads();
-  stream.staging = staging;
-  stream.progress = progress;
-  stream.readers.readers = std::max(1u, options.readers);
-  stream.readers.staging_bytes = PlanOptions().staging_bytes;
-  WS_TRY(stream_plan(source, plan, loaded.model->load_manifest(), stream).status());
-  WS_TRY(backend.finish_load());
-  for (WeightTensor* weight : loaded.model->linear_only_weights()) backend.prepare_linear_weight(*weight);
-  loaded.bound_bytes = plan.bytes_to_bind;
-  loaded.read_bytes = plan.bytes_needed;
+  const unsigned readers = std::max(1u, options.readers);
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<ModelLoad> load,
+                      ModelLoad::start(*loaded.model, checkpoint, backend, backend.threads(), progress, readers));
+  ParallelFill fill;
+  fill.readers = readers;
+  fill.staging_bytes = PlanOptions().staging_bytes;
+  WS_TRY(source.load(*load->executor(), fill));
+  WS_TRY(load->finish());
+  loaded.bound_bytes = load->plan().bytes_to_bind;
+  loaded.read_bytes = load->plan().bytes_needed;
   return loaded;
-}
-
-uint64_t window_bytes_for_readers(uint64_t staging_bytes, unsigned readers, bool host_staging) {
-  if (!host_staging || readers <= 1) return staging_bytes;
-  return std::max<uint64_t>(1, staging_bytes / readers);
 }
 
 Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
                              const StreamOptions& options) {
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, LoadExecutor::create(plan, manifest));
-  if (options.progress) executor->set_progress(options.progress);
-  executor->set_conversion_threads(options.conversion_threads);
-  executor->set_staging(options.staging);
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<LoadExecutor> executor, make_load_executor(plan, manifest, options));
   WS_TRY(source.load(*executor, options.readers));
   return executor->staging_allocated();  // the executor, and with it the staging buffer, goes here
 }

@@ -1,7 +1,8 @@
-// The backend a model computes on, and THE load sequence: build the model's
-// buffers on the backend, plan them against the checkpoint, stream every
-// shard into them. The CLI's generate command and the library both load
-// through load_model(), so a change to how weights are loaded is made here once.
+// The backend a model computes on, and the native side of THE load sequence
+// (open/load_sequence.h, which the wasm module runs too): the process's
+// memory budget, mapped weights, and the native sources that pull each
+// shard's bytes. The CLI's generate command and the library both load
+// through load_model().
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "load/load.h"
 #include "torch/process_group.h"
 #include "model/model.h"
+#include "open/load_sequence.h"
 #include "source/model_source.h"
 
 namespace ws {
@@ -50,17 +52,10 @@ Result<std::unique_ptr<Backend>> make_backend(const BackendChoice& choice);
 
 // The load sequence's streaming step, shared by load_model and
 // bind_checkpoint (api/bind_checkpoint.h): executes `plan` (made for
-// `manifest`) from `source`, each shard once in file order, converting
-// windows on `conversion_threads`, staging them in `staging` (nullptr: the
-// executor's own host buffer) and reporting to `progress` (may be empty).
+// `manifest`) from `source`, each shard once in file order, with an executor
+// set up as `options` say (open/load_sequence.h's StreamOptions).
 // Returns the host staging bytes the executor allocated (freed on return).
 // Errors: LoadExecutor::create's and the source's (Io, Http, Truncated, ...).
-struct StreamOptions {
-  int conversion_threads = 1;
-  StagingProvider* staging = nullptr;
-  ProgressCallback progress;
-  ParallelFill readers = default_readers();  // readers per shard (ModelSource::load)
-};
 Result<uint64_t> stream_plan(ModelSource& source, const LoadPlan& plan, const std::vector<ManifestEntry>& manifest,
                              const StreamOptions& options);
 
@@ -84,12 +79,6 @@ struct LoadOptions {
   // in file order. Their staging slots share the one staging budget.
   unsigned readers = kDefaultReaders;
 };
-
-// The plan's window size for `readers` parallel readers sharing a staging
-// budget of `staging_bytes` on the host: one slot each. A store or backend
-// with its own staging (a GPU's pinned buffers) keeps the whole budget per
-// window (its shards are read by one reader).
-uint64_t window_bytes_for_readers(uint64_t staging_bytes, unsigned readers, bool host_staging);
 
 struct BoundModel {
   std::unique_ptr<Model> model;  // computes on the backend given to load_model, which must outlive it

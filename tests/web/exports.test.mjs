@@ -57,7 +57,7 @@ test('raw exports refuse hostile arguments with typed errors', async () => {
     expectError(m, `${h}: open_answer`, () => m._ws_open_answer(handle, name, name, buffer, 4, 4));
     expectError(m, `${h}: open_absent`, () => m._ws_open_absent(handle, name, name));
     expectError(m, `${h}: get_file`, () => m._ws_get_file(handle, name));
-    expectError(m, `${h}: prepare`, () => m._ws_prepare(handle, dtype, 1));
+    expectError(m, `${h}: prepare`, () => m._ws_prepare(handle, dtype, 1, 0));
     expectError(m, `${h}: info`, () => m._ws_info(handle));
     expectError(m, `${h}: next_target`, () => targetLength(core, handle, 0));
     expectError(m, `${h}: scratch`, () => m._ws_scratch(handle, 16), 0);
@@ -101,8 +101,8 @@ test('raw exports refuse hostile arguments with typed errors', async () => {
   expectError(m, 'get_file null name', () => m._ws_get_file(s, 0));
   m._free(empty);
   m._free(single);
-  expectError(m, 'prepare null dtype', () => m._ws_prepare(s, 0, 1));
-  expectError(m, 'prepare without shards', () => m._ws_prepare(s, dtype, -7));
+  expectError(m, 'prepare null dtype', () => m._ws_prepare(s, 0, 1, 0));
+  expectError(m, 'prepare without shards', () => m._ws_prepare(s, dtype, -7, 0));
   expectError(m, 'next_target with nothing loading', () => targetLength(core, s, -1));
   expectError(m, 'commit with nothing loading', () => m._ws_commit(s, -1, NaN));
   expectError(m, 'encode null text with a length', () => m._ws_encode(s, 0, 10, 1));
@@ -133,7 +133,7 @@ test('raw exports on a loaded model, then it still generates transformers\' ids'
   const name = cString(core, 'model.safetensors');
   expectError(m, 'open after prepare', () => m._ws_open(session, name, name));
   expectError(m, 'open_answer after prepare', () => m._ws_open_answer(session, name, name, name, 4, 4));
-  expectError(m, 'prepare twice', () => m._ws_prepare(session, name, 1));
+  expectError(m, 'prepare twice', () => m._ws_prepare(session, name, 1, 0));
   for (const shard of [-1, 1, 2 ** 31 - 1]) {
     expectError(m, `next_target shard ${shard}`, () => targetLength(core, session, shard));
     expectError(m, `commit shard ${shard}`, () => m._ws_commit(session, shard, 1));

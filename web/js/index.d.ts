@@ -97,6 +97,12 @@ export interface LoadOptions {
    * cross-origin isolated (COOP + COEP) and the package ships it, else one thread. A number caps it.
    */
   threads?: 'auto' | number;
+  /**
+   * Positions the KV cache holds, prompt included: an integer 0 to 2^24, 0 (the default) for the
+   * model's maximum. As the CLI's --max-context: it sizes the load's memory admission, and a prompt
+   * longer than it fails generate with a UsageError (kind "InvalidArgument").
+   */
+  maxContext?: number;
 }
 
 /** Checked like LoadOptions: a wrong type or value ends the generator with a UsageError. */

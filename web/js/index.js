@@ -230,12 +230,13 @@ export class Model {
 // (default 5), stallTimeoutMs (default 30 000; 0: off), wasm (where
 // weightstream.wasm is, when not beside this file), fetchOptions, threads
 // ('auto': the pthreads build with up to 4 threads where the page is
-// cross-origin isolated, else 1; or a number).
+// cross-origin isolated, else 1; or a number), maxContext (positions the KV
+// cache holds, 0: the model's maximum; the CLI's --max-context).
 // Always settles asynchronously, and only ever rejects with a
 // WeightstreamError (UsageError for bad arguments).
 export async function loadModel(location, options) {
   const args = loadArguments(location, options);
-  const { dtype, onProgress, signal, retries, stallTimeoutMs, fetchOptions, wasm, threads } = args;
+  const { dtype, onProgress, signal, retries, stallTimeoutMs, fetchOptions, wasm, threads, maxContext } = args;
   if (signal?.aborted) throw new CancelledError('load cancelled', signal.reason);
   const load = new LoadSignal(signal, stallTimeoutMs);
   let core = null;
@@ -248,7 +249,7 @@ export async function loadModel(location, options) {
     const started = performance.now();
     await openInCore(core, session, source, args.location, weightsFile);
     const threadCount = threads === 'auto' ? core.threads : Math.max(1, Math.min(threads, core.threads));
-    core.withCString(dtype, (d) => core.check(core.m._ws_prepare(session, d, threadCount)));
+    core.withCString(dtype, (d) => core.check(core.m._ws_prepare(session, d, threadCount, maxContext)));
     core.m._ws_info(session);
     const info = modelInfo(JSON.parse(core.text()));
 

@@ -13,6 +13,8 @@ export const DEFAULT_RETRIES = 5;
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 // C int limits of the wasm API (ws_generate_start, ws_decode).
 const INT_MAX = 2 ** 31 - 1;
+// The CLI's --max-context limit (native/cli/cmd_generate.cpp), checked again by ws_prepare.
+const MAX_CONTEXT = 2 ** 24;
 
 export function invalid(message) {
   return new UsageError('InvalidArgument', message);
@@ -133,6 +135,8 @@ export function loadArguments(location, options) {
     fetchOptions,
     wasm: wasmOption(o.wasm),
     threads,
+    // Positions the KV cache holds (0: the model's maximum): the CLI's --max-context, same range.
+    maxContext: integer(o.maxContext ?? 0, 'maxContext', 0, MAX_CONTEXT),
   };
 }
 

@@ -94,7 +94,8 @@ extern "C" {
 
 // 2: opening through the shared opener (ws_open*) replaced ws_set_file,
 // ws_index_shards, ws_begin_shard, ws_prefix_buffer and ws_parse_prefix.
-EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 2; }
+// 3: ws_prepare takes max_context.
+EMSCRIPTEN_KEEPALIVE int ws_abi_version() { return 3; }
 EMSCRIPTEN_KEEPALIVE int ws_max_threads() { return ws::web::kMaxThreads; }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_kind() { return ws::error_kind_name(g_error.kind); }
 EMSCRIPTEN_KEEPALIVE const char* ws_error_message() { return g_error.message.c_str(); }
@@ -191,12 +192,18 @@ EMSCRIPTEN_KEEPALIVE int ws_get_file(int handle, const char* name) {
 }
 
 // `threads`: what the backend may use, clamped to ws_max_threads().
-EMSCRIPTEN_KEEPALIVE int ws_prepare(int handle, const char* dtype, int threads) {
+// `max_context`: native's --max-context (0: the model's maximum; at most 2^24).
+EMSCRIPTEN_KEEPALIVE int ws_prepare(int handle, const char* dtype, int threads, double max_context) {
   Session* s = session_or_fail(handle);
   if (!s) return -1;
   ws::Result<std::string> dtype_name = checked_c_string(dtype, "dtype");
   if (!dtype_name) return fail(dtype_name.error());
-  ws::Status status = s->prepare(*dtype_name, threads);
+  ws::Result<uint64_t> context = checked_size(max_context, "max context");
+  if (!context) return fail(context.error());
+  if (*context > (1u << 24)) {
+    return fail({ws::ErrorKind::InvalidArgument, "max context must be a whole number between 0 and 16777216"});
+  }
+  ws::Status status = s->prepare(*dtype_name, threads, static_cast<size_t>(*context));
   return status ? 0 : fail(status.error());
 }
 

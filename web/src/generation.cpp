@@ -18,10 +18,11 @@ Result<std::string> Session::decode(const std::vector<int32_t>& ids) {
 
 Status Session::start_generation(std::vector<int32_t> prompt, const SamplingOptions& sampling,
                                  size_t max_new_tokens) {
-  if (!model_ || executor_) return make_error(ErrorKind::InvalidArgument, "the model is not loaded");
+  if (!model_ || !load_ || load_->executor()) return make_error(ErrorKind::InvalidArgument, "the model is not loaded");
   GenerateOptions options;
   options.sampling = sampling;
   options.max_new_tokens = max_new_tokens;
+  options.max_context = max_context_;
   const Tokenizer* tokenizer = has_tokenizer() ? &*settings_->tokenizer : nullptr;
   options.eos_token_ids = settings_->eos_token_ids;
   add_unique_ids(options.eos_token_ids, stop_ids_);

@@ -1,10 +1,8 @@
-// Session: opening (the shared ModelOpener, answered from JS), the model, its
-// load plan and executor.
+// Session: opening (the shared ModelOpener, answered from JS) and loading
+// (the shared load sequence, fed by JS with fetched chunks).
 #include "web/src/session.h"
 
 #include <algorithm>
-
-#include "model/admission.h"
 
 namespace ws::web {
 
@@ -43,7 +41,7 @@ const std::string* Session::file(const std::string& name) const {
   return it == opened_.files.end() ? nullptr : &it->second;
 }
 
-Status Session::prepare(const std::string& dtype_text, int threads) {
+Status Session::prepare(const std::string& dtype_text, int threads, size_t max_context) {
   if (model_) return make_error(ErrorKind::InvalidArgument, "the session is already prepared");
   if (!opener_) return make_error(ErrorKind::InvalidArgument, "no model was opened (ws_open first)");
   WS_ASSIGN_OR_RETURN(WeightDType dtype, parse_weight_dtype(dtype_text));
@@ -51,17 +49,18 @@ Status Session::prepare(const std::string& dtype_text, int threads) {
   opener_.reset();
   WS_ASSIGN_OR_RETURN(ModelSettings settings, read_model_settings(opened_, location_));
   settings_ = std::move(settings);
-  const ModelConfig& config = settings_->config;
 
   BackendOptions options;
   options.threads = std::max(1, std::min(threads, kMaxThreads));
   WS_ASSIGN_OR_RETURN(backend_, make_portable_backend(options));
-  // Refuse what cannot fit wasm32 before allocating (weights in the chosen
-  // dtype, KV cache, activations, staging), naming the dtypes that would.
-  const Checkpoint* checkpoint = &opened_.checkpoint;
-  WS_TRY(admit_model(config, *backend_, dtype, checkpoint, kWasmWeightBudget,
-                     "a wasm32 module's 4 GiB address space less 256 MiB for the module"));
-  Result<std::unique_ptr<Model>> model = build_model(config, *backend_, dtype, checkpoint);
+  // Admission refuses what cannot fit wasm32 before allocating (weights in
+  // the chosen dtype, KV cache, activations, staging), naming the dtypes that would.
+  ModelLoadOptions sequence;
+  sequence.budget_bytes = kWasmWeightBudget;
+  sequence.budget_source = "a wasm32 module's 4 GiB address space less 256 MiB for the module";
+  sequence.context = max_context;
+  Result<std::unique_ptr<Model>> model =
+      build_admitted_model(settings_->config, *backend_, dtype, opened_.checkpoint, sequence);
   if (!model) {
     if (model.error().kind == ErrorKind::OutOfBudget) {
       return make_error(ErrorKind::OutOfBudget, model.error().message + " (the wasm heap is limited to 4 GiB)");
@@ -69,22 +68,15 @@ Status Session::prepare(const std::string& dtype_text, int threads) {
     return model.error();
   }
   model_ = std::move(*model);
-  WS_ASSIGN_OR_RETURN(plan_, plan_model_load(*model_, opened_.checkpoint));
-  WS_ASSIGN_OR_RETURN(executor_, LoadExecutor::create(plan_, model_->manifest()));
+  max_context_ = max_context;
+  // Windows convert on this thread: the pthreads build's pool is the backend's.
+  WS_ASSIGN_OR_RETURN(load_, ModelLoad::start(*model_, opened_.checkpoint, *backend_, /*conversion_threads=*/1));
   return Status::ok();
 }
 
 Status Session::finish_load() {
-  if (!executor_) return make_error(ErrorKind::InvalidArgument, "nothing is being loaded");
-  const Checkpoint& checkpoint = opened_.checkpoint;
-  for (size_t s = 0; s < checkpoint.shards.size(); ++s) {
-    if (!executor_->shard_done(s)) {
-      return make_error(ErrorKind::Truncated, checkpoint.shards[s].file_name + ": load stopped at byte " +
-                                                  std::to_string(executor_->next(s).file_offset));
-    }
-  }
-  executor_.reset();  // frees the staging buffer before generation
-  return Status::ok();
+  if (!load_ || !load_->executor()) return make_error(ErrorKind::InvalidArgument, "nothing is being loaded");
+  return load_->finish();
 }
 
 }  // namespace ws::web

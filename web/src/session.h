@@ -18,6 +18,7 @@
 #include "generate/generator.h"
 #include "load/load.h"
 #include "model/model.h"
+#include "open/load_sequence.h"
 #include "open/open.h"
 #include "open/settings.h"
 #include "tokenizer/tokenizer.h"
@@ -49,19 +50,22 @@ class Session {
   const std::string* file(const std::string& name) const;
 
   // ---- the model ----
-  // The opened files -> settings (read_model_settings) -> model (weights
-  // allocated, untouched) -> plan -> executor. Errors: InvalidArgument while
-  // the open is unfinished; NotFound (no config.json), those of
-  // read_model_settings / build_model / plan_model_load, OutOfBudget when the
-  // weights cannot fit wasm32's 4 GiB.
+  // The opened files -> settings (read_model_settings) -> the shared load
+  // sequence (open/load_sequence.h: admission, model, plan, executor), as
+  // natively. Errors: InvalidArgument while the open is unfinished; NotFound
+  // (no config.json), those of read_model_settings / build_admitted_model /
+  // ModelLoad::start, OutOfBudget when the load cannot fit wasm32's 4 GiB.
   // `threads` > 1 only in the pthreads build (kMaxThreads there).
-  Status prepare(const std::string& dtype, int threads = 1);
+  // `max_context` (0: the model's maximum) is native's --max-context: the
+  // positions admission sizes the KV cache for and every generation's limit.
+  Status prepare(const std::string& dtype, int threads = 1, size_t max_context = 0);
   const Checkpoint& checkpoint() const { return opened_.checkpoint; }
   // After prepare: config, tokenizer, chat template, EOS ids.
   const ModelSettings* settings() const { return settings_ ? &*settings_ : nullptr; }
-  const LoadPlan& plan() const { return plan_; }
-  LoadExecutor* executor() { return executor_.get(); }
-  // Every shard must be complete; frees the staging buffer.
+  const LoadPlan& plan() const { return load_ ? load_->plan() : no_plan_; }
+  // What JS feeds fetched bytes to, until finish_load.
+  LoadExecutor* executor() { return load_ ? load_->executor() : nullptr; }
+  // ModelLoad::finish: every shard must be complete; frees the staging buffer.
   Status finish_load();
   const Model* model() const { return model_.get(); }
   std::string backend_name() const { return backend_ ? backend_->describe() : ""; }
@@ -94,8 +98,9 @@ class Session {
   std::optional<ModelSettings> settings_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;
-  LoadPlan plan_;
-  std::unique_ptr<LoadExecutor> executor_;
+  std::unique_ptr<ModelLoad> load_;
+  inline static const LoadPlan no_plan_{};
+  size_t max_context_ = 0;
 
   std::optional<Generator> generator_;
   inline static const std::string no_piece_;
