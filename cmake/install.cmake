@@ -18,7 +18,7 @@ install(TARGETS weightstream RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # WS_CUDA): the config file then finds Torch again (the consumer points
 # CMAKE_PREFIX_PATH at the same LibTorch) and the CUDA runtime is linked by the
 # path this build used.
-set(ws_exported ws_api ws_native ws_open_settings ws_open_load ws_open ws_generate ws_template ws_model ws_tokenizer ws_onig ws_backend ws_load ws_format ws_util ws_core)
+set(ws_exported ws_api ws_native ws_open_settings ws_open_load ws_open ws_generate ws_template ws_model ws_tokenizer ws_onig ws_backend ws_load ws_buffer ws_format ws_util ws_core)
 if(WS_TORCH)
   list(APPEND ws_exported ws_torch)
 endif()

@@ -1,16 +1,15 @@
-// The Backend ops with ATen, on the CPU or a CUDA device. Every pointer the
-// model passes (weights, activations, the KV cache) is viewed with
-// at::from_blob on the backend's device, never copied; results are written
-// into the caller's arrays with the *_out ops or copy_. Host arrays (token
-// ids, positions, rotary frequencies) are sent to the device once per
-// distinct content.
+// The Backend ops with ATen, on the CPU or a CUDA device. Every handle the
+// model passes (weights, activations, the KV cache, token ids, positions,
+// rotary tables) is memory this backend allocated, viewed with at::from_blob
+// on its device, never copied; results are written into the views with the
+// *_out ops or copy_. Host arrays reach the device only through set() (the
+// model sends a forward's ids and positions once, the rotary tables once), so
+// no op compares or re-sends host contents.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include <algorithm>
-#include <array>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -39,55 +38,6 @@ at::ScalarType weight_scalar_type(DType dtype) {
 }
 
 int64_t i64(size_t v) { return static_cast<int64_t>(v); }
-
-// Rotary frequencies on the device, re-sent only when they change. A model
-// may alternate a few arrays (Gemma 3's local and global layers, LongRoPE's
-// short and long factors): each keeps its own slot.
-class FrequenciesOnDevice {
- public:
-  const at::Tensor& get(const float* data, size_t n, const at::Device& device) {
-    for (Slot& slot : slots_) {
-      if (slot.tensor.defined() && slot.host.size() == n &&
-          std::memcmp(slot.host.data(), data, n * sizeof(float)) == 0) {
-        return slot.tensor;
-      }
-    }
-    Slot& slot = slots_[next_++ % slots_.size()];
-    slot.host.assign(data, data + n);
-    slot.tensor = at::from_blob(slot.host.data(), {i64(n)}, at::TensorOptions().dtype(at::kFloat)).to(device).clone();
-    return slot.tensor;
-  }
-
- private:
-  struct Slot {
-    std::vector<float> host;
-    at::Tensor tensor;
-  };
-  std::array<Slot, 4> slots_;
-  size_t next_ = 0;
-};
-
-// The positions of one forward in the forms the ops use, made once per
-// distinct content: every layer of a forward shares them, so a layer costs no
-// transfer and no conversion for them.
-struct DevicePositions {
-  std::vector<int32_t> host;
-  int64_t slots = 0;   // max position + 1: the cache slots any query sees
-  at::Tensor index;    // int64 [n]: the KV cache rows (index_copy_)
-  at::Tensor angle;    // float [n, 1]: the rotary angle's position factor
-  at::Tensor visible;  // bool [n, slots]: query t sees slots 0..positions[t]
-
-  const DevicePositions& update(const int32_t* p, size_t n, const at::Device& device) {
-    if (index.defined() && host.size() == n && std::memcmp(host.data(), p, n * sizeof(int32_t)) == 0) return *this;
-    host.assign(p, p + n);
-    slots = i64(static_cast<size_t>(*std::max_element(p, p + n))) + 1;
-    const at::Tensor ints = at::from_blob(host.data(), {i64(n)}, at::TensorOptions().dtype(at::kInt)).to(device);
-    index = ints.to(at::kLong);
-    angle = ints.to(at::kFloat).unsqueeze(1);
-    visible = at::arange(slots, ints.options()).unsqueeze(0).le(ints.unsqueeze(1));
-    return *this;
-  }
-};
 
 class AtenBackend final : public Backend {
  public:
@@ -132,48 +82,52 @@ class AtenBackend final : public Backend {
     WeightTensor tensor;
     tensor.dtype = dtype;
     tensor.shape = std::move(shape);
-    tensor.data = static_cast<uint8_t*>(storage.data_ptr());
-    tensor.bytes = bytes;
-    tensor.storage = std::make_unique<detail::TensorDestination>(storage, dtype, uploader_source());
+    tensor.storage = std::make_unique<detail::TensorDestination>(storage, dtype, uploader_source(), bytes);
     return tensor;
   }
 
   // ---- memory: the host defaults on the CPU, device memory on CUDA ----
   bool computes_on_host() const override { return device_.is_cpu(); }
 
-  Result<ComputeBuffer> allocate_compute(size_t floats) override {
-    if (device_.is_cpu()) return Backend::allocate_compute(floats);
+  // Compute memory is ATen's on either device (on the CPU the host defaults
+  // would do as well; one path keeps both devices alike).
+  Result<ComputeBuffer> allocate_compute(size_t count, ComputeType type) override {
     try {
-      auto owner = std::make_shared<at::Tensor>(
-          at::zeros({i64(std::max<size_t>(floats, 1))}, at::TensorOptions().dtype(at::kFloat).device(device_)));
-      return ComputeBuffer(owner->data_ptr<float>(), floats, owner);
+      auto owner = std::make_shared<at::Tensor>(at::zeros({i64(std::max<size_t>(count, 1))}, options(scalar_type(type))));
+      return make_compute_buffer(owner->data_ptr(), count, type, owner);
     } catch (const std::exception& e) {
       return make_error(ErrorKind::OutOfBudget,
-                        "cannot allocate " + std::to_string(floats) + " floats on " + device_.str() + ": " + e.what());
+                        "cannot allocate " + std::to_string(count) + " elements on " + device_.str() + ": " + e.what());
     }
   }
 
-  void copy_to_host(const float* src, size_t n, float* host) override {
-    if (device_.is_cpu()) return Backend::copy_to_host(src, n, host);
-    at::from_blob(host, {i64(n)}, at::TensorOptions().dtype(at::kFloat)).copy_(view(src, {i64(n)}));
+  void set(ComputeView dst, const void* host) override {
+    if (dst.count == 0) return;
+    const at::ScalarType type = scalar_type(dst.buffer->type());
+    view(dst, {i64(dst.count)}).copy_(at::from_blob(const_cast<void*>(host), {i64(dst.count)}, at::TensorOptions().dtype(type)));
+  }
+
+  void get(ComputeView src, void* host) override {
+    if (src.count == 0) return;
+    const at::ScalarType type = scalar_type(src.buffer->type());
+    at::from_blob(host, {i64(src.count)}, at::TensorOptions().dtype(type)).copy_(view(src, {i64(src.count)}));
   }
 
   // at::argmax returns the first of equal maxima, as the host default does.
-  int32_t argmax(const float* x, size_t n) override {
-    if (device_.is_cpu()) return Backend::argmax(x, n);
-    return static_cast<int32_t>(at::argmax(view(x, {i64(n)})).item<int64_t>());
+  int32_t argmax(ComputeView x) override {
+    if (device_.is_cpu()) return Backend::argmax(x);
+    return static_cast<int32_t>(at::argmax(view(x, {i64(x.count)})).item<int64_t>());
   }
 
-  void copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
-                 float* dst) override {
+  void copy_rows(ComputeView src, size_t src_stride, size_t n, size_t width, ComputeView rows,
+                 ComputeView dst) override {
     if (device_.is_cpu()) return Backend::copy_rows(src, src_stride, n, width, rows, dst);
-    at::Tensor from = at::from_blob(const_cast<float*>(src), {i64(n), i64(width)}, {i64(src_stride), 1}, f32());
+    at::Tensor from = at::from_blob(f32(src), {i64(n), i64(width)}, {i64(src_stride), 1}, options(at::kFloat));
     if (!rows) {
       view(dst, {i64(n), i64(width)}).copy_(from);
       return;
     }
-    const DevicePositions& at_rows = positions_.update(rows, n, device_);
-    view(dst, {at_rows.slots, i64(width)}).index_copy_(0, at_rows.index, from);
+    view(dst, {i64(dst.count / width), i64(width)}).index_copy_(0, view(rows, {i64(n)}).to(at::kLong), from);
   }
 
   StagingProvider* load_staging(uint64_t staging_bytes) override {
@@ -205,21 +159,21 @@ class AtenBackend final : public Backend {
   }
 
   // ---- ops ----
-  void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
-    const int64_t vocab = i64(table.shape[0]), dim = i64(table.shape[1]);
-    at::Tensor index = at::from_blob(const_cast<int32_t*>(ids), {i64(n)}, at::TensorOptions().dtype(at::kInt))
-                           .to(device_, at::kLong);
+  void embedding(const WeightTensor& table, ComputeView ids, ComputeView out) override {
+    const int64_t vocab = i64(table.shape[0]), dim = i64(table.shape[1]), n = i64(ids.count);
+    const at::Tensor index = view(ids, {n}).to(at::kLong);
+    void* data = const_cast<uint8_t*>(weight_bytes(table));
     if (dtype_is_quantized(table.dtype)) {  // only the looked-up rows are widened
       const int64_t row_bytes = i64(dtype_storage_bytes(table.dtype, table.shape[1]));
-      const at::Tensor rows = at::index_select(at::from_blob(table.data, {vocab, row_bytes}, options(at::kByte)), 0, index);
-      view(out, {i64(n), dim}).copy_(detail::dequantize_blocks_aten(table.dtype, rows.contiguous()).view({i64(n), dim}));
+      const at::Tensor rows = at::index_select(at::from_blob(data, {vocab, row_bytes}, options(at::kByte)), 0, index);
+      view(out, {n, dim}).copy_(detail::dequantize_blocks_aten(table.dtype, rows.contiguous()).view({n, dim}));
       return;
     }
-    at::Tensor t = at::from_blob(table.data, {vocab, dim}, options(weight_scalar_type(table.dtype)));
-    view(out, {i64(n), dim}).copy_(at::index_select(t, 0, index));
+    at::Tensor t = at::from_blob(data, {vocab, dim}, options(weight_scalar_type(table.dtype)));
+    view(out, {n, dim}).copy_(at::index_select(t, 0, index));
   }
 
-  void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) override {
+  void linear(ComputeView x, size_t n, const MatrixView& w, const WeightTensor* bias, ComputeView y) override {
     const int64_t in = i64(w.in), out = i64(w.out);
     at::Tensor input = view(x, {i64(n), in});
     at::Tensor result = view(y, {i64(n), out});
@@ -229,56 +183,56 @@ class AtenBackend final : public Backend {
     at::Tensor stored;
     if (dtype_is_quantized(w.dtype)) {  // widened for this product, on the device that holds it
       const int64_t bytes = i64(dtype_storage_bytes(w.dtype, static_cast<uint64_t>(in * out)));
-      const at::Tensor blocks = at::from_blob(const_cast<void*>(w.data), {bytes}, options(at::kByte));
+      const at::Tensor blocks = at::from_blob(weight_data(*w.weight), {bytes}, options(at::kByte));
       stored = detail::dequantize_blocks_aten(w.dtype, blocks).view(stored_shape);
     } else {
-      stored = at::from_blob(const_cast<void*>(w.data), stored_shape, options(weight_scalar_type(w.dtype)));
+      stored = at::from_blob(weight_data(*w.weight), stored_shape, options(weight_scalar_type(w.dtype)));
     }
     at::Tensor weight = out_in ? stored.t() : stored;
     if (w.dtype != DType::F32 && device_.is_cuda()) {
       // On the GPU a narrow weight is used as stored (as transformers runs a
       // bf16 model): the activations are narrowed, the product widened.
       result.copy_(at::mm(input.to(stored.scalar_type()), weight));
-      if (bias) result.add_(view(bias, {out}));
+      if (bias) result.add_(vector(*bias, out));
       return;
     }
     // LibTorch 1.13's CPU matmul has no mixed-dtype kernel: narrow weights are
     // widened (a temporary the size of the f32 matrix).
     if (weight.scalar_type() != at::kFloat) weight = weight.to(at::kFloat);
     if (bias) {
-      at::addmm_out(result, view(bias, {out}), input, weight);
+      at::addmm_out(result, vector(*bias, out), input, weight);
     } else {
       at::mm_out(result, input, weight);
     }
   }
 
-  void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta, float eps,
-                  float* y) override {
+  void layer_norm(ComputeView x, size_t n, size_t dim, const WeightTensor& gamma, const WeightTensor* beta, float eps,
+                  ComputeView y) override {
     const int64_t d = i64(dim);
-    at::Tensor normed = at::layer_norm(view(x, {i64(n), d}), {d}, view(gamma, {d}),
-                                       beta ? view(beta, {d}) : at::Tensor(), eps);
+    at::Tensor normed = at::layer_norm(view(x, {i64(n), d}), {d}, vector(gamma, d),
+                                       beta ? vector(*beta, d) : at::Tensor(), eps);
     view(y, {i64(n), d}).copy_(normed);
   }
 
   // As transformers' LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * gamma, in f32.
-  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float gamma_offset, float eps,
-                float* y) override {
+  void rms_norm(ComputeView x, size_t n, size_t dim, const WeightTensor& gamma, float gamma_offset, float eps,
+                ComputeView y) override {
     const int64_t d = i64(dim);
     at::Tensor input = view(x, {i64(n), d});
     at::Tensor variance = input.pow(2).mean(-1, /*keepdim=*/true);
     at::Tensor normed = input * at::rsqrt(variance + eps);
     at::Tensor result = view(y, {i64(n), d});
-    at::Tensor weight = view(gamma, {d});
+    at::Tensor weight = vector(gamma, d);
     if (gamma_offset != 0.0f) weight = weight + gamma_offset;
     at::mul_out(result, weight, normed);
   }
 
-  void rotary(float* x, size_t n, const RotaryShape& shape, const int32_t* positions,
-              const float* inv_freq) override {
+  void rotary(ComputeView x, size_t n, const RotaryShape& shape, ComputeView positions,
+              ComputeView inv_freq) override {
     const int64_t rows = i64(n), h = i64(shape.heads), hd = i64(shape.head_dim), rd = i64(shape.rotary_dim);
     const int64_t half = rd / 2;
-    at::Tensor freqs = positions_.update(positions, n, device_).angle *
-                       inv_freq_.get(inv_freq, static_cast<size_t>(half), device_).unsqueeze(0);
+    const at::Tensor angle = view(positions, {rows}).to(at::kFloat).unsqueeze(1);  // [n, 1]
+    at::Tensor freqs = angle * view(inv_freq, {half}).unsqueeze(0);
     at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);  // [n, 1, rotary_dim]
     at::Tensor cos = emb.cos(), sin = emb.sin();
     if (shape.scale != 1.0f) {
@@ -290,11 +244,12 @@ class AtenBackend final : public Backend {
     t.copy_(t * cos + rotated * sin);
   }
 
-  void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache, const float* v_cache,
-                 const AttentionShape& shape, float scale, float* out) override {
+  void attention(ComputeView q, size_t n, ComputeView positions, ComputeView k_cache, ComputeView v_cache,
+                 const AttentionShape& shape, float scale, ComputeView out) override {
     const int64_t rows = i64(n), heads = i64(shape.heads), kv_heads = i64(shape.kv_heads), hd = i64(shape.head_dim);
-    const DevicePositions& at_positions = positions_.update(positions, n, device_);
-    const int64_t slots = at_positions.slots;
+    // The slots the model passed are those its positions reach (0..max).
+    const int64_t slots = i64(k_cache.count) / (kv_heads * hd);
+    const at::Tensor ints = view(positions, {rows});
     at::Tensor query = view(q, {rows, heads, hd}).transpose(0, 1);           // [heads, n, hd]
     at::Tensor keys = view(k_cache, {slots, kv_heads, hd}).transpose(0, 1);  // [kv, slots, hd]
     at::Tensor values = view(v_cache, {slots, kv_heads, hd}).transpose(0, 1);
@@ -302,11 +257,13 @@ class AtenBackend final : public Backend {
       keys = keys.repeat_interleave(heads / kv_heads, 0);
       values = values.repeat_interleave(heads / kv_heads, 0);
     }
-    at::Tensor visible = at_positions.visible;  // true = attend
+    // true = attend: query t sees slots 0..positions[t].
+    at::Tensor visible = at::arange(slots, ints.options()).unsqueeze(0).le(ints.unsqueeze(1));
     if (shape.sliding_window != 0) {
       // slot > position - window: the window holds the query's own position.
-      visible = visible.logical_and(at::arange(slots, at_positions.index.options()).unsqueeze(0).gt(
-          at_positions.index.unsqueeze(1) - i64(shape.sliding_window)));
+      const at::Tensor index = ints.to(at::kLong);
+      visible = visible.logical_and(
+          at::arange(slots, index.options()).unsqueeze(0).gt(index.unsqueeze(1) - i64(shape.sliding_window)));
     }
     at::Tensor context;
     if (shape.logit_softcap > 0) {
@@ -329,43 +286,51 @@ class AtenBackend final : public Backend {
   }
 
   // GPT-2's gelu_new: the tanh approximation.
-  void gelu_new(float* x, size_t n) override {
-    at::Tensor t = view(x, {i64(n)});
+  void gelu_new(ComputeView x) override {
+    at::Tensor t = flat(x);
     t.copy_(at::gelu(t, "tanh"));
   }
 
-  void silu_mul(const float* gate, const float* up, size_t n, float* out) override {
-    at::Tensor result = view(out, {i64(n)});
-    at::mul_out(result, at::silu(view(gate, {i64(n)})), view(up, {i64(n)}));
+  void silu_mul(ComputeView gate, ComputeView up, ComputeView out) override {
+    at::Tensor result = flat(out);
+    at::mul_out(result, at::silu(flat(gate)), flat(up));
   }
 
-  void gelu_tanh_mul(const float* gate, const float* up, size_t n, float* out) override {
-    at::Tensor result = view(out, {i64(n)});
-    at::mul_out(result, at::gelu(view(gate, {i64(n)}), "tanh"), view(up, {i64(n)}));
+  void gelu_tanh_mul(ComputeView gate, ComputeView up, ComputeView out) override {
+    at::Tensor result = flat(out);
+    at::mul_out(result, at::gelu(flat(gate), "tanh"), flat(up));
   }
 
-  void scale(float* x, size_t n, float factor) override { view(x, {i64(n)}).mul_(factor); }
+  void scale(ComputeView x, float factor) override { flat(x).mul_(factor); }
 
-  void softcap(float* x, size_t n, float cap) override {
-    at::Tensor t = view(x, {i64(n)});
+  void softcap(ComputeView x, float cap) override {
+    at::Tensor t = flat(x);
     t.copy_(at::tanh(t / cap) * cap);
   }
 
-  void softmax(float* x, size_t n) override {
-    at::Tensor t = view(x, {i64(n)});
+  void softmax(ComputeView x) override {
+    at::Tensor t = flat(x);
     t.copy_(at::softmax(t, 0));
   }
 
-  void add(const float* a, const float* b, size_t n, float* out) override {
-    at::Tensor result = view(out, {i64(n)});
-    at::add_out(result, view(a, {i64(n)}), view(b, {i64(n)}));
+  void add(ComputeView a, ComputeView b, ComputeView out) override {
+    at::Tensor result = flat(out);
+    at::add_out(result, flat(a), flat(b));
   }
 
  private:
+  static at::ScalarType scalar_type(ComputeType type) { return type == ComputeType::I32 ? at::kInt : at::kFloat; }
   at::TensorOptions options(at::ScalarType type) const { return at::TensorOptions().dtype(type).device(device_); }
-  at::TensorOptions f32() const { return options(at::kFloat); }
-  at::Tensor view(const float* data, std::vector<int64_t> sizes) const {
-    return at::from_blob(const_cast<float*>(data), sizes, f32());
+  // A handle of this backend's compute memory as a tensor of `sizes` (its own
+  // element type), and the whole view flat.
+  at::Tensor view(const ComputeView& v, std::vector<int64_t> sizes) const {
+    return at::from_blob(address(v), sizes, options(scalar_type(v.buffer->type())));
+  }
+  at::Tensor flat(const ComputeView& v) const { return view(v, {i64(v.count)}); }
+  // A weight's bytes (this backend's storage), and an f32 vector weight.
+  static void* weight_data(const WeightTensor& w) { return const_cast<uint8_t*>(weight_bytes(w)); }
+  at::Tensor vector(const WeightTensor& w, int64_t n) const {
+    return at::from_blob(weight_data(w), {n}, options(at::kFloat));
   }
 
   // How a weight's destination finds the upload ring: made at the first
@@ -384,8 +349,6 @@ class AtenBackend final : public Backend {
   }
 
   at::Device device_;
-  DevicePositions positions_;
-  FrequenciesOnDevice inv_freq_;
 #if defined(WS_CUDA)
   std::unique_ptr<CudaUploader> uploader_;
 #endif

@@ -18,20 +18,20 @@ class ManifestOnlyBackend final : public Backend {
     tensor.storage = std::make_unique<HostBuffer>();  // empty: nothing is allocated
     return tensor;
   }
-  void embedding(const WeightTensor&, const int32_t*, size_t, float*) override {}
-  void linear(const float*, size_t, const MatrixView&, const float*, float*) override {}
-  void layer_norm(const float*, size_t, size_t, const float*, const float*, float, float*) override {}
-  void rms_norm(const float*, size_t, size_t, const float*, float, float, float*) override {}
-  void rotary(float*, size_t, const RotaryShape&, const int32_t*, const float*) override {}
-  void attention(const float*, size_t, const int32_t*, const float*, const float*, const AttentionShape&, float,
-                 float*) override {}
-  void gelu_new(float*, size_t) override {}
-  void silu_mul(const float*, const float*, size_t, float*) override {}
-  void gelu_tanh_mul(const float*, const float*, size_t, float*) override {}
-  void scale(float*, size_t, float) override {}
-  void softcap(float*, size_t, float) override {}
-  void softmax(float*, size_t) override {}
-  void add(const float*, const float*, size_t, float*) override {}
+  void embedding(const WeightTensor&, ComputeView, ComputeView) override {}
+  void linear(ComputeView, size_t, const MatrixView&, const WeightTensor*, ComputeView) override {}
+  void layer_norm(ComputeView, size_t, size_t, const WeightTensor&, const WeightTensor*, float, ComputeView) override {}
+  void rms_norm(ComputeView, size_t, size_t, const WeightTensor&, float, float, ComputeView) override {}
+  void rotary(ComputeView, size_t, const RotaryShape&, ComputeView, ComputeView) override {}
+  void attention(ComputeView, size_t, ComputeView, ComputeView, ComputeView, const AttentionShape&, float,
+                 ComputeView) override {}
+  void gelu_new(ComputeView) override {}
+  void silu_mul(ComputeView, ComputeView, ComputeView) override {}
+  void gelu_tanh_mul(ComputeView, ComputeView, ComputeView) override {}
+  void scale(ComputeView, float) override {}
+  void softcap(ComputeView, float) override {}
+  void softmax(ComputeView) override {}
+  void add(ComputeView, ComputeView, ComputeView) override {}
 };
 
 }  // namespace

@@ -1,13 +1,15 @@
 // The loader's Destination for a torch tensor's storage: host tensors are
 // written in place (pread lands in them); CUDA tensors receive staged windows
-// through a CudaUploader (pinned ring + async copies + GPU conversion).
+// through a CudaUploader (pinned ring + async copies + GPU conversion). As a
+// WeightStorage it is also where the ATen backend's ops read a weight.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <optional>
 
-#include "load/load.h"
+#include "backend/buffer.h"
 #if defined(WS_CUDA)
 #include "cuda/cuda_upload.h"
 #endif
@@ -22,10 +24,14 @@ struct CudaUploader;
 using UploaderSource = std::function<Result<CudaUploader*>()>;
 #endif
 
-class TensorDestination final : public Destination {
+class TensorDestination final : public WeightStorage {
  public:
-  TensorDestination(at::Tensor tensor, DType dtype, UploaderSource uploader = {})
-      : tensor_(std::move(tensor)), dtype_(dtype), uploader_(std::move(uploader)) {}
+  // `bytes`: the tensor's meaningful bytes (its nbytes() unless given: a
+  // zero-byte weight is held in a one-byte tensor).
+  TensorDestination(at::Tensor tensor, DType dtype, UploaderSource uploader = {},
+                    std::optional<uint64_t> bytes = std::nullopt)
+      : tensor_(std::move(tensor)), dtype_(dtype), uploader_(std::move(uploader)),
+        bytes_(bytes ? *bytes : static_cast<uint64_t>(tensor_.nbytes())) {}
   uint8_t* host_data() override {
     return tensor_.is_cpu() ? static_cast<uint8_t*>(tensor_.data_ptr()) : nullptr;
   }
@@ -38,12 +44,15 @@ class TensorDestination final : public Destination {
 #endif
     return Destination::write_source(first_element, source_dtype, bytes, count);
   }
+  uint64_t bytes() const override { return bytes_; }
   const at::Tensor& tensor() const { return tensor_; }
 
  private:
+  const void* compute_address() const override { return tensor_.data_ptr(); }
   at::Tensor tensor_;
   DType dtype_;
   UploaderSource uploader_;
+  uint64_t bytes_;
 };
 
 }  // namespace ws::detail

@@ -5,11 +5,17 @@
 // variant slots in the same way). Matrix products are split over output
 // rows/columns on a small persistent thread pool.
 //
-// Activations and the KV cache are f32 ComputeBuffers the backend allocates
-// (host memory here; device memory on a GPU backend, which model code never
-// dereferences); weights are WeightTensors whose storage the loader fills in
-// place (f32, f16 or bf16: narrow weights are widened inside the kernels,
-// never copied; or ggml blocks, which the kernels read as blocks). Token ids, positions and rotary frequencies stay host arrays.
+// ggml-backend's rule: host code never dereferences compute memory. The
+// backend owns it and hands out handles:
+//   weights      WeightTensor, whose WeightStorage (backend/buffer.h) the
+//                loader fills in place (f32, f16 or bf16: narrow weights are
+//                widened inside the kernels, never copied; or ggml blocks,
+//                which the kernels read as blocks);
+//   activations  ComputeBuffers (f32, or i32 for token ids and positions),
+//   and KV cache passed to ops as ComputeViews; bytes move between them and
+//                the host only through Backend::set and Backend::get.
+// Only Backend implementations can turn a handle into an address (host memory
+// for the portable backend, device memory for a GPU one).
 #pragma once
 
 #include <cstddef>
@@ -20,25 +26,24 @@
 
 #include "core/result.h"
 #include "format/format.h"
-#include "load/load.h"
+#include "backend/buffer.h"
 
 namespace ws {
 
 // ---- weights -------------------------------------------------------------------
-// Owns its bytes through `storage`, the loader's Destination for it
-// (ManifestEntry::destination): a HostBuffer, or a GPU backend's device
-// allocation. `data` is where the backend's ops find the bytes.
 struct WeightTensor {
   DType dtype = DType::F32;
   std::vector<uint64_t> shape;
-  std::unique_ptr<Destination> storage;
-  uint8_t* data = nullptr;  // host or device address, as the backend computes
-  uint64_t bytes = 0;
+  // The bytes, and the one record of where they are: a HostBuffer, a GPU
+  // backend's device allocation, or a view of mapped checkpoint pages
+  // (Model::serve_from_view). Null only for a parameter not allocated yet.
+  std::unique_ptr<WeightStorage> storage;
   // Set by a backend's prepare_linear_weight when it rearranged the bytes into
   // its own layout (then only that backend's linear() may read them).
   bool packed = false;
 
   uint64_t numel() const;
+  uint64_t bytes() const { return storage ? storage->bytes() : 0; }
   // Host memory: allocates (without touching) dtype_storage_bytes(numel)
   // bytes. Errors: as checked_numel, OutOfBudget when the allocation fails.
   static Result<WeightTensor> allocate(DType dtype, std::vector<uint64_t> shape);
@@ -47,35 +52,64 @@ struct WeightTensor {
   // whose rows (last dimension) are not whole blocks (shared by every
   // backend's allocate_weight).
   static Result<uint64_t> checked_numel(DType dtype, const std::vector<uint64_t>& shape);
-  // The data as f32; only valid when dtype == F32.
-  const float* f32() const { return reinterpret_cast<const float*>(data); }
 };
 
 // ---- compute memory --------------------------------------------------------------
-// An f32 array in the memory the backend computes in: activations and the KV
-// cache. Host memory for CPU backends; device memory for a GPU backend, so
-// model code only passes it to ops (and copy_to_host) and never reads it.
+enum class ComputeType : uint8_t { F32, I32 };  // both 4 bytes an element
+
+struct ComputeView;
+
+// An array in the memory the backend computes in: activations, the KV cache,
+// a forward's token ids and positions, rotary tables. Made by
+// Backend::allocate_compute, owned (shared) by the handle; its address is
+// private to the Backend that made it, so model code can only pass views of it
+// to that backend's ops and move bytes with set/get.
 class ComputeBuffer {
  public:
   ComputeBuffer() = default;
-  ComputeBuffer(float* data, size_t floats, std::shared_ptr<void> owner)
-      : owner_(std::move(owner)), data_(data), floats_(floats) {}
-  float* data() const { return data_; }
-  size_t size() const { return floats_; }
+  size_t size() const { return count_; }  // elements
+  ComputeType type() const { return type_; }
+  // The backend that made it (its ops are the only ones that may read it).
+  const Backend* backend() const { return backend_; }
+  ComputeView view() const;
+  // Elements [offset, offset + count).
+  ComputeView view(size_t offset, size_t count) const;
 
  private:
+  friend class Backend;
+  ComputeBuffer(const Backend* backend, void* base, size_t count, ComputeType type, std::shared_ptr<void> owner)
+      : owner_(std::move(owner)), base_(base), count_(count), type_(type), backend_(backend) {}
   std::shared_ptr<void> owner_;
-  float* data_ = nullptr;
-  size_t floats_ = 0;
+  void* base_ = nullptr;
+  size_t count_ = 0;
+  ComputeType type_ = ComputeType::F32;
+  const Backend* backend_ = nullptr;
 };
+
+// Elements [offset, offset + count) of a ComputeBuffer: what ops take. Never
+// owns; the buffer (the handle object itself) must outlive the view. An empty
+// view (no buffer) stands for "none" where an op says so.
+struct ComputeView {
+  const ComputeBuffer* buffer = nullptr;
+  size_t offset = 0;
+  size_t count = 0;
+  // Elements [offset, offset + count) of this view.
+  ComputeView part(size_t part_offset, size_t part_count) const {
+    return ComputeView{buffer, offset + part_offset, part_count};
+  }
+  explicit operator bool() const { return buffer != nullptr; }
+};
+
+inline ComputeView ComputeBuffer::view() const { return ComputeView{this, 0, count_}; }
+inline ComputeView ComputeBuffer::view(size_t offset, size_t count) const { return ComputeView{this, offset, count}; }
 
 // How a 2-D weight maps inputs to outputs: torch nn.Linear stores [out, in];
 // Hugging Face's Conv1D (GPT-2) stores [in, out]. Both are used as stored.
 enum class WeightLayout { OutIn, InOut };
 
 struct MatrixView {
-  const void* data = nullptr;
-  DType dtype = DType::F32;  // F32, F16, BF16 or a ggml block type (rows are whole blocks)
+  const WeightTensor* weight = nullptr;  // its bytes: F32, F16, BF16 or a ggml block type (rows are whole blocks)
+  DType dtype = DType::F32;
   WeightLayout layout = WeightLayout::OutIn;
   size_t in = 0;
   size_t out = 0;
@@ -112,9 +146,11 @@ struct RotaryShape {
   float scale = 1.0f;
 };
 
-// Ops take raw pointers; shapes are the caller's promise (model code checks
-// them once when it is built). None of them allocates per call except the
-// attention scratch, which grows once per thread.
+// Ops take views of compute memory this backend allocated, weights, and plain
+// values; sizes are the views' counts where an op says so. Shapes are the
+// caller's promise (model code checks them once when it is built). None of
+// them allocates per call except the attention scratch, which grows once per
+// thread.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -131,24 +167,27 @@ class Backend {
   }
 
   // ---- memory (host defaults; a GPU backend overrides all of these) ----
-  // True when ComputeBuffers are host memory the caller may read directly.
+  // True when compute memory is this process's host memory (what tensor
+  // parallelism's host collectives and host admission need to know).
   virtual bool computes_on_host() const { return true; }
   // Whether ops can read a weight from bytes the backend did not allocate
   // (a mapped checkpoint's pages, read-only): Model::serve_from_view.
   virtual bool computes_from_host_views() const { return false; }
-  // `floats` zeroed f32 values (calloc: pages cost nothing until written).
+  // `count` zeroed elements (calloc: pages cost nothing until written).
   // Errors: OutOfBudget.
-  virtual Result<ComputeBuffer> allocate_compute(size_t floats);
-  // host[i] = src[i] for i < n (src is compute memory).
-  virtual void copy_to_host(const float* src, size_t n, float* host);
-  // The index of the first largest of x[0..n) (compute memory): greedy
-  // decoding fetches this one id, not the logits.
-  virtual int32_t argmax(const float* x, size_t n);
+  virtual Result<ComputeBuffer> allocate_compute(size_t count, ComputeType type = ComputeType::F32);
+  // dst's dst.count elements = host[0..dst.count) (4 bytes each, dst's type).
+  virtual void set(ComputeView dst, const void* host);
+  // host[0..src.count) = src's elements.
+  virtual void get(ComputeView src, void* host);
+  // The index of the first largest of x's elements: greedy decoding fetches
+  // this one id, not the logits.
+  virtual int32_t argmax(ComputeView x);
   // dst[(rows ? rows[t] : t) * width + i] = src[t * src_stride + i] for
   // t < n, i < width: splits fused projections and stores keys/values in the
-  // cache slots of their positions (rows is a host array).
-  virtual void copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
-                         float* dst);
+  // cache slots of their positions (rows: i32, n of them, or empty).
+  virtual void copy_rows(ComputeView src, size_t src_stride, size_t n, size_t width, ComputeView rows,
+                         ComputeView dst);
   // Loading: where the executor should stage windows that are not written in
   // place (nullptr: its own host buffer), and a barrier after the last byte
   // that reports any deferred copy error and frees load-only resources.
@@ -161,39 +200,56 @@ class Backend {
   // Q4_0/Q8_0, same byte count) and set weight.packed.
   virtual void prepare_linear_weight(WeightTensor& weight) {}
 
-  // out[t, :] = table[ids[t], :] widened to f32. table is [vocab, dim]; every
-  // id must be < vocab.
-  virtual void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) = 0;
+  // Vectors (norm scales, biases) are f32 WeightTensors; an optional one is a
+  // null pointer.
+  // out[t, :] = table[ids[t], :] widened to f32 for t < ids.count. table is
+  // [vocab, dim]; every id (i32) must be < vocab.
+  virtual void embedding(const WeightTensor& table, ComputeView ids, ComputeView out) = 0;
   // y[t, :] = x[t, :] · W (+ bias) for t < n. x is [n, w.in], y is [n, w.out],
-  // bias (f32, w.out) may be null. y must not alias x.
-  virtual void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) = 0;
-  // Row-wise over [n, dim]; y may alias x.
-  virtual void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta,
-                          float eps, float* y) = 0;
+  // bias (w.out) may be null. y must not alias x.
+  virtual void linear(ComputeView x, size_t n, const MatrixView& w, const WeightTensor* bias, ComputeView y) = 0;
+  // Row-wise over [n, dim]; y may alias x; beta may be null.
+  virtual void layer_norm(ComputeView x, size_t n, size_t dim, const WeightTensor& gamma, const WeightTensor* beta,
+                          float eps, ComputeView y) = 0;
   // y = x / rms(x) * (gamma + gamma_offset), row-wise; y may alias x.
   // Gemma stores its norm weights w for a scale of (1 + w): gamma_offset 1.
-  virtual void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float gamma_offset, float eps,
-                        float* y) = 0;
+  virtual void rms_norm(ComputeView x, size_t n, size_t dim, const WeightTensor& gamma, float gamma_offset,
+                        float eps, ComputeView y) = 0;
   // In place on x [n, heads, head_dim], Hugging Face "rotate_half" layout on
   // the first rotary_dim elements of each head: element i pairs with
-  // i + rotary_dim/2, angle positions[t] * inv_freq[i] (rotary_dim/2 of them),
-  // cos and sin multiplied by shape.scale.
-  virtual void rotary(float* x, size_t n, const RotaryShape& shape, const int32_t* positions,
-                      const float* inv_freq) = 0;
+  // i + rotary_dim/2, angle positions[t] * inv_freq[i] (rotary_dim/2 f32 of
+  // them), cos and sin multiplied by shape.scale. positions: i32, n of them.
+  virtual void rotary(ComputeView x, size_t n, const RotaryShape& shape, ComputeView positions,
+                      ComputeView inv_freq) = 0;
   // Causal attention of n queries q [n, heads, head_dim] over a cache whose
-  // slot p holds the key/value of position p: k_cache, v_cache are
-  // [capacity, kv_heads, head_dim]; query t sees slots 0..positions[t].
-  // out is [n, heads, head_dim].
-  virtual void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache,
-                         const float* v_cache, const AttentionShape& shape, float scale, float* out) = 0;
-  virtual void gelu_new(float* x, size_t n) = 0;  // tanh approximation, in place
-  virtual void silu_mul(const float* gate, const float* up, size_t n, float* out) = 0;  // silu(g) * u
+  // slot p holds the key/value of position p: k_cache, v_cache are the
+  // cache's first slots [0, count / (kv_heads * head_dim)), which cover every
+  // position; query t sees slots 0..positions[t]. out is [n, heads, head_dim].
+  virtual void attention(ComputeView q, size_t n, ComputeView positions, ComputeView k_cache, ComputeView v_cache,
+                         const AttentionShape& shape, float scale, ComputeView out) = 0;
+  // Element-wise over the views' counts:
+  virtual void gelu_new(ComputeView x) = 0;  // tanh approximation, in place
+  virtual void silu_mul(ComputeView gate, ComputeView up, ComputeView out) = 0;  // silu(g) * u
   // gelu(g) * u with the tanh approximation (GeGLU: Gemma's gelu_pytorch_tanh); out may alias gate.
-  virtual void gelu_tanh_mul(const float* gate, const float* up, size_t n, float* out) = 0;
-  virtual void scale(float* x, size_t n, float factor) = 0;  // in place
-  virtual void softcap(float* x, size_t n, float cap) = 0;   // cap * tanh(x / cap), in place
-  virtual void softmax(float* x, size_t n) = 0;   // in place, one row
-  virtual void add(const float* a, const float* b, size_t n, float* out) = 0;  // out may alias a or b
+  virtual void gelu_tanh_mul(ComputeView gate, ComputeView up, ComputeView out) = 0;
+  virtual void scale(ComputeView x, float factor) = 0;  // in place
+  virtual void softcap(ComputeView x, float cap) = 0;   // cap * tanh(x / cap), in place
+  virtual void softmax(ComputeView x) = 0;              // in place, one row
+  virtual void add(ComputeView a, ComputeView b, ComputeView out) = 0;  // out may alias a or b
+
+ protected:
+  // For implementations only: a handle this backend made, as an address (the
+  // view's first element; host or device memory, as the backend allocated it).
+  static void* address(const ComputeView& view);
+  static float* f32(const ComputeView& view) { return static_cast<float*>(address(view)); }
+  static int32_t* i32(const ComputeView& view) { return static_cast<int32_t*>(address(view)); }
+  // A weight's bytes, and a vector weight's floats (nullptr for null).
+  static const uint8_t* weight_bytes(const WeightTensor& weight);
+  static const float* weight_f32(const WeightTensor* weight);
+  // Wraps memory this backend allocated (`owner` frees it) in a handle.
+  ComputeBuffer make_compute_buffer(void* base, size_t count, ComputeType type, std::shared_ptr<void> owner) const {
+    return ComputeBuffer(this, base, count, type, std::move(owner));
+  }
 };
 
 struct BackendOptions {

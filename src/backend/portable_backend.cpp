@@ -61,7 +61,7 @@ class PortableBackend final : public Backend {
 
   Result<WeightTensor> allocate_weight(DType dtype, std::vector<uint64_t> shape) override {
     WS_ASSIGN_OR_RETURN(WeightTensor tensor, WeightTensor::allocate(dtype, std::move(shape)));
-    if (huge_pages_) detail::advise_huge_pages(tensor.data, tensor.bytes);
+    if (huge_pages_) detail::advise_huge_pages(tensor.storage->host_data(), tensor.bytes());
     return tensor;
   }
 
@@ -73,7 +73,8 @@ class PortableBackend final : public Backend {
     if (!dtype_is_quantized(weight.dtype) || weight.shape.size() != 2) return;
     // Only bytes this backend owns are rearranged: a weight served from a
     // mapped file (Model::serve_from_view) is read-only and keeps ggml's layout.
-    if (!weight.storage || weight.storage->host_data() != weight.data) return;
+    uint8_t* bytes = weight.storage ? weight.storage->host_data() : nullptr;
+    if (!bytes) return;
     const auto type = static_cast<kernels::QuantType>(static_cast<int>(weight.dtype) - static_cast<int>(DType::Q4_0));
     if (!kernels::quant::packable(type) || !quant_.packed[type]) return;
     const size_t rows = static_cast<size_t>(weight.shape[0]), k = static_cast<size_t>(weight.shape[1]);
@@ -81,39 +82,48 @@ class PortableBackend final : public Backend {
     if (groups == 0 || weight.packed) return;
     const size_t tasks = std::min(groups, static_cast<size_t>(pool_.threads()) * 4);
     pool_.parallel_for(tasks, [&](size_t t) {
-      kernels::quant::pack_groups(type, weight.data, k, groups * t / tasks, groups * (t + 1) / tasks);
+      kernels::quant::pack_groups(type, bytes, k, groups * t / tasks, groups * (t + 1) / tasks);
     });
     weight.packed = true;
   }
 
-  void embedding(const WeightTensor& table, const int32_t* ids, size_t n, float* out) override {
+  void embedding(const WeightTensor& table, ComputeView id_view, ComputeView out_view) override {
     const size_t dim = table.shape.size() == 2 ? table.shape[1] : 0;
+    const size_t n = id_view.count;
+    const int32_t* ids = i32(id_view);
+    float* out = f32(out_view);
+    const uint8_t* data = weight_bytes(table);
     for (size_t t = 0; t < n; ++t) {
       const size_t row = static_cast<size_t>(ids[t]) * dim;
       float* dst = out + t * dim;
       switch (table.dtype) {
         case DType::F16: {
-          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.data) + row;
+          const uint16_t* src = reinterpret_cast<const uint16_t*>(data) + row;
           for (size_t i = 0; i < dim; ++i) dst[i] = kernels::f16_to_f32(src[i]);
           break;
         }
         case DType::BF16: {
-          const uint16_t* src = reinterpret_cast<const uint16_t*>(table.data) + row;
+          const uint16_t* src = reinterpret_cast<const uint16_t*>(data) + row;
           for (size_t i = 0; i < dim; ++i) dst[i] = kernels::bf16_to_f32(src[i]);
           break;
         }
-        case DType::F32: std::memcpy(dst, table.f32() + row, dim * sizeof(float)); break;
+        case DType::F32: std::memcpy(dst, reinterpret_cast<const float*>(data) + row, dim * sizeof(float)); break;
         default: {  // ggml blocks: one row is dim / block_elements whole blocks
           const uint64_t row_bytes = dtype_storage_bytes(table.dtype, dim);
-          detail::dequantize_blocks(table.dtype, table.data + static_cast<size_t>(ids[t]) * row_bytes, dst,
+          detail::dequantize_blocks(table.dtype, data + static_cast<size_t>(ids[t]) * row_bytes, dst,
                                     dim / dtype_block_elements(table.dtype));
         }
       }
     }
   }
 
-  void linear(const float* x, size_t n, const MatrixView& w, const float* bias, float* y) override {
+  void linear(ComputeView x_view, size_t n, const MatrixView& w, const WeightTensor* bias_weight,
+              ComputeView y_view) override {
+    const float* x = f32(x_view);
+    const float* bias = weight_f32(bias_weight);
+    float* y = f32(y_view);
     if (dtype_is_quantized(w.dtype)) return linear_blocks(x, n, w, bias, y);
+    const uint8_t* data = weight_bytes(*w.weight);
     const bool out_in = w.layout == WeightLayout::OutIn;
     const kernels::GemmOiFn kernel =
         out_in ? table_.gemm_oi[weight_type(w.dtype)] : table_.gemm_io[weight_type(w.dtype)];
@@ -123,27 +133,34 @@ class PortableBackend final : public Backend {
     const size_t per_thread = !out_in && n <= 2 ? 1 : 4;
     for_each_output_range(n, w, out_in ? 4 : 64, per_thread, bias, y, [&](size_t begin, size_t end) {
       if (out_in) {
-        kernel(n, end - begin, w.in, x, w.in, offset_elements(w.data, w.dtype, begin * w.in), w.in, y + begin, w.out);
+        kernel(n, end - begin, w.in, x, w.in, offset_elements(data, w.dtype, begin * w.in), w.in, y + begin, w.out);
       } else {
-        kernel(n, end - begin, w.in, x, w.in, offset_elements(w.data, w.dtype, begin), w.out, y + begin, w.out);
+        kernel(n, end - begin, w.in, x, w.in, offset_elements(data, w.dtype, begin), w.out, y + begin, w.out);
       }
     });
   }
 
-  void layer_norm(const float* x, size_t n, size_t dim, const float* gamma, const float* beta, float eps,
-                  float* y) override {
+  void layer_norm(ComputeView x_view, size_t n, size_t dim, const WeightTensor& gamma_weight,
+                  const WeightTensor* beta_weight, float eps, ComputeView y_view) override {
+    const float *x = f32(x_view), *gamma = weight_f32(&gamma_weight), *beta = weight_f32(beta_weight);
+    float* y = f32(y_view);
     for (size_t t = 0; t < n; ++t) table_.layer_norm(x + t * dim, dim, gamma, beta, eps, y + t * dim);
   }
 
-  void rms_norm(const float* x, size_t n, size_t dim, const float* gamma, float gamma_offset, float eps,
-                float* y) override {
+  void rms_norm(ComputeView x_view, size_t n, size_t dim, const WeightTensor& gamma_weight, float gamma_offset,
+                float eps, ComputeView y_view) override {
+    const float *x = f32(x_view), *gamma = weight_f32(&gamma_weight);
+    float* y = f32(y_view);
     for (size_t t = 0; t < n; ++t) table_.rms_norm(x + t * dim, dim, gamma, gamma_offset, eps, y + t * dim);
   }
 
   // Angles are formed in float like Hugging Face (position * inv_freq in f32),
   // so long contexts round the same way the reference does.
-  void rotary(float* x, size_t n, const RotaryShape& shape, const int32_t* positions,
-              const float* inv_freq) override {
+  void rotary(ComputeView x_view, size_t n, const RotaryShape& shape, ComputeView position_view,
+              ComputeView inv_freq_view) override {
+    float* x = f32(x_view);
+    const int32_t* positions = i32(position_view);
+    const float* inv_freq = f32(inv_freq_view);
     const size_t half = shape.rotary_dim / 2;
     std::vector<float> cos_sin(2 * half);
     for (size_t t = 0; t < n; ++t) {
@@ -165,8 +182,11 @@ class PortableBackend final : public Backend {
 
   // One task per (query token, kv head): the `group` query heads sharing a
   // kv head are scored together, so each cached key is read once per group.
-  void attention(const float* q, size_t n, const int32_t* positions, const float* k_cache, const float* v_cache,
-                 const AttentionShape& shape, float scale, float* out) override {
+  void attention(ComputeView q_view, size_t n, ComputeView position_view, ComputeView k_view, ComputeView v_view,
+                 const AttentionShape& shape, float scale, ComputeView out_view) override {
+    const float *q = f32(q_view), *k_cache = f32(k_view), *v_cache = f32(v_view);
+    const int32_t* positions = i32(position_view);
+    float* out = f32(out_view);
     const size_t group = shape.heads / shape.kv_heads;
     const size_t hd = shape.head_dim;
     const size_t row = shape.kv_heads * hd;
@@ -196,21 +216,28 @@ class PortableBackend final : public Backend {
     });
   }
 
-  void gelu_new(float* x, size_t n) override { table_.gelu_new(x, n); }
-  void silu_mul(const float* gate, const float* up, size_t n, float* out) override { table_.silu_mul(gate, up, n, out); }
-  void gelu_tanh_mul(const float* gate, const float* up, size_t n, float* out) override {
+  void gelu_new(ComputeView x) override { table_.gelu_new(f32(x), x.count); }
+  void silu_mul(ComputeView gate, ComputeView up, ComputeView out) override {
+    table_.silu_mul(f32(gate), f32(up), out.count, f32(out));
+  }
+  void gelu_tanh_mul(ComputeView gate_view, ComputeView up_view, ComputeView out_view) override {
+    const float *gate = f32(gate_view), *up = f32(up_view);
+    float* out = f32(out_view);
+    const size_t n = out_view.count;
     if (out != gate) std::copy(gate, gate + n, out);
     table_.gelu_new(out, n);  // the same tanh approximation
     for (size_t i = 0; i < n; ++i) out[i] *= up[i];
   }
-  void scale(float* x, size_t n, float factor) override {
-    for (size_t i = 0; i < n; ++i) x[i] *= factor;
+  void scale(ComputeView x_view, float factor) override {
+    float* x = f32(x_view);
+    for (size_t i = 0; i < x_view.count; ++i) x[i] *= factor;
   }
-  void softcap(float* x, size_t n, float cap) override {
-    for (size_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+  void softcap(ComputeView x_view, float cap) override {
+    float* x = f32(x_view);
+    for (size_t i = 0; i < x_view.count; ++i) x[i] = cap * std::tanh(x[i] / cap);
   }
-  void softmax(float* x, size_t n) override { table_.softmax(x, n); }
-  void add(const float* a, const float* b, size_t n, float* out) override { table_.add(a, b, n, out); }
+  void softmax(ComputeView x) override { table_.softmax(f32(x), x.count); }
+  void add(ComputeView a, ComputeView b, ComputeView out) override { table_.add(f32(a), f32(b), out.count, f32(out)); }
 
  private:
   // ggml block weights, read as blocks (no float copy of a weight ever exists).
@@ -226,7 +253,7 @@ class PortableBackend final : public Backend {
     const size_t block = static_cast<size_t>(dtype_block_elements(w.dtype));
     const size_t block_bytes = static_cast<size_t>(dtype_block_bytes(w.dtype));
     const size_t row_bytes = w.row_bytes();
-    const uint8_t* base = static_cast<const uint8_t*>(w.data);
+    const uint8_t* base = weight_bytes(*w.weight);
     // InOut tasks own whole blocks of output columns.
     for_each_output_range(n, w, std::max<size_t>(block, 64), 4, bias, y, [&](size_t begin, size_t end) {
       thread_local std::vector<float> row;
@@ -257,7 +284,7 @@ class PortableBackend final : public Backend {
       for (size_t t = 0; t < n; ++t) gemm.quantize_act(x + t * w.in, w.in, xq + t * act_bytes);
     }
     const size_t row_bytes = w.row_bytes();
-    const uint8_t* base = static_cast<const uint8_t*>(w.data);
+    const uint8_t* base = weight_bytes(*w.weight);
     if (w.packed) {
       // Rows [0, packed_rows) in 16-row groups, the rest in the ggml layout.
       const kernels::PackedGemmFn packed = quant_.packed[static_cast<size_t>(w.dtype) - static_cast<size_t>(DType::Q4_0)];

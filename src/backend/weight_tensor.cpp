@@ -60,33 +60,53 @@ Result<WeightTensor> WeightTensor::allocate(DType dtype, std::vector<uint64_t> s
   WeightTensor tensor;
   tensor.dtype = dtype;
   tensor.shape = std::move(shape);
-  tensor.data = buffer.data();
-  tensor.bytes = buffer.bytes();
   tensor.storage = std::make_unique<HostBuffer>(std::move(buffer));
   return tensor;
 }
 
+// ---- handles to addresses (for Backend implementations) ----
+
+void* Backend::address(const ComputeView& view) {
+  return static_cast<uint8_t*>(view.buffer->base_) + view.offset * 4;  // both ComputeTypes are 4 bytes
+}
+
+const uint8_t* Backend::weight_bytes(const WeightTensor& weight) {
+  return weight.storage ? static_cast<const uint8_t*>(weight.storage->compute_address()) : nullptr;
+}
+
+const float* Backend::weight_f32(const WeightTensor* weight) {
+  return weight ? reinterpret_cast<const float*>(weight_bytes(*weight)) : nullptr;
+}
+
 // ---- the host defaults of Backend's memory ops ----
 
-Result<ComputeBuffer> Backend::allocate_compute(size_t floats) {
-  float* data = static_cast<float*>(std::calloc(std::max<size_t>(floats, 1), sizeof(float)));
-  if (!data) return make_error(ErrorKind::OutOfBudget, "cannot allocate " + std::to_string(floats) + " floats");
-  return ComputeBuffer(data, floats, std::shared_ptr<void>(data, std::free));
+Result<ComputeBuffer> Backend::allocate_compute(size_t count, ComputeType type) {
+  void* data = std::calloc(std::max<size_t>(count, 1), 4);
+  if (!data) return make_error(ErrorKind::OutOfBudget, "cannot allocate " + std::to_string(count) + " elements");
+  return make_compute_buffer(data, count, type, std::shared_ptr<void>(data, std::free));
 }
 
-void Backend::copy_to_host(const float* src, size_t n, float* host) {
-  if (n) std::memcpy(host, src, n * sizeof(float));
+void Backend::set(ComputeView dst, const void* host) {
+  if (dst.count) std::memcpy(address(dst), host, dst.count * 4);
 }
 
-int32_t Backend::argmax(const float* x, size_t n) {
-  return static_cast<int32_t>(std::max_element(x, x + n) - x);
+void Backend::get(ComputeView src, void* host) {
+  if (src.count) std::memcpy(host, address(src), src.count * 4);
 }
 
-void Backend::copy_rows(const float* src, size_t src_stride, size_t n, size_t width, const int32_t* rows,
-                        float* dst) {
+int32_t Backend::argmax(ComputeView x) {
+  const float* v = f32(x);
+  return static_cast<int32_t>(std::max_element(v, v + x.count) - v);
+}
+
+void Backend::copy_rows(ComputeView src, size_t src_stride, size_t n, size_t width, ComputeView rows,
+                        ComputeView dst) {
+  const float* from = f32(src);
+  const int32_t* row_of = rows ? i32(rows) : nullptr;
+  float* to = f32(dst);
   for (size_t t = 0; t < n; ++t) {
-    const size_t row = rows ? static_cast<size_t>(rows[t]) : t;
-    std::memcpy(dst + row * width, src + t * src_stride, width * sizeof(float));
+    const size_t row = row_of ? static_cast<size_t>(row_of[t]) : t;
+    std::memcpy(to + row * width, from + t * src_stride, width * sizeof(float));
   }
 }
 
@@ -96,7 +116,7 @@ size_t MatrixView::row_bytes() const {
 
 MatrixView matrix_view(const WeightTensor& weight, WeightLayout layout) {
   MatrixView view;
-  view.data = weight.data;
+  view.weight = &weight;
   view.dtype = weight.dtype;
   view.layout = layout;
   view.packed = weight.packed;

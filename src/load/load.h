@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/buffer.h"
 #include "core/result.h"
 #include "format/format.h"
 
@@ -43,57 +44,8 @@ bool can_convert(DType from, DType to);
 void convert_elements(DType from, const uint8_t* in, DType to, uint8_t* out, uint64_t count);
 
 // ---- destinations ---------------------------------------------------------------
-// Where one tensor's final bytes live. The backend decides: host memory,
-// a GPU allocation, the wasm heap.
-class Destination {
- public:
-  virtual ~Destination() = default;
-  // The tensor's final bytes in host memory, or nullptr when they are not
-  // host-addressable (then write_source is called instead).
-  virtual uint8_t* host_data() = 0;
-  // Non-host destinations receive source elements and convert them themselves.
-  virtual Status write_source(uint64_t first_element, DType source_dtype, const uint8_t* bytes,
-                              uint64_t count);
-  // True when write_source may be called from any thread (one call at a
-  // time), so parallel readers can feed it (LoadExecutor::fill_parallel).
-  // False by default: a GPU's current device is per-thread state.
-  virtual bool writes_from_any_thread() const { return false; }
-};
-
-// A 64-byte aligned host buffer that owns its memory. The memory is allocated
-// but not touched, so pages are only committed as the source writes them.
-class HostBuffer final : public Destination {
- public:
-  HostBuffer() = default;
-  static Result<HostBuffer> allocate(uint64_t bytes);
-  HostBuffer(HostBuffer&& other) noexcept;
-  HostBuffer& operator=(HostBuffer&& other) noexcept;
-  HostBuffer(const HostBuffer&) = delete;
-  HostBuffer& operator=(const HostBuffer&) = delete;
-  ~HostBuffer() override;
-
-  uint8_t* host_data() override { return data_; }
-  const uint8_t* data() const { return data_; }
-  uint8_t* data() { return data_; }
-  uint64_t bytes() const { return bytes_; }
-
- private:
-  uint8_t* data_ = nullptr;
-  uint64_t bytes_ = 0;
-};
-
-// Where the executor stages windows that are not written in place. Without
-// one it uses a single host buffer; a GPU backend hands out pinned buffers in
-// turn, so the source fills the next while the last one is still copying.
-class StagingProvider {
- public:
-  virtual ~StagingProvider() = default;
-  // A buffer of at least `bytes`, valid until the destination's write_source
-  // for the window staged in it has returned. nullptr when `bytes` is more
-  // than the provider holds (the executor then uses its own buffer). Errors
-  // (a failed wait) are reported by the destinations' write_source.
-  virtual uint8_t* acquire(uint64_t bytes) = 0;
-};
+// Destination (where one tensor's final bytes live), HostBuffer and
+// StagingProvider are the backend's buffer types: backend/buffer.h.
 
 // ---- the manifest: what the model needs -----------------------------------------
 // One rank's part of a tensor under tensor parallelism: indices [begin, end)

@@ -57,43 +57,44 @@ class Gpt2Model final : public Model {
   }
 
   Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
-                        float* logits) override {
+                        ComputeView logits) override {
     const size_t d = config_.hidden_size, inner = config_.intermediate_size;
-    WS_ASSIGN_OR_RETURN(float* x, scratch(0, n * d));
-    WS_ASSIGN_OR_RETURN(float* h, scratch(1, n * d));
-    WS_ASSIGN_OR_RETURN(float* qkv, scratch(2, n * 3 * d));
-    WS_ASSIGN_OR_RETURN(float* q, scratch(3, n * d));
-    WS_ASSIGN_OR_RETURN(float* att, scratch(4, n * d));
-    WS_ASSIGN_OR_RETURN(float* mlp, scratch(5, n * inner));
-    backend_.embedding(*wte_, tokens, n, x);
-    backend_.embedding(*wpe_, positions, n, h);
-    backend_.add(x, h, n * d, x);
+    WS_ASSIGN_OR_RETURN(const Inputs in, inputs(tokens, positions, n));
+    WS_ASSIGN_OR_RETURN(const ComputeView x, scratch(0, n * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView h, scratch(1, n * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView qkv, scratch(2, n * 3 * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView q, scratch(3, n * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView att, scratch(4, n * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView mlp, scratch(5, n * inner));
+    backend_.embedding(*wte_, in.tokens, x);
+    backend_.embedding(*wpe_, in.positions, h);
+    backend_.add(x, h, x);
     const AttentionShape shape{config_.heads, config_.heads, config_.head_dim};
     const float scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
     for (size_t layer = 0; layer < config_.layers; ++layer) {
       const Gpt2Block& b = blocks_[layer];
       // Attention block.
-      backend_.layer_norm(x, n, d, b.ln_1_weight->f32(), b.ln_1_bias->f32(), config_.norm_eps, h);
-      backend_.linear(h, n, matrix_view(*b.c_attn_weight, WeightLayout::InOut), b.c_attn_bias->f32(), qkv);
-      float* keys = cache.layer_keys(layer);
-      float* values = cache.layer_values(layer);
+      backend_.layer_norm(x, n, d, *b.ln_1_weight, b.ln_1_bias, config_.norm_eps, h);
+      backend_.linear(h, n, matrix_view(*b.c_attn_weight, WeightLayout::InOut), b.c_attn_bias, qkv);
+      const ComputeView keys = cache.layer_keys(layer, in.slots);
+      const ComputeView values = cache.layer_values(layer, in.slots);
       // c_attn's output rows are [q | k | v].
-      backend_.copy_rows(qkv, 3 * d, n, d, nullptr, q);
-      backend_.copy_rows(qkv + d, 3 * d, n, d, positions, keys);
-      backend_.copy_rows(qkv + 2 * d, 3 * d, n, d, positions, values);
-      backend_.attention(q, n, positions, keys, values, shape, scale, att);
-      backend_.linear(att, n, matrix_view(*b.attn_proj_weight, WeightLayout::InOut), b.attn_proj_bias->f32(), h);
-      backend_.add(x, h, n * d, x);
+      backend_.copy_rows(qkv, 3 * d, n, d, {}, q);
+      backend_.copy_rows(qkv.part(d, qkv.count - d), 3 * d, n, d, in.positions, keys);
+      backend_.copy_rows(qkv.part(2 * d, qkv.count - 2 * d), 3 * d, n, d, in.positions, values);
+      backend_.attention(q, n, in.positions, keys, values, shape, scale, att);
+      backend_.linear(att, n, matrix_view(*b.attn_proj_weight, WeightLayout::InOut), b.attn_proj_bias, h);
+      backend_.add(x, h, x);
       // MLP block.
-      backend_.layer_norm(x, n, d, b.ln_2_weight->f32(), b.ln_2_bias->f32(), config_.norm_eps, h);
-      backend_.linear(h, n, matrix_view(*b.c_fc_weight, WeightLayout::InOut), b.c_fc_bias->f32(), mlp);
-      backend_.gelu_new(mlp, n * inner);
-      backend_.linear(mlp, n, matrix_view(*b.mlp_proj_weight, WeightLayout::InOut), b.mlp_proj_bias->f32(), h);
-      backend_.add(x, h, n * d, x);
+      backend_.layer_norm(x, n, d, *b.ln_2_weight, b.ln_2_bias, config_.norm_eps, h);
+      backend_.linear(h, n, matrix_view(*b.c_fc_weight, WeightLayout::InOut), b.c_fc_bias, mlp);
+      backend_.gelu_new(mlp);
+      backend_.linear(mlp, n, matrix_view(*b.mlp_proj_weight, WeightLayout::InOut), b.mlp_proj_bias, h);
+      backend_.add(x, h, x);
     }
     // Only the last token's logits are needed for generation.
-    const float* last = x + (n - 1) * d;
-    backend_.layer_norm(last, 1, d, ln_f_weight_->f32(), ln_f_bias_->f32(), config_.norm_eps, h);
+    const ComputeView last = x.part((n - 1) * d, d);
+    backend_.layer_norm(last, 1, d, *ln_f_weight_, ln_f_bias_, config_.norm_eps, h);
     backend_.linear(h, 1, matrix_view(*wte_, WeightLayout::OutIn), nullptr, logits);
     return Status::ok();
   }

@@ -26,8 +26,6 @@ struct LlamaBlock {
                *down_bias = nullptr;
 };
 
-const float* f32_or_null(const WeightTensor* t) { return t ? t->f32() : nullptr; }
-
 class LlamaModel final : public Model {
  public:
   LlamaModel(const ModelConfig& config, Backend& backend) : Model(config, backend) {}
@@ -112,26 +110,24 @@ class LlamaModel final : public Model {
   }
 
   Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
-                        float* logits) override {
+                        ComputeView logits) override {
     // This rank's heads and MLP units (all of them without tensor parallelism).
     const size_t heads = shard_.heads(), kv_heads = shard_.kv_heads();
     const size_t d = config_.hidden_size, inner = shard_.inner();
     const size_t q_dim = heads * config_.head_dim, kv_dim = cache.row;
     const float eps = config_.norm_eps, offset = config_.norm_weight_offset;
-    WS_ASSIGN_OR_RETURN(float* x, scratch(0, n * d));
-    WS_ASSIGN_OR_RETURN(float* h, scratch(1, n * d));
-    WS_ASSIGN_OR_RETURN(float* q, scratch(2, n * q_dim));
-    WS_ASSIGN_OR_RETURN(float* k, scratch(3, n * kv_dim));
-    WS_ASSIGN_OR_RETURN(float* v, scratch(4, n * kv_dim));
-    WS_ASSIGN_OR_RETURN(float* att, scratch(5, n * q_dim));
-    WS_ASSIGN_OR_RETURN(float* gate, scratch(6, n * inner));
-    WS_ASSIGN_OR_RETURN(float* up, scratch(7, n * inner));
-    float* fused = nullptr;  // Phi-3: the fused projections' outputs, split by copy_rows
+    WS_ASSIGN_OR_RETURN(const ComputeView x, scratch(0, n * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView h, scratch(1, n * d));
+    WS_ASSIGN_OR_RETURN(const ComputeView q, scratch(2, n * q_dim));
+    WS_ASSIGN_OR_RETURN(const ComputeView k, scratch(3, n * kv_dim));
+    WS_ASSIGN_OR_RETURN(const ComputeView v, scratch(4, n * kv_dim));
+    WS_ASSIGN_OR_RETURN(const ComputeView att, scratch(5, n * q_dim));
+    WS_ASSIGN_OR_RETURN(const ComputeView gate, scratch(6, n * inner));
+    WS_ASSIGN_OR_RETURN(const ComputeView up, scratch(7, n * inner));
+    ComputeView fused;  // Phi-3: the fused projections' outputs, split by copy_rows
     if (config_.fused_projections) {
       WS_ASSIGN_OR_RETURN(fused, scratch(8, n * std::max(q_dim + 2 * kv_dim, 2 * inner)));
     }
-    backend_.embedding(*embed_, tokens, n, x);
-    if (config_.embedding_scale != 0.0f) backend_.scale(x, n * d, config_.embedding_scale);
     // LongRoPE: the long factors once this forward reaches past the
     // original context (transformers decides per forward from its largest
     // position; keys already cached keep the frequencies they were made with).
@@ -160,80 +156,89 @@ class LlamaModel final : public Model {
       }
       cache.rope_long = long_rope;
     }
-    const float* global_freq = long_rope ? config_.rope_long_inv_freq.data() : config_.rope_inv_freq.data();
-    const float* local_freq =
-        config_.rope_local_inv_freq.empty() ? global_freq : config_.rope_local_inv_freq.data();
+    WS_ASSIGN_OR_RETURN(const Inputs in, inputs(tokens, positions, n));
+    backend_.embedding(*embed_, in.tokens, x);
+    if (config_.embedding_scale != 0.0f) backend_.scale(x, config_.embedding_scale);
+    // The rotary tables, sent to compute memory at the first forward.
+    WS_ASSIGN_OR_RETURN(const ComputeView global_freq,
+                        long_rope ? constant(rope_long_, config_.rope_long_inv_freq)
+                                  : constant(rope_, config_.rope_inv_freq));
+    ComputeView local_freq = global_freq;
+    if (!config_.rope_local_inv_freq.empty()) {
+      WS_ASSIGN_OR_RETURN(local_freq, constant(rope_local_, config_.rope_local_inv_freq));
+    }
     const float scale =
         config_.attention_scale != 0.0f ? config_.attention_scale : 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
     for (size_t layer = 0; layer < config_.layers; ++layer) {
       const LlamaBlock& b = blocks_[layer];
       const bool sliding = config_.layer_sliding.size() > layer && config_.layer_sliding[layer];
       // Attention block.
-      backend_.rms_norm(x, n, d, b.input_norm->f32(), offset, eps, h);
+      backend_.rms_norm(x, n, d, *b.input_norm, offset, eps, h);
       if (b.qkv) {
         const size_t width = q_dim + 2 * kv_dim;
         backend_.linear(h, n, matrix_view(*b.qkv, WeightLayout::OutIn), nullptr, fused);
-        backend_.copy_rows(fused, width, n, q_dim, nullptr, q);
-        backend_.copy_rows(fused + q_dim, width, n, kv_dim, nullptr, k);
-        backend_.copy_rows(fused + q_dim + kv_dim, width, n, kv_dim, nullptr, v);
+        backend_.copy_rows(fused, width, n, q_dim, {}, q);
+        backend_.copy_rows(fused.part(q_dim, fused.count - q_dim), width, n, kv_dim, {}, k);
+        backend_.copy_rows(fused.part(q_dim + kv_dim, fused.count - q_dim - kv_dim), width, n, kv_dim, {}, v);
       } else {
-        backend_.linear(h, n, matrix_view(*b.q, WeightLayout::OutIn), f32_or_null(b.q_bias), q);
-        backend_.linear(h, n, matrix_view(*b.k, WeightLayout::OutIn), f32_or_null(b.k_bias), k);
-        backend_.linear(h, n, matrix_view(*b.v, WeightLayout::OutIn), f32_or_null(b.v_bias), v);
+        backend_.linear(h, n, matrix_view(*b.q, WeightLayout::OutIn), b.q_bias, q);
+        backend_.linear(h, n, matrix_view(*b.k, WeightLayout::OutIn), b.k_bias, k);
+        backend_.linear(h, n, matrix_view(*b.v, WeightLayout::OutIn), b.v_bias, v);
       }
       if (b.q_norm) {  // per head, before the rotation
-        backend_.rms_norm(q, n * heads, config_.head_dim, b.q_norm->f32(), offset, eps, q);
-        backend_.rms_norm(k, n * kv_heads, config_.head_dim, b.k_norm->f32(), offset, eps, k);
+        backend_.rms_norm(q, n * heads, config_.head_dim, *b.q_norm, offset, eps, q);
+        backend_.rms_norm(k, n * kv_heads, config_.head_dim, *b.k_norm, offset, eps, k);
       }
       const bool local_rope = sliding && !config_.rope_local_inv_freq.empty();
-      const float* inv_freq = local_rope ? local_freq : global_freq;
+      const ComputeView inv_freq = local_rope ? local_freq : global_freq;
       const float rope_scale = local_rope ? 1.0f : config_.rope_attention_factor;
-      backend_.rotary(q, n, RotaryShape{heads, config_.head_dim, config_.rotary_dim, rope_scale}, positions,
+      backend_.rotary(q, n, RotaryShape{heads, config_.head_dim, config_.rotary_dim, rope_scale}, in.positions,
                       inv_freq);
-      backend_.rotary(k, n, RotaryShape{kv_heads, config_.head_dim, config_.rotary_dim, rope_scale}, positions,
+      backend_.rotary(k, n, RotaryShape{kv_heads, config_.head_dim, config_.rotary_dim, rope_scale}, in.positions,
                       inv_freq);
-      float* keys = cache.layer_keys(layer);
-      float* values = cache.layer_values(layer);
-      backend_.copy_rows(k, kv_dim, n, kv_dim, positions, keys);
-      backend_.copy_rows(v, kv_dim, n, kv_dim, positions, values);
+      const ComputeView keys = cache.layer_keys(layer, in.slots);
+      const ComputeView values = cache.layer_values(layer, in.slots);
+      backend_.copy_rows(k, kv_dim, n, kv_dim, in.positions, keys);
+      backend_.copy_rows(v, kv_dim, n, kv_dim, in.positions, values);
       const AttentionShape shape{heads, kv_heads, config_.head_dim,
                                  sliding ? config_.sliding_window : 0, config_.attn_logit_softcap};
-      backend_.attention(q, n, positions, keys, values, shape, scale, att);
+      backend_.attention(q, n, in.positions, keys, values, shape, scale, att);
       backend_.linear(att, n, matrix_view(*b.o, WeightLayout::OutIn), row_parallel_bias(b.o_bias), h);
-      WS_TRY(all_reduce(h, n * d));  // o_proj is row-parallel: sum the ranks' parts
-      if (config_.sandwich_norms) backend_.rms_norm(h, n, d, b.post_norm->f32(), offset, eps, h);
-      backend_.add(x, h, n * d, x);
+      WS_TRY(all_reduce(h));  // o_proj is row-parallel: sum the ranks' parts
+      if (config_.sandwich_norms) backend_.rms_norm(h, n, d, *b.post_norm, offset, eps, h);
+      backend_.add(x, h, x);
       // Gated MLP block.
       const WeightTensor* mlp_norm = config_.sandwich_norms ? b.pre_mlp_norm : b.post_norm;
-      backend_.rms_norm(x, n, d, mlp_norm->f32(), offset, eps, h);
+      backend_.rms_norm(x, n, d, *mlp_norm, offset, eps, h);
       if (b.gate_up) {  // Phi-3: gate first, then up
         backend_.linear(h, n, matrix_view(*b.gate_up, WeightLayout::OutIn), nullptr, fused);
-        backend_.copy_rows(fused, 2 * inner, n, inner, nullptr, gate);
-        backend_.copy_rows(fused + inner, 2 * inner, n, inner, nullptr, up);
+        backend_.copy_rows(fused, 2 * inner, n, inner, {}, gate);
+        backend_.copy_rows(fused.part(inner, fused.count - inner), 2 * inner, n, inner, {}, up);
       } else {
-        backend_.linear(h, n, matrix_view(*b.gate, WeightLayout::OutIn), f32_or_null(b.gate_bias), gate);
-        backend_.linear(h, n, matrix_view(*b.up, WeightLayout::OutIn), f32_or_null(b.up_bias), up);
+        backend_.linear(h, n, matrix_view(*b.gate, WeightLayout::OutIn), b.gate_bias, gate);
+        backend_.linear(h, n, matrix_view(*b.up, WeightLayout::OutIn), b.up_bias, up);
       }
       if (config_.mlp_activation == MlpActivation::GeluTanh) {
-        backend_.gelu_tanh_mul(gate, up, n * inner, gate);
+        backend_.gelu_tanh_mul(gate, up, gate);
       } else {
-        backend_.silu_mul(gate, up, n * inner, gate);
+        backend_.silu_mul(gate, up, gate);
       }
       backend_.linear(gate, n, matrix_view(*b.down, WeightLayout::OutIn), row_parallel_bias(b.down_bias), h);
-      WS_TRY(all_reduce(h, n * d));  // down_proj likewise
-      if (config_.sandwich_norms) backend_.rms_norm(h, n, d, b.post_mlp_norm->f32(), offset, eps, h);
-      backend_.add(x, h, n * d, x);
+      WS_TRY(all_reduce(h));  // down_proj likewise
+      if (config_.sandwich_norms) backend_.rms_norm(h, n, d, *b.post_mlp_norm, offset, eps, h);
+      backend_.add(x, h, x);
     }
-    const float* last = x + (n - 1) * d;
-    backend_.rms_norm(last, 1, d, norm_->f32(), offset, eps, h);
+    const ComputeView last = x.part((n - 1) * d, d);
+    backend_.rms_norm(last, 1, d, *norm_, offset, eps, h);
     backend_.linear(h, 1, matrix_view(*lm_head_, WeightLayout::OutIn), nullptr, logits);
-    if (config_.final_logit_softcap != 0.0f) backend_.softcap(logits, config_.vocab_size, config_.final_logit_softcap);
+    if (config_.final_logit_softcap != 0.0f) backend_.softcap(logits, config_.final_logit_softcap);
     return Status::ok();
   }
 
  private:
   WeightTensor *embed_ = nullptr, *norm_ = nullptr, *lm_head_ = nullptr;
   std::vector<LlamaBlock> blocks_;
+  ComputeBuffer rope_, rope_long_, rope_local_;  // rotary frequencies in compute memory (constant())
 };
 
 }  // namespace

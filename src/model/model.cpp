@@ -12,7 +12,7 @@ namespace ws {
 
 uint64_t Model::weight_bytes() const {
   uint64_t bytes = 0;
-  for (const auto& p : parameters_) bytes += p->bytes;
+  for (const auto& p : parameters_) bytes += p->bytes();
   return bytes;
 }
 
@@ -101,14 +101,19 @@ Result<WeightTensor*> Model::add_parameter(const std::string& name, std::vector<
 
 namespace {
 
-// A parameter's bytes that live elsewhere (a mapped file): nothing is ever
-// written through it, it only keeps the memory alive.
-class ViewedBytes final : public Destination {
+// A parameter's bytes that live elsewhere (a mapped file): read-only (no
+// host_data(), so nothing is ever written through it); `owner` keeps them alive.
+class ViewedBytes final : public WeightStorage {
  public:
-  explicit ViewedBytes(std::shared_ptr<const void> owner) : owner_(std::move(owner)) {}
+  ViewedBytes(const uint8_t* bytes, uint64_t size, std::shared_ptr<const void> owner)
+      : bytes_(bytes), size_(size), owner_(std::move(owner)) {}
   uint8_t* host_data() override { return nullptr; }
+  uint64_t bytes() const override { return size_; }
 
  private:
+  const void* compute_address() const override { return bytes_; }
+  const uint8_t* bytes_;
+  uint64_t size_;
   std::shared_ptr<const void> owner_;
 };
 
@@ -119,32 +124,54 @@ Status Model::serve_from_view(size_t entry, const uint8_t* bytes, uint64_t size,
     return make_error(ErrorKind::InvalidArgument, "the " + backend_.describe() + " backend computes from its own buffers");
   }
   WeightTensor& weight = *parameters_[entry];
-  if (!weight.storage || size != weight.bytes) {
+  if (!weight.storage || size != weight.bytes()) {
     return make_error(ErrorKind::InvalidArgument, manifest_[entry].name + ": a view of " + std::to_string(size) +
-                                                      " bytes for a parameter of " + std::to_string(weight.bytes));
+                                                      " bytes for a parameter of " + std::to_string(weight.bytes()));
   }
   if (views_ == 0) load_manifest_ = manifest_;
   const std::string& name = manifest_[entry].name;
   load_manifest_.erase(std::find_if(load_manifest_.begin(), load_manifest_.end(),
                                     [&](const ManifestEntry& e) { return e.name == name; }));
   ++views_;
-  weight.storage = std::make_unique<ViewedBytes>(std::move(owner));  // frees the buffer
-  weight.data = const_cast<uint8_t*>(bytes);  // ops only read weights
+  weight.storage = std::make_unique<ViewedBytes>(bytes, size, std::move(owner));  // frees the buffer
   manifest_[entry].destination = weight.storage.get();
   return Status::ok();
 }
 
-Result<float*> Model::scratch(size_t slot, size_t floats) {
-  if (scratch_.size() <= slot) scratch_.resize(slot + 1);
-  if (scratch_[slot].size() < floats) {
-    scratch_[slot] = ComputeBuffer();  // free the old one first
-    WS_ASSIGN_OR_RETURN(scratch_[slot], backend_.allocate_compute(floats));
+Result<ComputeView> Model::scratch(size_t slot, size_t count, ComputeType type) {
+  ComputeBuffer& buffer = scratch_.at(slot);
+  if (buffer.size() < count || buffer.type() != type) {
+    buffer = ComputeBuffer();  // free the old one first
+    WS_ASSIGN_OR_RETURN(buffer, backend_.allocate_compute(count, type));
   }
-  return scratch_[slot].data();
+  return buffer.view(0, count);
 }
 
-Status Model::all_reduce(float* x, size_t n) {
-  return group_ ? group_->all_reduce_sum(x, n) : Status::ok();
+Result<ComputeView> Model::constant(ComputeBuffer& buffer, const std::vector<float>& host) {
+  if (!buffer.backend() || buffer.size() != host.size()) {
+    WS_ASSIGN_OR_RETURN(buffer, backend_.allocate_compute(host.size()));
+    backend_.set(buffer.view(), host.data());
+  }
+  return buffer.view();
+}
+
+Result<Model::Inputs> Model::inputs(const int32_t* tokens, const int32_t* positions, size_t n) {
+  Inputs in;
+  WS_ASSIGN_OR_RETURN(in.tokens, scratch(kTokensSlot, n, ComputeType::I32));
+  WS_ASSIGN_OR_RETURN(in.positions, scratch(kPositionsSlot, n, ComputeType::I32));
+  backend_.set(in.tokens, tokens);
+  backend_.set(in.positions, positions);
+  in.slots = static_cast<size_t>(*std::max_element(positions, positions + n)) + 1;
+  return in;
+}
+
+Status Model::all_reduce(ComputeView x) {
+  if (!group_) return Status::ok();
+  reduce_host_.resize(x.count);
+  backend_.get(x, reduce_host_.data());
+  WS_TRY(group_->all_reduce_sum(reduce_host_.data(), x.count));
+  backend_.set(x, reduce_host_.data());
+  return Status::ok();
 }
 
 Result<int32_t> Model::agree_on_token(int32_t id) {
@@ -197,19 +224,18 @@ Status Model::check_forward(const int32_t* tokens, const int32_t* positions, siz
 
 Status Model::forward(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache, float* logits) {
   WS_TRY(check_forward(tokens, positions, n, cache));
-  if (backend_.computes_on_host()) return forward_layers(tokens, positions, n, cache, logits);
   // Logits are computed where the backend computes, then fetched.
-  WS_ASSIGN_OR_RETURN(float* computed, scratch(kLogitsSlot, config_.vocab_size));
+  WS_ASSIGN_OR_RETURN(ComputeView computed, scratch(kLogitsSlot, config_.vocab_size));
   WS_TRY(forward_layers(tokens, positions, n, cache, computed));
-  backend_.copy_to_host(computed, config_.vocab_size, logits);
+  backend_.get(computed, logits);
   return Status::ok();
 }
 
 Result<int32_t> Model::forward_argmax(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache) {
   WS_TRY(check_forward(tokens, positions, n, cache));
-  WS_ASSIGN_OR_RETURN(float* computed, scratch(kLogitsSlot, config_.vocab_size));
+  WS_ASSIGN_OR_RETURN(ComputeView computed, scratch(kLogitsSlot, config_.vocab_size));
   WS_TRY(forward_layers(tokens, positions, n, cache, computed));
-  return backend_.argmax(computed, config_.vocab_size);
+  return backend_.argmax(computed);
 }
 
 namespace {

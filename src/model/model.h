@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <array>
 #include <vector>
 
 #include "backend/backend.h"
@@ -107,8 +108,12 @@ struct KVCache {
   // cached keys were made with the long factors (see LlamaModel).
   std::vector<int32_t> tokens;
   bool rope_long = false;
-  float* layer_keys(size_t layer) { return keys.data() + layer * capacity * row; }
-  float* layer_values(size_t layer) { return values.data() + layer * capacity * row; }
+  // A layer's first `slots` slots (positions 0..slots-1): what one forward
+  // writes and attends over.
+  ComputeView layer_keys(size_t layer, size_t slots) const { return keys.view(layer * capacity * row, slots * row); }
+  ComputeView layer_values(size_t layer, size_t slots) const {
+    return values.view(layer * capacity * row, slots * row);
+  }
 };
 
 class Model {
@@ -170,10 +175,11 @@ class Model {
 
  protected:
   Model(ModelConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
-  // Writes the last token's logits to `logits` (compute memory). Errors:
+  // Writes the last token's logits to `logits` (compute memory; tokens and
+  // positions are the caller's host arrays, sent with inputs()). Errors:
   // OutOfBudget when scratch cannot grow.
   virtual Status forward_layers(const int32_t* tokens, const int32_t* positions, size_t n, KVCache& cache,
-                                float* logits) = 0;
+                                ComputeView logits) = 0;
 
   // What a parameter is for, which decides its dtype: vectors (norms,
   // biases) are f32; matrices take the chosen weight dtype (or the
@@ -191,16 +197,33 @@ class Model {
   // forward's argument checks (ids, positions, the cache's shape).
   Status check_forward(const int32_t* tokens, const int32_t* positions, size_t n, const KVCache& cache) const;
 
-  // Scratch activations in the backend's compute memory, grown on demand
-  // (contents are not kept when a slot grows).
-  Result<float*> scratch(size_t slot, size_t floats);
+  // Scratch in the backend's compute memory (f32 activations, or i32),
+  // grown on demand (contents are not kept when a slot grows): a view of the
+  // slot's first `count` elements.
+  Result<ComputeView> scratch(size_t slot, size_t count, ComputeType type = ComputeType::F32);
+
+  // `host` in `buffer` (compute memory), sent once: the first call allocates
+  // and sets it, later ones return the same view. For tables that do not
+  // change (rotary frequencies). Errors: OutOfBudget.
+  Result<ComputeView> constant(ComputeBuffer& buffer, const std::vector<float>& host);
+
+  // One forward's host inputs, sent to compute memory once (Backend::set)
+  // and shared by every layer's ops: token ids and positions (i32, n each),
+  // and `slots`, the largest position + 1 (the cache slots any query sees).
+  struct Inputs {
+    ComputeView tokens;
+    ComputeView positions;
+    size_t slots = 0;
+  };
+  Result<Inputs> inputs(const int32_t* tokens, const int32_t* positions, size_t n);
 
   // Row-parallel layers (o_proj, down_proj) leave each rank a partial sum of
-  // the output: this adds them up across the group (nothing without one).
-  Status all_reduce(float* x, size_t n);
+  // the output: this adds them up across the group (nothing without one),
+  // through a host copy (the group's collectives take host arrays).
+  Status all_reduce(ComputeView x);
   // A row-parallel layer's bias is added once, on rank 0, before the sum.
-  const float* row_parallel_bias(const WeightTensor* bias) const {
-    return bias && shard_.rank == 0 ? bias->f32() : nullptr;
+  const WeightTensor* row_parallel_bias(const WeightTensor* bias) const {
+    return shard_.rank == 0 ? bias : nullptr;
   }
 
   ModelConfig config_;
@@ -212,7 +235,8 @@ class Model {
   std::vector<ManifestEntry> manifest_;
   std::vector<ManifestEntry> load_manifest_;  // manifest_ less the views, once there is one
   size_t views_ = 0;
-  std::vector<ComputeBuffer> scratch_;
+  std::array<ComputeBuffer, 16> scratch_;  // fixed: views point at these handles
+  std::vector<float> reduce_host_;          // all_reduce's host copy
   // Parameters (indices into parameters_ and manifest_) not allocated while
   // declaring: the checkpoint lacks them or stores another shape, so their
   // sizes come from config.json alone, unchecked. build_model allocates them
@@ -220,7 +244,8 @@ class Model {
   std::vector<size_t> deferred_;
   ParallelShard shard_;
   Collective* group_ = nullptr;  // not owned; null: one process
-  static constexpr size_t kLogitsSlot = 15;  // architectures use the slots below it
+  // Architectures use the slots below kTokensSlot.
+  static constexpr size_t kTokensSlot = 13, kPositionsSlot = 14, kLogitsSlot = 15;
 
   friend Result<std::unique_ptr<Model>> build_model(const ModelConfig&, Backend&, WeightDType, const Checkpoint*,
                                                     Collective*);

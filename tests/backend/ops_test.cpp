@@ -1,8 +1,11 @@
-// Backend ops against naive formulas written out here (not against the kernels).
+// Backend ops against naive formulas written out here (not against the kernels),
+// through the handles model code uses: compute buffers the backend allocates,
+// filled and read back with set/get.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "backend/backend.h"
@@ -20,19 +23,37 @@ std::unique_ptr<Backend> make(int threads, bool scalar = false) {
   return std::move(backend).value();
 }
 
+// A host weight's bytes, written as the loader writes them (host_data()).
+uint8_t* host_bytes(WeightTensor& w) { return w.storage->host_data(); }
+
 WeightTensor tensor_from(const std::vector<float>& values, std::vector<uint64_t> shape, DType dtype) {
   auto t = WeightTensor::allocate(dtype, shape);
   EXPECT_TRUE(t.is_ok());
   WeightTensor w = std::move(t).value();
   for (size_t i = 0; i < values.size(); ++i) {
     if (dtype == DType::F32) {
-      std::memcpy(w.data + 4 * i, &values[i], 4);
+      std::memcpy(host_bytes(w) + 4 * i, &values[i], 4);
     } else {
       const uint16_t h = dtype == DType::F16 ? test::f32_to_f16_trunc(values[i]) : test::f32_to_bf16_trunc(values[i]);
-      std::memcpy(w.data + 2 * i, &h, 2);
+      std::memcpy(host_bytes(w) + 2 * i, &h, 2);
     }
   }
   return w;
+}
+
+// Compute memory of `backend` holding `values` (Backend::set), and read back (Backend::get).
+template <class T>
+ComputeBuffer upload(Backend& backend, const std::vector<T>& values) {
+  static_assert(sizeof(T) == 4, "f32 or i32");
+  auto buffer = backend.allocate_compute(values.size(), std::is_same_v<T, int32_t> ? ComputeType::I32 : ComputeType::F32);
+  EXPECT_TRUE(buffer.is_ok());
+  backend.set(buffer->view(), values.data());
+  return std::move(buffer).value();
+}
+std::vector<float> download(Backend& backend, const ComputeView& view) {
+  std::vector<float> host(view.count);
+  backend.get(view, host.data());
+  return host;
 }
 
 TEST(Ops, RejectsNegativeThreads) {
@@ -55,9 +76,12 @@ TEST(Ops, LinearBothLayoutsWithBiasAcrossThreads) {
       const MatrixView view = matrix_view(t, layout == 0 ? WeightLayout::OutIn : WeightLayout::InOut);
       ASSERT_EQ(view.in, in);
       ASSERT_EQ(view.out, out);
+      const WeightTensor bias_weight = tensor_from(bias, {out}, DType::F32);
       for (int threads : {1, 2, 3}) {
-        std::vector<float> y(n * out);
-        make(threads)->linear(x.data(), n, view, bias.data(), y.data());
+        auto backend = make(threads);
+        const ComputeBuffer x_buffer = upload(*backend, x), y_buffer = upload(*backend, std::vector<float>(n * out));
+        backend->linear(x_buffer.view(), n, view, &bias_weight, y_buffer.view());
+        const std::vector<float> y = download(*backend, y_buffer.view());
         for (size_t r = 0; r < n; ++r) {
           for (size_t o = 0; o < out; ++o) {
             double expect = bias[o];
@@ -84,33 +108,38 @@ TEST(Ops, PreparedQuantizedLinearMatchesScalar) {
     ASSERT_TRUE(allocated.is_ok());
     WeightTensor plain = std::move(allocated).value();
     uint32_t state = 12345;
-    for (uint64_t i = 0; i < plain.bytes; ++i) plain.data[i] = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
-    for (uint64_t off = 0; off < plain.bytes; off += block_bytes) {
+    const WeightTensor bias_weight = tensor_from(bias, {out}, DType::F32);
+    for (uint64_t i = 0; i < plain.bytes(); ++i) {
+      host_bytes(plain)[i] = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    }
+    for (uint64_t off = 0; off < plain.bytes(); off += block_bytes) {
       const uint16_t h = test::f32_to_f16_trunc(0.01f * static_cast<float>(1 + off % 7));
-      std::memcpy(plain.data + off, &h, 2);
+      std::memcpy(host_bytes(plain) + off, &h, 2);
     }
     auto scalar = make(1, true);
     WeightTensor untouched = std::move(WeightTensor::allocate(dtype, {out, in})).value();
-    std::memcpy(untouched.data, plain.data, plain.bytes);
+    std::memcpy(host_bytes(untouched), host_bytes(plain), plain.bytes());
     scalar->prepare_linear_weight(untouched);
     EXPECT_FALSE(untouched.packed);
-    EXPECT_EQ(0, std::memcmp(untouched.data, plain.data, plain.bytes));
+    EXPECT_EQ(0, std::memcmp(host_bytes(untouched), host_bytes(plain), plain.bytes()));
     for (size_t n : {1, 2, 6}) {
       const std::vector<float> x = test::random_floats(n * in, 20 + n);
-      std::vector<float> y_ref(n * out);
-      scalar->linear(x.data(), n, matrix_view(plain, WeightLayout::OutIn), bias.data(), y_ref.data());
+      const ComputeBuffer x_ref = upload(*scalar, x), y_ref_buffer = upload(*scalar, std::vector<float>(n * out));
+      scalar->linear(x_ref.view(), n, matrix_view(plain, WeightLayout::OutIn), &bias_weight, y_ref_buffer.view());
+      const std::vector<float> y_ref = download(*scalar, y_ref_buffer.view());
       for (int threads : {1, 2, 3}) {
         auto backend = make(threads);
         WeightTensor prepared = std::move(WeightTensor::allocate(dtype, {out, in})).value();
-        std::memcpy(prepared.data, plain.data, plain.bytes);
+        std::memcpy(host_bytes(prepared), host_bytes(plain), plain.bytes());
         backend->prepare_linear_weight(prepared);
         // Packed wherever the block kernels have a packed kernel for the type
         // (describe() names the table): Q4_0 with AVX2 or AVX-512, Q8_0 with AVX-512.
         const std::string isa = backend->describe();
         const bool expect_packed = isa.find(dtype == DType::Q4_0 ? "avx" : "avx512") != std::string::npos;
         EXPECT_EQ(prepared.packed, expect_packed) << isa;
-        std::vector<float> y(n * out);
-        backend->linear(x.data(), n, matrix_view(prepared, WeightLayout::OutIn), bias.data(), y.data());
+        const ComputeBuffer x_buffer = upload(*backend, x), y_buffer = upload(*backend, std::vector<float>(n * out));
+        backend->linear(x_buffer.view(), n, matrix_view(prepared, WeightLayout::OutIn), &bias_weight, y_buffer.view());
+        const std::vector<float> y = download(*backend, y_buffer.view());
         for (size_t r = 0; r < n; ++r) {
           for (size_t o = 0; o < out; ++o) {
             const float want = y_ref[r * out + o], got = y[r * out + o];
@@ -128,12 +157,13 @@ TEST(Ops, PreparedQuantizedLinearMatchesScalar) {
 
 TEST(Ops, EmbeddingWidensEveryDtype) {
   const std::vector<float> table = {0.5f, -1.0f, 2.0f, 0.25f, -0.125f, 3.0f};
-  const int32_t ids[] = {2, 0};
   for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
     WeightTensor t = tensor_from(table, {3, 2}, dtype);
-    std::vector<float> out(4);
-    make(1)->embedding(t, ids, 2, out.data());
-    EXPECT_EQ(out, (std::vector<float>{-0.125f, 3.0f, 0.5f, -1.0f})) << dtype_name(dtype);
+    auto backend = make(1);
+    const ComputeBuffer ids = upload(*backend, std::vector<int32_t>{2, 0});
+    const ComputeBuffer out = upload(*backend, std::vector<float>(4));
+    backend->embedding(t, ids.view(), out.view());
+    EXPECT_EQ(download(*backend, out.view()), (std::vector<float>{-0.125f, 3.0f, 0.5f, -1.0f})) << dtype_name(dtype);
   }
 }
 
@@ -147,7 +177,11 @@ TEST(Ops, RotaryIsRotateHalf) {
     std::vector<float> inv_freq(rd / 2);
     for (size_t i = 0; i < rd / 2; ++i) inv_freq[i] = 1.0f / std::pow(10000.0f, 2.0f * i / rd);
     const int32_t positions[] = {0, 5, 17};
-    make(1)->rotary(x.data(), n, shape, positions, inv_freq.data());
+    auto backend = make(1);
+    const ComputeBuffer x_buffer = upload(*backend, x);
+    backend->rotary(x_buffer.view(), n, shape, upload(*backend, std::vector<int32_t>(positions, positions + n)).view(),
+                    upload(*backend, inv_freq).view());
+    x = download(*backend, x_buffer.view());
     for (size_t t = 0; t < n; ++t)
       for (size_t h = 0; h < heads; ++h)
         for (size_t i = 0; i < hd; ++i) {
@@ -209,8 +243,15 @@ TEST(Ops, GroupedQueryCausalAttention) {
     const std::vector<float> expect = naive_attention(q, n, positions, k, v, shape, scale);
     for (int threads : {1, 2}) {
       for (bool scalar : {true, false}) {
-        std::vector<float> out(expect.size());
-        make(threads, scalar)->attention(q.data(), n, positions, k.data(), v.data(), shape, scale, out.data());
+        auto backend = make(threads, scalar);
+        const ComputeBuffer q_buffer = upload(*backend, q), k_buffer = upload(*backend, k), v_buffer = upload(*backend, v);
+        const ComputeBuffer p_buffer = upload(*backend, std::vector<int32_t>(positions, positions + n));
+        const ComputeBuffer out_buffer = upload(*backend, std::vector<float>(expect.size()));
+        // The cache's slots up to the largest position (what the model passes).
+        const size_t slots = positions[n - 1] + 1, row = shape.kv_heads * shape.head_dim;
+        backend->attention(q_buffer.view(), n, p_buffer.view(), k_buffer.view(0, slots * row),
+                           v_buffer.view(0, slots * row), shape, scale, out_buffer.view());
+        const std::vector<float> out = download(*backend, out_buffer.view());
         for (size_t i = 0; i < out.size(); ++i)
           ASSERT_NEAR(out[i], expect[i], 1e-5) << "heads " << shape.heads << " kv " << shape.kv_heads << " i " << i;
       }
@@ -223,9 +264,11 @@ TEST(Ops, NormsMatchFormulas) {
   const std::vector<float> x = test::random_floats(2 * dim, 21, 3.0f);
   const std::vector<float> g = test::random_floats(dim, 22);
   const std::vector<float> b = test::random_floats(dim, 23);
-  std::vector<float> y(2 * dim);
   auto backend = make(1);
-  backend->layer_norm(x.data(), 2, dim, g.data(), b.data(), 1e-5f, y.data());
+  const ComputeBuffer x_buffer = upload(*backend, x), y_buffer = upload(*backend, std::vector<float>(2 * dim));
+  const WeightTensor g_weight = tensor_from(g, {dim}, DType::F32), b_weight = tensor_from(b, {dim}, DType::F32);
+  backend->layer_norm(x_buffer.view(), 2, dim, g_weight, &b_weight, 1e-5f, y_buffer.view());
+  std::vector<float> y = download(*backend, y_buffer.view());
   for (size_t r = 0; r < 2; ++r) {
     double mean = 0, var = 0;
     for (size_t i = 0; i < dim; ++i) mean += x[r * dim + i] / double(dim);
@@ -234,7 +277,8 @@ TEST(Ops, NormsMatchFormulas) {
       ASSERT_NEAR(y[r * dim + i], (x[r * dim + i] - mean) / std::sqrt(var + 1e-5) * g[i] + b[i], 1e-5);
   }
   for (float offset : {0.0f, 1.0f}) {  // Gemma's (1 + w)
-    backend->rms_norm(x.data(), 2, dim, g.data(), offset, 1e-6f, y.data());
+    backend->rms_norm(x_buffer.view(), 2, dim, g_weight, offset, 1e-6f, y_buffer.view());
+    y = download(*backend, y_buffer.view());
     for (size_t r = 0; r < 2; ++r) {
       double ms = 0;
       for (size_t i = 0; i < dim; ++i) ms += double(x[r * dim + i]) * x[r * dim + i] / double(dim);
@@ -250,18 +294,22 @@ TEST(Ops, GeluTanhMulScaleAndSoftcapMatchFormulas) {
   const std::vector<float> u = test::random_floats(n, 32);
   for (bool scalar : {true, false}) {
     auto backend = make(1, scalar);
-    std::vector<float> y(n);
-    backend->gelu_tanh_mul(g.data(), u.data(), n, y.data());
+    const ComputeBuffer g_buffer = upload(*backend, g), u_buffer = upload(*backend, u);
+    const ComputeBuffer y_buffer = upload(*backend, std::vector<float>(n));
+    backend->gelu_tanh_mul(g_buffer.view(), u_buffer.view(), y_buffer.view());
+    std::vector<float> y = download(*backend, y_buffer.view());
     for (size_t i = 0; i < n; ++i) {
       const double x = g[i];
       const double gelu = 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
       ASSERT_NEAR(y[i], gelu * u[i], 1e-5) << i;
     }
-    y = g;
-    backend->scale(y.data(), n, 8.0f);
+    backend->set(y_buffer.view(), g.data());
+    backend->scale(y_buffer.view(), 8.0f);
+    y = download(*backend, y_buffer.view());
     for (size_t i = 0; i < n; ++i) ASSERT_EQ(y[i], g[i] * 8.0f);
-    y = g;
-    backend->softcap(y.data(), n, 2.5f);
+    backend->set(y_buffer.view(), g.data());
+    backend->softcap(y_buffer.view(), 2.5f);
+    y = download(*backend, y_buffer.view());
     for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], 2.5 * std::tanh(g[i] / 2.5), 1e-6);
   }
 }

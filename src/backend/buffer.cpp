@@ -1,7 +1,7 @@
 #include <cstdlib>
 #include <utility>
 
-#include "load/load.h"
+#include "backend/buffer.h"
 
 namespace ws {
 
