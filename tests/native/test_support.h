@@ -126,7 +126,7 @@ inline Result<std::map<std::string, LoadedTensor>> load_and_hash(const std::stri
     const DType dtype = target && can_convert(t.dtype, *target) ? *target : t.dtype;
     WS_ASSIGN_OR_RETURN(HostBuffer buffer, HostBuffer::allocate(dtype_storage_bytes(dtype, t.numel())));
     buffers.push_back(std::move(buffer));
-    manifest.push_back({t.name, dtype, t.shape, &buffers.back()});
+    manifest.push_back({t.name, dtype, t.shape, &buffers.back(), std::nullopt});
   }
   PlanOptions options;
   options.staging_bytes = staging_bytes;
