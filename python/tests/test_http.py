@@ -11,7 +11,7 @@ from safetensors.torch import load_file as reference_load_file
 from safetensors.torch import save_file
 
 import weightstream
-from test_load_file import random_tensors, same_bytes, write_sharded
+from test_load_file import STAGED, random_tensors, same_bytes, write_sharded
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,8 @@ def test_a_file_removed_mid_load_is_an_http_error(served, range_server):
         checkpoint.tensors()
 
 
-def test_ctrl_c_cancels_a_load_in_native_code(tmp_path, range_server):
+@pytest.mark.parametrize("staged", [False, True])
+def test_ctrl_c_cancels_a_load_in_native_code(tmp_path, range_server, staged):
     # One body byte every 10 ms: the ~100-byte header arrives in about a
     # second, the 40 KB of data would take minutes. SIGINT comes while the GIL
     # is released inside the core's load; the progress path hands it to Python.
@@ -88,7 +89,7 @@ def test_ctrl_c_cancels_a_load_in_native_code(tmp_path, range_server):
     started = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        checkpoint.tensors()
+        checkpoint.tensors(**STAGED[staged])
     assert time.monotonic() - started < 10
 
 

@@ -128,7 +128,12 @@ def test_progress_reaches_the_total(single):
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
 
 
-def test_an_exception_in_the_progress_callback_stops_the_load(single):
+# staged: the same load through the staged (device="cuda") path on the CPU, in 10 KB slots.
+STAGED = {False: {}, True: {"_staged": True, "staging_mib": 0.01}}
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_an_exception_in_the_progress_callback_stops_the_load(single, staged):
     class Stop(Exception):
         pass
 
@@ -136,7 +141,7 @@ def test_an_exception_in_the_progress_callback_stops_the_load(single):
         raise Stop()
 
     with pytest.raises(Stop):
-        weightstream.load_file(single, on_progress=stop)
+        weightstream.load_file(single, on_progress=stop, **STAGED[staged])
 
 
 def test_mmap_binds_views_of_the_file_with_the_same_bytes(single, tmp_path):

@@ -3,10 +3,6 @@ the same C++ write_source and Python Stager code, with the slots pinned only whe
 copies synchronous. References: safetensors.torch, gguf-py's dequantised values, transformers'
 from_pretrained. (No GPU here; tests/gpu_test_staged.py is not collected by CI.)"""
 
-import os
-import signal
-import threading
-import time
 
 import pytest
 import torch
@@ -147,29 +143,6 @@ def test_a_file_cut_after_open_is_a_typed_error(tmp_path):
         with pytest.raises(weightstream.Error) as caught:
             checkpoint.tensors(dtype=dtype, _staged=True, staging_mib=SMALL)
         assert caught.value.kind in ("Truncated", "Io"), caught.value
-
-
-def test_an_exception_in_the_progress_callback_stops_the_load(single):
-    class Stop(Exception):
-        pass
-
-    def stop(done, total):
-        raise Stop()
-
-    with pytest.raises(Stop):
-        weightstream.load_file(single, on_progress=stop, _staged=True, staging_mib=SMALL)
-
-
-def test_ctrl_c_cancels_a_staged_load(tmp_path, range_server):
-    save_file({"only": torch.zeros(10000)}, str(tmp_path / "model.safetensors"))
-    server = range_server(tmp_path, "--drip", "0.01")
-    checkpoint = weightstream.open(server.url("model.safetensors"))
-    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    started = time.monotonic()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        checkpoint.tensors(_staged=True, staging_mib=SMALL)
-    assert time.monotonic() - started < 10
 
 
 def test_has_cuda_asks_torch_at_call_time(monkeypatch, tmp_path):
